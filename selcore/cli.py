@@ -1,0 +1,72 @@
+"""Command line: ``python -m selcore {summary,experiment,params} ...``."""
+from __future__ import annotations
+
+import argparse
+import sys
+
+from .config import EXPERIMENTS, Config, ConfigError
+from .data import DataError, default_source
+from .models import WeightsUnavailable
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message):  # one clear line instead of usage + message
+        raise ConfigError(f"{self.prog}: {message} (see --help)")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = _Parser(prog="python -m selcore", description="Staged Embarrassment Learning: reproduction tools")
+    sub = p.add_subparsers(dest="cmd", required=True, parser_class=_Parser)
+
+    s = sub.add_parser("summary", help="summary table of a results folder (ours or the original release's)")
+    s.add_argument("results", help="folder holding hist_baseline.csv, hist_lottery.csv, hist_sel95.csv, hist_warmup.csv")
+    s.add_argument("--best", action="store_true", help="add each system's best held-out epoch")
+
+    e = sub.add_parser("experiment", help="run one experiment (resumes an interrupted run)")
+    e.add_argument("name", help=f"one of {', '.join(EXPERIMENTS)}")
+    e.add_argument("--out", required=True, help="results folder")
+    e.add_argument("--data", default=None, help="CIFAR-10 source: 'torchvision', an image-folder tree or a tar of one "
+                                               "(default: $SELCORE_DATA or torchvision)")
+    e.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
+                   help="override a parameter (see `python -m selcore params`); repeatable")
+    e.add_argument("--fresh", action="store_true", help="discard earlier results and checkpoints of this experiment")
+
+    sub.add_parser("params", help="list every parameter with its default and meaning")
+    return p
+
+
+def main(argv=None) -> int:
+    try:
+        args = build_parser().parse_args(argv)
+        if args.cmd == "params":
+            print(Config.help())
+            return 0
+        if args.cmd == "summary":
+            from .summary import format_table, load_results, published_discrepancies, summary_table
+            table = summary_table(load_results(args.results), best=args.best)
+            print(format_table(table))
+            if "exec FLOPs T" in table and table["exec FLOPs T"].isna().all():
+                notes = published_discrepancies(table)
+                if notes:
+                    print("\nThe original README's summary differs from these CSVs:")
+                    print("\n".join(f"- {n}" for n in notes))
+            return 0
+        if args.cmd == "experiment":
+            cfg = Config(experiment=args.name) if args.name in EXPERIMENTS else None
+            if cfg is None:
+                raise ConfigError(f"unknown experiment {args.name!r}: choose one of {', '.join(EXPERIMENTS)}")
+            overrides = list(args.overrides)
+            if args.data or not any(o.startswith("data=") for o in overrides):
+                overrides.append(f"data={args.data or default_source()}")
+            cfg = cfg.with_overrides(overrides)
+            from .experiments import run_experiment
+            path = run_experiment(cfg, args.out, fresh=args.fresh)
+            print(path)
+            return 0
+    except (ConfigError, DataError, WeightsUnavailable, FileNotFoundError, ValueError) as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted: rerun the same command to resume from the last finished epoch", file=sys.stderr)
+        return 130
+    return 1

@@ -1,0 +1,226 @@
+"""Hyperparameters: one frozen, typed dataclass whose defaults are the original protocol.
+
+Every field carries its help text in ``metadata["help"]``; ``Config.help()`` prints them.
+Overrides arrive as ``key=value`` strings (command line, papermill) and are coerced to the
+field's type; any bad value is reported in one line naming the parameter and what is allowed,
+before any work is done.
+"""
+from __future__ import annotations
+
+import dataclasses
+import json
+from dataclasses import dataclass, field
+from typing import Any, Iterable, Mapping
+
+EXPERIMENTS = ("baseline", "lottery", "sel95", "warmup")
+"""The four experiments, in the order the original runs them (also the CSV suffixes)."""
+
+EXPERIMENT_TITLES = {
+    "baseline": "Baseline CNN",
+    "lottery": "Lottery Ticket",
+    "sel95": "SEL-95%",
+    "warmup": "Warmup+SEL",
+}
+
+PAPER_STAGES = ((0.00, 0.25), (0.20, 0.50), (0.40, 0.65), (0.60, 0.82), (0.78, 1.00))
+
+
+class ConfigError(ValueError):
+    """A bad parameter: the message is one line naming the parameter and the allowed values."""
+
+
+def _f(default, help: str, **kw):
+    if isinstance(default, (list, dict)):
+        return field(default_factory=lambda: default, metadata={"help": help, **kw})
+    return field(default=default, metadata={"help": help, **kw})
+
+
+@dataclass(frozen=True)
+class Config:
+    """All tunable values of one experiment run. Defaults reproduce the original SEL protocol."""
+
+    experiment: str = _f("baseline", "which experiment: baseline, lottery, sel95 or warmup")
+    # --- data -------------------------------------------------------------------------------
+    data: str = _f("torchvision", "CIFAR-10 source: 'torchvision' (download) or a path to an "
+                   "image-folder tree train/<class>/*, test/<class>/* or a .tar/.tar.gz of one")
+    data_cache: str = _f("", "folder for the decoded uint8 tensor cache ('' = $SELCORE_CACHE or "
+                         "~/.cache/selcore)")
+    train_per_class: int = _f(0, "use only the first n training images of each class (0 = all 5,000)")
+    test_per_class: int = _f(0, "evaluate on the first n test images of each class only (0 = the full "
+                             "10,000; reduced profiles only)")
+    held_out_per_class: int = _f(100, "held-out set: the first n test images of each class")
+    # --- model ------------------------------------------------------------------------------
+    width: int = _f(64, "channels of the first ResNet-18 stage (64 = the paper; stages are w, 2w, 4w, 8w)")
+    pretrained: bool = _f(False, "start from torchvision's ImageNet ResNet-18 weights (the original "
+                          "did; needs the weights in torch's hub cache and width 64)")
+    # --- optimisation -----------------------------------------------------------------------
+    lr: float = _f(1e-3, "Adam base learning rate")
+    batch_size: int = _f(64, "training batch size")
+    eval_batch_size: int = _f(1000, "evaluation batch size (changes no result)")
+    seed: int = _f(42, "seed for model initialisation, data order and augmentation")
+    device: str = _f("auto", "'auto' (cuda if available), 'cpu', 'cuda' or 'cuda:N'")
+    # --- baseline and lottery ticket ---------------------------------------------------------
+    num_epochs: int = _f(30, "Baseline epochs; also the Lottery Ticket's logged retraining epochs")
+    lth_pretrain_epochs: int = _f(15, "Lottery Ticket: dense epochs before pruning")
+    prune_fraction: float = _f(0.8, "Lottery Ticket: fraction of weights removed by global magnitude pruning")
+    prune_scope: str = _f("all", "Lottery Ticket: 'all' parameter tensors (the original) or "
+                          "'conv_linear' weights only")
+    # --- SEL --------------------------------------------------------------------------------
+    temperature: float = _f(1.5, "SEL: temperature T of the embarrassment cross-entropy")
+    percentile: float = _f(40.0, "SEL: guilt threshold gamma0 = this percentile of |grad| at calibration")
+    calib_size: int = _f(128, "SEL: calibration batch = the first n training images")
+    stage_windows: tuple = _f(PAPER_STAGES, "SEL: (start, end) fraction of each class's easy-to-hard "
+                              "order per stage, as JSON, e.g. [[0,0.25],[0.2,0.5]]")
+    stage_epochs: tuple = _f((10, 10, 10, 10, 10), "SEL: epochs per stage, as JSON or comma list")
+    stage_cap: int = _f(2000, "SEL: at most this many images per class per stage")
+    gamma_decay: float = _f(0.3, "SEL: gamma of stage s (0-based of S) = gamma0 * (1 - decay * s / S)")
+    lr_loss_scale: float = _f(2.0, "SEL: step lr = lr * (1 + scale * loss)")
+    warmup_epochs: int = _f(5, "Warmup+SEL: dense epochs before the SEL stages")
+    warmup_per_class: int = _f(1000, "Warmup+SEL: the warmup trains on this many easiest images per class")
+    # --- bookkeeping ------------------------------------------------------------------------
+    progress: str = _f("bar", "progress display: 'bar' (tqdm), 'log' (one line per epoch) or 'none'")
+
+    # ------------------------------------------------------------------------------------
+    def __post_init__(self):
+        # normalise containers so that configs built from JSON or lists compare equal
+        object.__setattr__(self, "stage_windows",
+                           tuple(tuple(float(v) for v in w) for w in self.stage_windows))
+        object.__setattr__(self, "stage_epochs", tuple(int(e) for e in self.stage_epochs))
+        self.validate()
+
+    @property
+    def num_stages(self) -> int:
+        return len(self.stage_windows)
+
+    def validate(self) -> None:
+        """Raise ConfigError (one line) for the first bad value or contradictory combination."""
+        def bad(name, allowed):
+            raise ConfigError(f"bad parameter {name}={getattr(self, name)!r}: {allowed}")
+
+        if self.experiment not in EXPERIMENTS:
+            bad("experiment", f"must be one of {', '.join(EXPERIMENTS)}")
+        if not isinstance(self.data, str) or not self.data:
+            bad("data", "must be 'torchvision' or a path")
+        for name in ("num_epochs", "batch_size", "eval_batch_size", "width", "calib_size",
+                     "stage_cap", "held_out_per_class"):
+            if getattr(self, name) <= 0:
+                bad(name, "must be an integer > 0")
+        for name in ("lth_pretrain_epochs", "warmup_epochs", "train_per_class", "test_per_class"):
+            if getattr(self, name) < 0:
+                bad(name, "must be an integer >= 0")
+        if self.test_per_class and self.held_out_per_class > self.test_per_class:
+            bad("held_out_per_class", f"must be <= test_per_class={self.test_per_class}")
+        if self.warmup_per_class <= 0:
+            bad("warmup_per_class", "must be an integer > 0")
+        if not 0 < self.percentile < 100:
+            bad("percentile", "must lie strictly between 0 and 100")
+        if not 0 < self.prune_fraction < 1:
+            bad("prune_fraction", "must lie strictly between 0 and 1")
+        if self.prune_scope not in ("all", "conv_linear"):
+            bad("prune_scope", "must be 'all' or 'conv_linear'")
+        if not self.lr > 0:
+            bad("lr", "must be > 0")
+        if not self.temperature > 0:
+            bad("temperature", "must be > 0")
+        if not 0 <= self.gamma_decay < 1:
+            bad("gamma_decay", "must lie in [0, 1)")
+        if self.lr_loss_scale < 0:
+            bad("lr_loss_scale", "must be >= 0")
+        if self.progress not in ("bar", "log", "none"):
+            bad("progress", "must be 'bar', 'log' or 'none'")
+        if not (self.device in ("auto", "cpu", "cuda") or self.device.startswith("cuda:")):
+            bad("device", "must be 'auto', 'cpu', 'cuda' or 'cuda:N'")
+        if self.num_stages == 0:
+            bad("stage_windows", "needs at least one (start, end) pair")
+        for w in self.stage_windows:
+            if len(w) != 2 or not 0 <= w[0] < w[1] <= 1:
+                bad("stage_windows", "each stage is a pair 0 <= start < end <= 1")
+        if len(self.stage_epochs) != self.num_stages:
+            bad("stage_epochs", f"needs one entry per stage ({self.num_stages} stages)")
+        if any(e <= 0 for e in self.stage_epochs):
+            bad("stage_epochs", "every stage needs >= 1 epoch")
+        if self.pretrained and self.width != 64:
+            bad("pretrained", "ImageNet weights exist only for width=64")
+        if self.train_per_class and self.calib_size > 10 * self.train_per_class:
+            bad("calib_size", "must not exceed the training set size (10 * train_per_class)")
+        if self.experiment == "warmup" and self.train_per_class and self.warmup_per_class > self.train_per_class:
+            bad("warmup_per_class", f"must be <= train_per_class={self.train_per_class}")
+
+    # ------------------------------------------------------------------------------------
+    @classmethod
+    def fields(cls) -> dict[str, dataclasses.Field]:
+        return {f.name: f for f in dataclasses.fields(cls)}
+
+    @classmethod
+    def help(cls) -> str:
+        """One line per parameter: name, default, help text."""
+        return "\n".join(f"{name:20s} {f.default if f.default is not dataclasses.MISSING else ''!s:24s} "
+                         f"{f.metadata['help']}" for name, f in cls.fields().items())
+
+    def replace(self, **changes) -> "Config":
+        unknown = set(changes) - set(self.fields())
+        if unknown:
+            raise ConfigError(f"unknown parameter {sorted(unknown)[0]!r}: allowed are "
+                              f"{', '.join(self.fields())}")
+        typed = {k: _coerce(k, v) for k, v in changes.items()}
+        return dataclasses.replace(self, **typed)
+
+    def with_overrides(self, pairs: Iterable[str]) -> "Config":
+        """Apply ``key=value`` strings (the command line's --set)."""
+        changes = {}
+        for pair in pairs:
+            if "=" not in pair:
+                raise ConfigError(f"bad --set {pair!r}: write key=value")
+            k, v = pair.split("=", 1)
+            changes[k.strip()] = v.strip()
+        return self.replace(**changes)
+
+    def to_dict(self) -> dict[str, Any]:
+        d = dataclasses.asdict(self)
+        d["stage_windows"] = [list(w) for w in self.stage_windows]
+        d["stage_epochs"] = list(self.stage_epochs)
+        return d
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> "Config":
+        return cls().replace(**dict(d))
+
+
+def _coerce(name: str, value: Any) -> Any:
+    """Turn a string/JSON/number into the type of field ``name``; ConfigError if impossible."""
+    f = Config.fields()[name]
+    kind = type(f.default) if f.default is not dataclasses.MISSING else type(f.default_factory())
+    try:
+        if kind is bool:
+            if isinstance(value, bool):
+                return value
+            s = str(value).strip().lower()
+            if s in ("1", "true", "yes", "on"):
+                return True
+            if s in ("0", "false", "no", "off"):
+                return False
+            raise ValueError
+        if kind is int:
+            if isinstance(value, bool) or (isinstance(value, float) and not value.is_integer()):
+                raise ValueError
+            if isinstance(value, str) and not value.strip().lstrip("-").isdigit():
+                raise ValueError
+            return int(value)
+        if kind is float:
+            if isinstance(value, bool):
+                raise ValueError
+            return float(value)
+        if kind is tuple:
+            if isinstance(value, str):
+                s = value.strip()
+                value = json.loads(s) if s.startswith("[") else [v for v in s.split(",") if v.strip()]
+            if name == "stage_windows":
+                return tuple(tuple(float(x) for x in w) for w in value)
+            return tuple(int(str(x).strip()) for x in value)
+        if kind is str:
+            if not isinstance(value, str):
+                raise ValueError
+            return value
+    except (ValueError, TypeError, json.JSONDecodeError):
+        pass
+    raise ConfigError(f"bad parameter {name}={value!r}: expected {kind.__name__} ({f.metadata['help']})")

@@ -1,0 +1,310 @@
+"""The four experiments as plans of phases over one training loop, resumable epoch by epoch.
+
+An experiment is a list of ``Phase``s (a number of epochs on a subset of the training set, dense or
+SEL-masked, logged to the CSV or not). ``Experiment.run`` executes the plan, writes one CSV row per
+logged epoch and a checkpoint after every epoch; rerunning the same call continues from the last
+checkpoint, and a finished experiment (``run.json`` status ``finished``) skips itself.
+"""
+from __future__ import annotations
+
+import os
+import random
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+import torch
+
+from . import lottery, sel
+from .config import Config, ConfigError
+from .data import CIFAR10, DeviceData, load_cifar10
+from .flops import ExecutedFlops, proxy_flops
+from .models import build_model, count_params
+from .paths import RunPaths
+from .results import atomic_write_bytes, columns, environment, read_json, write_csv, write_json
+from .train import Hook, MaskHook, SELHook, check_finite_weights, evaluate, make_optimizer, train_epoch
+
+
+@dataclass
+class Phase:
+    name: str
+    epochs: int
+    indices: torch.Tensor
+    logged: bool = True
+    stage: int | None = None        # value of the CSV's stage column (SEL runs)
+    gamma: float | None = None      # guilt threshold (None: dense updates)
+    setup: Callable[["Experiment"], None] | None = None  # once, when the phase starts
+    reset_clock: bool = False       # time_s / flops_T start here (the original's LTH accounting)
+
+
+def resolve_device(name: str) -> torch.device:
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    dev = torch.device(name)
+    if dev.type == "cuda" and not torch.cuda.is_available():
+        raise ConfigError(f"bad parameter device={name!r}: CUDA is not available here; use 'cpu' or 'auto'")
+    return dev
+
+
+class Experiment:
+    """One experiment of ``cfg.experiment`` writing into ``out_dir``."""
+
+    def __init__(self, cfg: Config, out_dir: str | Path, data: CIFAR10 | None = None):
+        self.cfg = cfg
+        self.paths = RunPaths(Path(out_dir), cfg.experiment)
+        self.device = resolve_device(cfg.device)
+        self._raw = data
+        self.data: DeviceData | None = None
+
+    # ---------------------------------------------------------------- state
+    def _setup_state(self):
+        cfg = self.cfg
+        raw = self._raw if self._raw is not None else load_cifar10(cfg.data, cfg.data_cache)
+        self.data = DeviceData(raw, self.device, cfg.train_per_class, cfg.held_out_per_class,
+                               cfg.test_per_class)
+        torch.manual_seed(cfg.seed)
+        self.net = build_model(cfg.width, cfg.pretrained, self.data.num_classes).to(self.device)
+        self.num_params = count_params(self.net)
+        self.flops = ExecutedFlops(self.net)
+        self.opt = make_optimizer(self.net, cfg.lr)
+        self.gen = torch.Generator(device=self.device)
+        self.gen.manual_seed(cfg.seed)
+        self.masks: dict[str, torch.Tensor] = {}
+        self.initial_state = None
+        self.rows: list[dict] = []
+        self.c = {"flops": 0.0, "exec_flops": 0.0, "samples": 0, "time_s": 0.0}
+        self.prior = {"exec_flops": 0.0, "samples": 0, "time_s": 0.0, "what": []}
+        self.pos = (0, 0)  # (phase, epochs done in it)
+
+    # ---------------------------------------------------------------- plans
+    def plan(self) -> list[Phase]:
+        cfg, n = self.cfg, len(self.data)
+        everything = torch.arange(n, device=self.device)
+        if cfg.experiment == "baseline":
+            return [Phase("train", cfg.num_epochs, everything)]
+        if cfg.experiment == "lottery":
+            self.initial_state = lottery.snapshot(self.net) if self.initial_state is None else self.initial_state
+            return [Phase("pretrain", cfg.lth_pretrain_epochs, everything, logged=False),
+                    Phase("retrain", cfg.num_epochs, everything, setup=Experiment._prune_and_rewind,
+                          reset_clock=True)]
+        order, gamma0 = self.curriculum()
+        stages = [Phase(f"stage{s + 1}", cfg.stage_epochs[s],
+                        sel.stage_indices(order, a, b, cfg.stage_cap), stage=s + 1,
+                        gamma=sel.stage_gamma(gamma0, s, cfg.num_stages, cfg.gamma_decay))
+                  for s, (a, b) in enumerate(cfg.stage_windows)]
+        if cfg.experiment == "sel95":
+            return stages
+        warm = Phase("warmup", cfg.warmup_epochs, sel.easiest_indices(order, cfg.warmup_per_class), stage=0)
+        return ([warm] if cfg.warmup_epochs else []) + stages
+
+    def _prune_and_rewind(self):
+        self.masks = lottery.global_magnitude_masks(self.net, self.cfg.prune_fraction, self.cfg.prune_scope)
+        lottery.rewind(self.net, self.initial_state, self.masks)
+        self.opt = make_optimizer(self.net, self.cfg.lr)
+
+    def curriculum(self):
+        """The scorer's per-class easy-to-hard order and gamma0, computed once and cached in the results
+        folder (shared by sel95 and warmup). Its cost goes to ``prior`` (the original counts it as free)."""
+        cfg, data = self.cfg, self.data
+        key = f"s{cfg.seed}-w{cfg.width}-p{int(cfg.pretrained)}-n{cfg.train_per_class}-q{cfg.percentile:g}-c{cfg.calib_size}"
+        path = self.paths.curriculum(key)
+        n = len(data)
+        if path.exists():
+            cur = torch.load(path, weights_only=True)
+        else:
+            t0 = time.perf_counter()
+            state = torch.random.get_rng_state()
+            torch.manual_seed(cfg.seed)
+            scorer = build_model(cfg.width, cfg.pretrained, data.num_classes).to(self.device)
+            torch.random.set_rng_state(state)
+            xs = torch.cat([sel.difficulty_scores(scorer, data.train_eval_batch(torch.arange(i, min(i + 5000, n), device=self.device)),
+                                                  data.train_y[i:i + 5000], cfg.eval_batch_size)
+                            for i in range(0, n, 5000)])
+            order = sel.sort_by_difficulty(xs, data.train_y, data.num_classes)
+            calib = torch.arange(min(cfg.calib_size, n), device=self.device)
+            gamma0 = sel.calibrate_gamma(scorer, data.train_eval_batch(calib), data.train_y[calib], cfg.percentile)
+            cur = {"order": [o.cpu() for o in order], "gamma0": gamma0, "scores": xs.cpu(),
+                   "time_s": time.perf_counter() - t0,
+                   "exec_flops": float(self.flops.forward_pass(n, cfg.eval_batch_size) + self.flops.train(len(calib))),
+                   "samples": n + len(calib)}
+            path.parent.mkdir(parents=True, exist_ok=True)
+            tmp = path.with_name(path.name + ".tmp")
+            torch.save(cur, tmp)
+            os.replace(tmp, path)
+        if not self.prior["what"]:
+            self.prior.update(exec_flops=cur["exec_flops"], samples=cur["samples"], time_s=cur["time_s"],
+                              what=["difficulty scoring of the training set", "gamma calibration batch"],
+                              gamma0=cur["gamma0"])
+            self.c["exec_flops"] += cur["exec_flops"]
+            self.c["samples"] += cur["samples"]
+        return [o.to(self.device) for o in cur["order"]], cur["gamma0"]
+
+    # ---------------------------------------------------------------- checkpoints
+    def _checkpoint(self):
+        state = {"config": self.cfg.to_dict(), "pos": self.pos, "net": self.net.state_dict(),
+                 "opt": self.opt.state_dict(), "gen": self.gen.get_state(), "torch_rng": torch.random.get_rng_state(),
+                 "cuda_rng": torch.cuda.get_rng_state_all() if self.device.type == "cuda" else None,
+                 "np_rng": np.random.get_state(), "py_rng": random.getstate(), "masks": self.masks,
+                 "initial_state": self.initial_state, "rows": self.rows, "c": self.c, "prior": self.prior}
+        p = self.paths.checkpoint
+        p.parent.mkdir(parents=True, exist_ok=True)
+        tmp = p.with_name(p.name + ".tmp")
+        torch.save(state, tmp)
+        os.replace(tmp, p)
+
+    def _restore(self) -> bool:
+        p = self.paths.checkpoint
+        if not p.exists():
+            return False
+        st = torch.load(p, weights_only=False, map_location=self.device)
+        if st["config"] != self.cfg.to_dict():
+            changed = sorted(k for k in st["config"] if st["config"][k] != self.cfg.to_dict().get(k))
+            raise ConfigError(f"{p} was written with other parameters ({', '.join(changed)}); "
+                              f"rerun with fresh=True (--fresh) to start over")
+        self.net.load_state_dict(st["net"])
+        self.opt = make_optimizer(self.net, self.cfg.lr)
+        self.opt.load_state_dict(st["opt"])
+        self.gen.set_state(st["gen"].cpu())
+        torch.random.set_rng_state(st["torch_rng"].cpu())
+        if st["cuda_rng"] is not None:
+            torch.cuda.set_rng_state_all(st["cuda_rng"])
+        np.random.set_state(st["np_rng"])
+        random.setstate(st["py_rng"])
+        self.masks, self.initial_state = st["masks"], st["initial_state"]
+        self.rows, self.c, self.prior, self.pos = st["rows"], st["c"], st["prior"], tuple(st["pos"])
+        return True
+
+    # ---------------------------------------------------------------- run
+    def _write_run_json(self, status: str, extra: dict | None = None):
+        info = {"experiment": self.cfg.experiment, "status": status, "config": self.cfg.to_dict(),
+                "seed": self.cfg.seed, "data_source": self.data.source if self.data else self.cfg.data,
+                "train_images": len(self.data) if self.data else None,
+                "num_params": getattr(self, "num_params", None), "environment": environment(self.device),
+                "prior_cost": self.prior if hasattr(self, "prior") else None,
+                "epochs_logged": len(getattr(self, "rows", []))}
+        if self.paths.run_json.exists():
+            old = read_json(self.paths.run_json)
+            info["started_utc"] = old.get("started_utc", info["environment"]["time_utc"])
+        else:
+            info["started_utc"] = info["environment"]["time_utc"]
+        info.update(extra or {})
+        write_json(self.paths.run_json, info)
+
+    def is_finished(self) -> bool:
+        p = self.paths.run_json
+        return p.exists() and read_json(p).get("status") == "finished" and self.paths.csv.exists() \
+            and read_json(p).get("config") == self.cfg.to_dict()
+
+    def run(self, fresh: bool = False) -> Path:
+        """Run (or resume, or skip if finished) the experiment; returns the CSV path."""
+        if fresh:
+            for p in (self.paths.checkpoint, self.paths.run_json, self.paths.csv):
+                p.unlink(missing_ok=True)
+        elif self.is_finished():
+            self._log(f"{self.cfg.experiment}: finished results exist in {self.paths.root}, skipping "
+                      f"(fresh=True reruns)")
+            return self.paths.csv
+        self._setup_state()
+        resumed = self._restore()
+        phases = self.plan()
+        self._write_run_json("running", {"resumed": resumed})
+        cols = columns(self.cfg.experiment, self.data.classes)
+        total = sum(p.epochs for p in phases)
+        done = sum(p.epochs for p in phases[:self.pos[0]]) + self.pos[1]
+        bar = self._bar(total, done)
+        clock = time.perf_counter() - self.c["time_s"]
+        try:
+            for pi in range(self.pos[0], len(phases)):
+                ph = phases[pi]
+                if self.pos == (pi, 0):
+                    if ph.setup is not None:
+                        ph.setup(self)
+                    if ph.reset_clock:  # the original counts LTH cost from retraining on
+                        self.prior.update(time_s=self.prior["time_s"] + time.perf_counter() - clock,
+                                          exec_flops=self.c["exec_flops"], samples=self.c["samples"],
+                                          what=self.prior["what"] + [f"{pi} earlier phase(s): {', '.join(p.name for p in phases[:pi])}"])
+                        clock = time.perf_counter()
+                hooks = self._hooks(ph)
+                for ep in range(self.pos[1], ph.epochs):
+                    res = train_epoch(self.net, self.opt, self.data, ph.indices, self.cfg.batch_size, self.gen, hooks)
+                    check_finite_weights(self.net)
+                    self.c["samples"] += res.samples
+                    self.c["exec_flops"] += self.flops.train_epoch(res.samples, self.cfg.batch_size)
+                    sparsity = res.extra.get("sparsity", 0.0)
+                    if ph.logged:
+                        self.c["flops"] += proxy_flops(self.num_params, res.samples, sparsity)
+                        ev = evaluate(self.net, self.data, self.cfg.eval_batch_size)
+                        self.c["time_s"] = time.perf_counter() - clock
+                        self.rows.append(self._row(ph, res, ev, sparsity))
+                        write_csv(self.paths.csv, cols, self.rows)
+                    else:
+                        self.c["time_s"] = time.perf_counter() - clock
+                    self.pos = (pi, ep + 1) if ep + 1 < ph.epochs else (pi + 1, 0)
+                    self._checkpoint()
+                    self._progress(bar, ph, res)
+                self.pos = (pi + 1, 0)
+        except BaseException as e:
+            self._write_run_json("failed" if not isinstance(e, KeyboardInterrupt) else "interrupted",
+                                 {"error": f"{type(e).__name__}: {e}"})
+            raise
+        finally:
+            if bar is not None:
+                bar.close()
+        self._write_run_json("finished", {"resumed": resumed})
+        return self.paths.csv
+
+    def _hooks(self, ph: Phase) -> list[Hook]:
+        if ph.gamma is not None:
+            return [SELHook(self.opt, self.cfg.lr, ph.gamma, self.data.num_classes, self.cfg.temperature,
+                            self.cfg.lr_loss_scale)]
+        if self.masks:
+            return [MaskHook(self.masks)]
+        return []
+
+    def _row(self, ph: Phase, res, ev, sparsity) -> dict:
+        row = {"epoch": len(self.rows) + 1, "train_acc": res.train_acc, "train_loss": res.train_loss,
+               "test_full": ev["test_full"], "test_100": ev["test_100"], "flops_T": self.c["flops"] / 1e12,
+               "time_s": self.c["time_s"], "sparsity": sparsity,
+               "exec_flops_T": self.c["exec_flops"] / 1e12, "samples_seen": self.c["samples"]}
+        if ph.stage is not None:
+            row["stage"] = ph.stage
+        for name, a in zip(self.data.classes, ev["per_class"]):
+            row[f"acc_{name}"] = a
+        if self.cfg.experiment in ("sel95", "warmup"):
+            k = self.data.num_classes
+            E, C = res.extra.get("E", [0.0] * k), res.extra.get("C", [0.0] * k)
+            for name, e, c in zip(self.data.classes, E, C):
+                row[f"E_{name}"], row[f"C_{name}"] = e, c
+        return row
+
+    # ---------------------------------------------------------------- progress
+    def _log(self, msg: str):
+        if self.cfg.progress != "none":
+            print(msg, file=sys.stderr, flush=True)
+
+    def _bar(self, total: int, done: int):
+        if self.cfg.progress != "bar":
+            return None
+        from tqdm.auto import tqdm
+        return tqdm(total=total, initial=done, desc=self.cfg.experiment, unit="epoch", file=sys.stderr,
+                    dynamic_ncols=True)
+
+    def _progress(self, bar, ph: Phase, res):
+        last = self.rows[-1] if ph.logged and self.rows else None
+        info = {"phase": ph.name, "loss": f"{res.train_loss:.3f}", "acc": f"{res.train_acc:.1f}"}
+        if last:
+            info["test"] = f"{last['test_full']:.1f}"
+        if bar is not None:
+            bar.set_postfix(info)
+            bar.update(1)
+        elif self.cfg.progress == "log":
+            self._log(f"[{self.cfg.experiment}] " + " ".join(f"{k}={v}" for k, v in info.items()) +
+                      f" time={self.c['time_s']:.0f}s")
+
+
+def run_experiment(cfg: Config, out_dir: str | Path, data: CIFAR10 | None = None, fresh: bool = False) -> Path:
+    """Run one experiment (resuming or skipping as its results folder says); returns its CSV path."""
+    return Experiment(cfg, out_dir, data).run(fresh=fresh)

@@ -1,0 +1,84 @@
+"""The CIFAR ResNet-18: torchvision's resnet18 layout with a 3x3 stride-1 stem, no max-pool, 10 outputs.
+
+``width`` scales every stage (w, 2w, 4w, 8w channels); at ``width=64`` the module names, shapes and
+state-dict keys are those of ``torchvision.models.resnet18`` after its conv1/fc are replaced, so
+torchvision's ImageNet weights load into every layer but conv1 and fc (which stay freshly initialised,
+as in the original).
+"""
+from __future__ import annotations
+
+import torch
+from torch import nn
+from torchvision.models.resnet import BasicBlock
+
+
+class WeightsUnavailable(RuntimeError):
+    """ImageNet weights were asked for but cannot be obtained here."""
+
+
+class CifarResNet18(nn.Module):
+    def __init__(self, width: int = 64, num_classes: int = 10):
+        super().__init__()
+        w = width
+        self.conv1 = nn.Conv2d(3, w, kernel_size=3, stride=1, padding=1, bias=False)
+        self.bn1 = nn.BatchNorm2d(w)
+        self.relu = nn.ReLU(inplace=True)
+        self.maxpool = nn.Identity()
+        self._inplanes = w
+        self.layer1 = self._make_layer(w, stride=1)
+        self.layer2 = self._make_layer(2 * w, stride=2)
+        self.layer3 = self._make_layer(4 * w, stride=2)
+        self.layer4 = self._make_layer(8 * w, stride=2)
+        self.avgpool = nn.AdaptiveAvgPool2d((1, 1))
+        self.fc = nn.Linear(8 * w, num_classes)
+        # torchvision's initialisation
+        for m in self.modules():
+            if isinstance(m, nn.Conv2d):
+                nn.init.kaiming_normal_(m.weight, mode="fan_out", nonlinearity="relu")
+            elif isinstance(m, nn.BatchNorm2d):
+                nn.init.constant_(m.weight, 1)
+                nn.init.constant_(m.bias, 0)
+
+    def _make_layer(self, planes: int, stride: int) -> nn.Sequential:
+        down = None
+        if stride != 1 or self._inplanes != planes:
+            down = nn.Sequential(nn.Conv2d(self._inplanes, planes, 1, stride=stride, bias=False),
+                                 nn.BatchNorm2d(planes))
+        blocks = [BasicBlock(self._inplanes, planes, stride, down), BasicBlock(planes, planes)]
+        self._inplanes = planes
+        return nn.Sequential(*blocks)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = self.maxpool(self.relu(self.bn1(self.conv1(x))))
+        x = self.layer4(self.layer3(self.layer2(self.layer1(x))))
+        return self.fc(torch.flatten(self.avgpool(x), 1))
+
+
+def build_model(width: int = 64, pretrained: bool = False, num_classes: int = 10) -> CifarResNet18:
+    """A fresh CIFAR ResNet-18 (uses the global torch RNG: seed before calling)."""
+    net = CifarResNet18(width, num_classes)
+    if pretrained:
+        if width != 64:
+            raise WeightsUnavailable("ImageNet weights exist only for width=64")
+        state = imagenet_state_dict()
+        state = {k: v for k, v in state.items() if not k.startswith(("conv1.", "fc."))}
+        missing, unexpected = net.load_state_dict(state, strict=False)
+        assert set(missing) <= {"conv1.weight", "fc.weight", "fc.bias"} and not unexpected
+    return net
+
+
+def imagenet_state_dict() -> dict:
+    """torchvision's IMAGENET1K_V1 resnet18 weights from torch's hub cache (download if online)."""
+    from torchvision.models import ResNet18_Weights
+    try:
+        return ResNet18_Weights.IMAGENET1K_V1.get_state_dict(progress=False, check_hash=False)
+    except Exception as e:
+        raise WeightsUnavailable(
+            f"ImageNet ResNet-18 weights could not be obtained ({type(e).__name__}); run without them "
+            f"with pretrained=false (command line: --set pretrained=false), or put "
+            f"{ResNet18_Weights.IMAGENET1K_V1.url.rsplit('/', 1)[-1]} into torch's hub cache "
+            f"(TORCH_HOME/hub/checkpoints)") from None
+
+
+def count_params(net: nn.Module) -> int:
+    return sum(p.numel() for p in net.parameters())

@@ -1,0 +1,59 @@
+"""Run profiles: the paper's protocol and two reduced versions that keep its structure.
+
+* ``paper``: the original protocol (ResNet-18 width 64, all 50,000 images, 30/15+30/50/55 epochs);
+  needs a GPU in practice.
+* ``quick``: the real CIFAR-10 images, 500 per class, width 16, fewer epochs, all five SEL stages;
+  the whole book in about 20 minutes on a 2-core CPU.
+* ``smoke``: the same code paths in a few minutes (CI): 100 images per class, width 8, 1-2 epochs,
+  a 2,000-image test set.
+"""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+from .config import Config, ConfigError
+
+PROFILES: dict[str, dict[str, Any]] = {
+    "paper": {},
+    "quick": dict(width=16, train_per_class=500, num_epochs=8, lth_pretrain_epochs=4,
+                  stage_epochs=(2, 2, 2, 2, 2), warmup_epochs=2, warmup_per_class=100),
+    "smoke": dict(width=8, train_per_class=100, test_per_class=200, num_epochs=2, lth_pretrain_epochs=1,
+                  stage_epochs=(1, 1, 1, 1, 1), warmup_epochs=1, warmup_per_class=20),
+}
+
+PROFILE_NOTES = {
+    "paper": "the original protocol: ResNet-18 (width 64), all 50,000 training images, 30 / 15+30 / 50 / 5+50 epochs",
+    "quick": "reduced: ResNet-18 at width 16, 500 training images per class, 8 / 4+8 / 5x2 / 2+5x2 epochs, "
+             "full 10,000-image test set",
+    "smoke": "smoke test: ResNet-18 at width 8, 100 training images per class, 2 / 1+2 / 5x1 / 1+5x1 epochs, "
+             "a 2,000-image test set; numbers mean nothing beyond 'the code runs'",
+}
+
+
+def default_profile() -> str:
+    """``paper`` where CUDA is available, else ``quick``."""
+    import torch
+    return "paper" if torch.cuda.is_available() else "quick"
+
+
+def check_profile(profile: str) -> str:
+    if profile not in PROFILES:
+        raise ConfigError(f"bad parameter profile={profile!r}: must be one of {', '.join(PROFILES)}")
+    return profile
+
+
+def profile_config(profile: str, experiment: str, **overrides: Any) -> Config:
+    """The Config of ``experiment`` under ``profile``; ``overrides`` whose value is None are ignored
+    (a chapter's parameters cell uses None for 'the profile's value')."""
+    values = dict(PROFILES[check_profile(profile)])
+    values.update({k: v for k, v in overrides.items() if v is not None and v != ""})
+    values["experiment"] = experiment
+    values.setdefault("data", os.environ.get("SELCORE_DATA", "torchvision"))
+    return Config().replace(**values)
+
+
+def results_dir(profile: str, root: str | Path = "results") -> Path:
+    """Where a profile's results live: ``<root>/<profile>`` (``root`` default: ./results)."""
+    return Path(os.environ.get("SELCORE_RESULTS", root)) / check_profile(profile)

@@ -1,0 +1,99 @@
+"""Results in the original release's CSV format, written atomically, plus run.json provenance."""
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+import platform
+import subprocess
+import time
+from pathlib import Path
+from typing import Any, Iterable
+
+import torch
+
+from .data import CLASSES
+
+SEL_EXPERIMENTS = ("sel95", "warmup")
+
+
+def columns(experiment: str, classes: Iterable[str] = CLASSES) -> list[str]:
+    """CSV columns: the original's ``epoch, [stage,] train_acc, train_loss, test_full, test_100,
+    flops_T, time_s, sparsity, acc_<class>`` (+ ``E_<class>, C_<class>`` for SEL runs), then our
+    ``exec_flops_T`` (executed forward+backward training FLOPs, 1e12, cumulative) and ``samples_seen``."""
+    classes = list(classes)
+    sel = experiment in SEL_EXPERIMENTS
+    cols = ["epoch"] + (["stage"] if sel else [])
+    cols += ["train_acc", "train_loss", "test_full", "test_100", "flops_T", "time_s", "sparsity"]
+    cols += [f"acc_{c}" for c in classes]
+    if sel:
+        cols += [f"E_{c}" for c in classes] + [f"C_{c}" for c in classes]
+    cols += ["exec_flops_T", "samples_seen"]
+    return cols
+
+
+def atomic_write_bytes(path: Path, data: bytes) -> None:
+    """Write to ``path.tmp`` then rename: a reader never sees a half-written file."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    with open(tmp, "wb") as f:
+        f.write(data)
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(tmp, path)
+
+
+def write_csv(path: Path, cols: list[str], rows: list[dict]) -> None:
+    buf = io.StringIO()
+    w = csv.DictWriter(buf, fieldnames=cols, lineterminator="\n")
+    w.writeheader()
+    for r in rows:
+        w.writerow({k: _fmt(r[k]) for k in cols})
+    atomic_write_bytes(path, buf.getvalue().encode())
+
+
+def _fmt(v: Any) -> Any:
+    if isinstance(v, float):
+        return f"{v:.10g}"
+    return v
+
+
+def write_json(path: Path, obj: dict) -> None:
+    atomic_write_bytes(path, (json.dumps(obj, indent=2, sort_keys=True, default=str) + "\n").encode())
+
+
+def read_json(path: Path) -> dict:
+    return json.loads(Path(path).read_text())
+
+
+def git_commit() -> str:
+    try:
+        here = Path(__file__).resolve().parent
+        out = subprocess.run(["git", "rev-parse", "HEAD"], cwd=here, capture_output=True, text=True, timeout=10)
+        if out.returncode == 0:
+            dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=here,
+                                   capture_output=True, text=True, timeout=10).stdout.strip()
+            return out.stdout.strip() + ("-dirty" if dirty else "")
+    except (OSError, subprocess.SubprocessError):
+        pass
+    return "unknown"
+
+
+def environment(device: torch.device) -> dict:
+    """Versions and hardware, for run.json and the book's status page."""
+    import torchvision
+    env = {
+        "python": platform.python_version(),
+        "torch": torch.__version__,
+        "torchvision": torchvision.__version__,
+        "platform": platform.platform(),
+        "processor": platform.processor() or platform.machine(),
+        "cpu_threads": torch.get_num_threads(),
+        "device": str(device),
+        "device_name": torch.cuda.get_device_name(device) if device.type == "cuda" else "CPU",
+        "git_commit": git_commit(),
+        "time_utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+    }
+    return env

@@ -1,0 +1,115 @@
+"""The SEL engine: each formula of Staged Embarrassment Learning in one named function.
+
+Nothing here synchronises with the host: results stay device tensors until an epoch ends.
+"""
+from __future__ import annotations
+
+from typing import Sequence
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+
+def class_embarrassment(logits: torch.Tensor, y: torch.Tensor, num_classes: int = 10,
+                        temperature: float = 1.5) -> torch.Tensor:
+    """Per-class embarrassment of one batch.
+
+    E_c = (1/|N_c|) * sum_{i in N_c} CE(logits_i / T, y_i), N_c = the batch's samples of class c.
+    A class absent from the batch reports E_c = 0 (as the original). Returns a (num_classes,) tensor.
+    """
+    ce = F.cross_entropy(logits.detach().float() / temperature, y, reduction="none")
+    total = torch.zeros(num_classes, device=logits.device).index_add_(0, y, ce)
+    count = torch.zeros(num_classes, device=logits.device).index_add_(0, y, torch.ones_like(ce))
+    return torch.where(count > 0, total / count.clamp_min(1), torch.zeros_like(total))
+
+
+def class_confidence(embarrassment: torch.Tensor, present: torch.Tensor | None = None) -> torch.Tensor:
+    """Per-class confidence C_c = max(0, 1 - E_c); classes absent from the batch (``present`` False) report 0."""
+    c = (1 - embarrassment).clamp_min(0)
+    return c if present is None else torch.where(present, c, torch.zeros_like(c))
+
+
+def guilt_percentile(values: torch.Tensor, percentile: float) -> float:
+    """gamma = the ``percentile``-th percentile of ``values`` (linear interpolation, numpy's definition)."""
+    return float(np.percentile(values.detach().float().cpu().numpy(), percentile))
+
+
+def calibrate_gamma(net: nn.Module, x: torch.Tensor, y: torch.Tensor, percentile: float = 40.0) -> float:
+    """Guilt threshold gamma0: one forward/backward of ``net`` on the calibration batch (x, y) with the
+    cross-entropy loss; gamma0 = the ``percentile``-th percentile of |grad| over all parameter entries.
+    The model's weights are left unchanged (its gradients are cleared again)."""
+    was_training = net.training
+    net.train()
+    net.zero_grad(set_to_none=True)
+    F.cross_entropy(net(x), y).backward()
+    grads = torch.cat([p.grad.detach().abs().flatten() for p in net.parameters() if p.grad is not None])
+    net.zero_grad(set_to_none=True)
+    net.train(was_training)
+    return guilt_percentile(grads, percentile)
+
+
+def sparse_update(net: nn.Module, gamma: float) -> torch.Tensor:
+    """Guilt-threshold mask: every gradient entry with |g| <= gamma is set to 0 (mask = |g| > gamma).
+
+    Returns the fraction of gradient entries zeroed (a 0-dim device tensor, no host sync)."""
+    zeroed = None
+    total = 0
+    for p in net.parameters():
+        if p.grad is None:
+            continue
+        keep = p.grad.abs() > gamma
+        p.grad.mul_(keep)
+        z = keep.numel() - keep.sum()
+        zeroed = z if zeroed is None else zeroed + z
+        total += keep.numel()
+    if zeroed is None:
+        return torch.tensor(0.0)
+    return zeroed.float() / max(total, 1)
+
+
+def stage_gamma(gamma0: float, stage: int, num_stages: int = 5, decay: float = 0.3) -> float:
+    """Guilt threshold of stage ``stage`` (0-based): gamma_s = gamma0 * (1 - decay * s / S)."""
+    return gamma0 * (1 - decay * stage / num_stages)
+
+
+def sel_lr(base_lr: float, loss: torch.Tensor, scale: float = 2.0) -> torch.Tensor:
+    """SEL's per-step learning rate: lr = base_lr * (1 + scale * loss) (scale = 2 in the original)."""
+    return base_lr * (1 + scale * loss.detach())
+
+
+@torch.no_grad()
+def difficulty_scores(net: nn.Module, x: torch.Tensor, y: torch.Tensor, batch_size: int = 1000) -> torch.Tensor:
+    """Per-sample difficulty = the scorer's cross-entropy loss CE(net(x_i), y_i), in eval mode."""
+    was_training = net.training
+    net.eval()
+    out = torch.cat([F.cross_entropy(net(x[i:i + batch_size]), y[i:i + batch_size], reduction="none")
+                     for i in range(0, len(y), batch_size)])
+    net.train(was_training)
+    return out
+
+
+def sort_by_difficulty(scores: torch.Tensor, y: torch.Tensor, num_classes: int = 10) -> list[torch.Tensor]:
+    """Per class c, the indices of class c ordered easy -> hard (ascending score, ties by index)."""
+    order = []
+    for c in range(num_classes):
+        idx = torch.nonzero(y == c).flatten()
+        order.append(idx[torch.sort(scores[idx], stable=True).indices])
+    return order
+
+
+def stage_indices(class_order: Sequence[torch.Tensor], start: float, end: float, cap: int = 2000) -> torch.Tensor:
+    """Training indices of one stage window: per class (n images, sorted easy -> hard) the slice
+    [int(start * n), min(int(end * n), int(start * n) + cap)), concatenated class by class."""
+    parts = []
+    for idx in class_order:
+        n = len(idx)
+        lo = int(start * n)
+        parts.append(idx[lo:min(int(end * n), lo + cap)])
+    return torch.cat(parts)
+
+
+def easiest_indices(class_order: Sequence[torch.Tensor], per_class: int) -> torch.Tensor:
+    """The ``per_class`` easiest training indices of each class (Warmup+SEL's warmup set)."""
+    return torch.cat([idx[:per_class] for idx in class_order])

@@ -1,0 +1,94 @@
+"""The summary table, read from the four CSVs of a results folder (ours or the original release's)."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+
+from .config import EXPERIMENTS, EXPERIMENT_TITLES
+from .paths import csv_path
+
+PUBLISHED = pd.DataFrame(
+    {"System": [EXPERIMENT_TITLES[e] for e in EXPERIMENTS],
+     "Full test": [92.5, 93.0, 77.5, 85.3],
+     "100/class": [93.2, 93.0, 77.5, 85.3],
+     "FLOPs T": [33.52, 6.70, 0.08, 1.58],
+     "Time s": [1398, 1460, 835, 875],
+     "FLOPs saved %": [0, 80, 99, 95]},
+    index=list(EXPERIMENTS))
+"""The summary table exactly as the original README printed it (T4 GPU, seed 42, one run)."""
+
+ACC_COLUMNS = ("train_acc", "test_full", "test_100")
+
+
+def read_history(path: Path | str) -> pd.DataFrame:
+    """One experiment's CSV; accuracies are returned in percent whether stored as % or as fractions."""
+    df = pd.read_csv(path)
+    missing = [c for c in ("epoch", "test_full", "test_100", "flops_T", "time_s") if c not in df.columns]
+    if missing:
+        raise ValueError(f"{path} is not an SEL history CSV: missing column(s) {', '.join(missing)}")
+    if df.empty:
+        raise ValueError(f"{path} holds no epoch rows")
+    acc = [c for c in df.columns if c in ACC_COLUMNS or c.startswith("acc_")]
+    if df[acc].max().max() <= 1.0:
+        df[acc] = df[acc] * 100.0
+    return df
+
+
+def load_results(folder: Path | str) -> dict[str, pd.DataFrame]:
+    """The CSVs present in ``folder`` by experiment name (at least one needed)."""
+    folder = Path(folder)
+    found = {e: read_history(csv_path(folder, e)) for e in EXPERIMENTS if csv_path(folder, e).exists()}
+    if not found:
+        raise FileNotFoundError(f"no hist_<experiment>.csv in {folder} (expected "
+                                f"{', '.join(f'hist_{e}.csv' for e in EXPERIMENTS)})")
+    return found
+
+
+def flops_saved(flops: float, baseline_flops: float) -> float:
+    """FLOPs saved (%) = 100 * (1 - flops / baseline_flops), in the original's proxy units."""
+    return 100.0 * (1.0 - flops / baseline_flops)
+
+
+def summary_table(results: dict[str, pd.DataFrame], best: bool = False) -> pd.DataFrame:
+    """One row per system from its last epoch: accuracies (%), cumulative proxy FLOPs (T), executed
+    training FLOPs (T, where the CSV has them), wall-clock (s) and FLOPs saved vs the Baseline.
+    ``best`` adds each system's best held-out epoch and accuracy."""
+    rows = []
+    base = results.get("baseline")
+    for e, df in results.items():
+        last = df.iloc[-1]
+        row = {"System": EXPERIMENT_TITLES[e], "Full test": last["test_full"], "100/class": last["test_100"],
+               "FLOPs T": last["flops_T"],
+               "exec FLOPs T": last["exec_flops_T"] if "exec_flops_T" in df.columns else float("nan"),
+               "Time s": last["time_s"],
+               "FLOPs saved %": flops_saved(last["flops_T"], base.iloc[-1]["flops_T"]) if base is not None else float("nan")}
+        if best:
+            i = df["test_100"].idxmax()
+            row["best epoch"] = int(df.loc[i, "epoch"])
+            row["best 100/class"] = df.loc[i, "test_100"]
+        rows.append(row)
+    return pd.DataFrame(rows, index=list(results))
+
+
+def published_discrepancies(table: pd.DataFrame, tol: float = 0.05) -> list[str]:
+    """Where the original README's printed table differs from the last rows of the CSVs in ``table``
+    (accuracy columns only, rounded to the README's one decimal)."""
+    notes = []
+    for e in table.index.intersection(PUBLISHED.index):
+        for col in ("Full test", "100/class"):
+            printed, measured = PUBLISHED.loc[e, col], round(float(table.loc[e, col]), 1)
+            if abs(printed - measured) > tol:
+                notes.append(f"{PUBLISHED.loc[e, 'System']}: the original README prints {col} {printed:.1f}%, "
+                             f"its CSV's last row gives {measured:.1f}%")
+    return notes
+
+
+def format_table(table: pd.DataFrame) -> str:
+    fmt = {"Full test": "{:.1f}%", "100/class": "{:.1f}%", "FLOPs T": "{:.3g}", "exec FLOPs T": "{:.4g}",
+           "Time s": "{:.0f}", "FLOPs saved %": "{:.1f}%", "best epoch": "{:d}", "best 100/class": "{:.1f}%"}
+    shown = table.copy()
+    for col, f in fmt.items():
+        if col in shown:
+            shown[col] = [("n/a" if pd.isna(v) else f.format(v)) for v in shown[col]]
+    return shown.to_string(index=False)

@@ -1,0 +1,172 @@
+"""One minimal training loop; features (SEL masking, lottery masks, lr scaling) plug in as hooks.
+
+The loop never synchronises with the host inside an epoch: sums stay device tensors and are read
+once when the epoch ends.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from . import lottery, sel
+from .data import DeviceData
+
+
+class Divergence(FloatingPointError):
+    """The loss or the weights became NaN/inf."""
+
+
+class Hook:
+    """Callbacks around one optimisation step. Subclasses override what they need."""
+
+    def start_epoch(self) -> None: ...
+
+    def on_loss(self, logits: torch.Tensor, y: torch.Tensor, loss: torch.Tensor) -> None: ...
+
+    def after_backward(self, net: nn.Module) -> None: ...
+
+    def after_step(self, net: nn.Module) -> None: ...
+
+    def end_epoch(self, steps: int) -> dict:
+        """Per-epoch statistics this hook contributes to the CSV row."""
+        return {}
+
+
+class SELHook(Hook):
+    """SEL: per-class embarrassment/confidence, lr = base_lr * (1 + 2 loss), guilt-threshold mask."""
+
+    def __init__(self, optimizer: torch.optim.Optimizer, base_lr: float, gamma: float, num_classes: int,
+                 temperature: float = 1.5, lr_loss_scale: float = 2.0):
+        self.opt, self.base_lr, self.gamma = optimizer, base_lr, gamma
+        self.k, self.T, self.scale = num_classes, temperature, lr_loss_scale
+
+    def start_epoch(self):
+        dev = self.opt.param_groups[0]["params"][0].device
+        self.E = torch.zeros(self.k, device=dev)
+        self.C = torch.zeros(self.k, device=dev)
+        self.zeroed = torch.zeros((), device=dev)
+
+    def on_loss(self, logits, y, loss):
+        E = sel.class_embarrassment(logits, y, self.k, self.T)
+        present = torch.bincount(y, minlength=self.k) > 0
+        self.E += E
+        self.C += sel.class_confidence(E, present)
+        lr = sel.sel_lr(self.base_lr, loss, self.scale)
+        for g in self.opt.param_groups:
+            g["lr"].copy_(lr)
+
+    def after_backward(self, net):
+        self.zeroed += sel.sparse_update(net, self.gamma)
+
+    def end_epoch(self, steps):
+        for g in self.opt.param_groups:  # dense phases after this one use the base lr again
+            g["lr"].fill_(self.base_lr)
+        n = max(steps, 1)
+        return {"sparsity": float(self.zeroed) / n, "E": (self.E / n).tolist(), "C": (self.C / n).tolist()}
+
+
+class MaskHook(Hook):
+    """Lottery Ticket: gradients masked before the step, weights re-masked after it."""
+
+    def __init__(self, masks: dict[str, torch.Tensor]):
+        self.masks = masks
+        self.sparsity = lottery.mask_sparsity(masks)
+
+    def after_backward(self, net):
+        lottery.mask_gradients(net, self.masks)
+
+    def after_step(self, net):
+        lottery.apply_masks(net, self.masks)
+
+    def end_epoch(self, steps):
+        return {"sparsity": self.sparsity}
+
+
+def make_optimizer(net: nn.Module, lr: float) -> torch.optim.Adam:
+    """Adam with a tensor learning rate, so hooks can rescale it per step without a host sync."""
+    dev = next(net.parameters()).device
+    kw = {"fused": True} if dev.type == "cuda" else {"foreach": False}
+    return torch.optim.Adam(net.parameters(), lr=torch.tensor(lr, device=dev), **kw)
+
+
+@dataclass
+class EpochResult:
+    train_loss: float
+    train_acc: float
+    samples: int
+    steps: int
+    extra: dict = field(default_factory=dict)
+
+
+def train_epoch(net: nn.Module, opt: torch.optim.Optimizer, data: DeviceData, indices: torch.Tensor,
+                batch_size: int, gen: torch.Generator, hooks: list[Hook] = (), on_batch=None) -> EpochResult:
+    """One pass over ``indices`` in random order, batches augmented on the device."""
+    net.train()
+    for h in hooks:
+        h.start_epoch()
+    dev = data.device
+    perm = indices[torch.randperm(len(indices), device=dev, generator=gen)]
+    loss_sum = torch.zeros((), device=dev)
+    correct = torch.zeros((), device=dev, dtype=torch.long)
+    bad_step = torch.full((), -1, device=dev, dtype=torch.long)
+    last_finite = torch.zeros((), device=dev)
+    steps = 0
+    for start in range(0, len(perm), batch_size):
+        idx = perm[start:start + batch_size]
+        X, y = data.augment(idx, gen), data.train_y[idx]
+        logits = net(X)
+        loss = F.cross_entropy(logits, y)
+        for h in hooks:
+            h.on_loss(logits, y, loss)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        for h in hooks:
+            h.after_backward(net)
+        opt.step()
+        for h in hooks:
+            h.after_step(net)
+        ld = loss.detach()
+        finite = torch.isfinite(ld)
+        bad_step = torch.where((bad_step < 0) & ~finite, torch.tensor(steps, device=dev), bad_step)
+        last_finite = torch.where(finite, ld, last_finite)
+        loss_sum += ld * len(idx)
+        correct += (logits.argmax(1) == y).sum()
+        steps += 1
+        if on_batch is not None:
+            on_batch(steps)
+    n = len(perm)
+    if int(bad_step) >= 0:
+        raise Divergence(f"loss became non-finite at step {int(bad_step) + 1} of the epoch "
+                         f"(last finite loss {float(last_finite):.4g})")
+    extra = {}
+    for h in hooks:
+        extra.update(h.end_epoch(steps))
+    return EpochResult(float(loss_sum) / n, 100.0 * int(correct) / n, n, steps, extra)
+
+
+@torch.no_grad()
+def predict(net: nn.Module, x: torch.Tensor, batch_size: int = 1000) -> torch.Tensor:
+    net.eval()
+    return torch.cat([net(x[i:i + batch_size]).argmax(1) for i in range(0, len(x), batch_size)])
+
+
+@torch.no_grad()
+def evaluate(net: nn.Module, data: DeviceData, batch_size: int = 1000) -> dict:
+    """Accuracy (%) on the full test set and on the held-out set (first 100 per class), with the
+    held-out set's per-class accuracy. The held-out images are part of the full test set."""
+    pred = predict(net, data.test_x, batch_size)
+    hit = (pred == data.test_y).float()
+    h_hit, h_y = hit[data.held_out], data.test_y[data.held_out]
+    k = data.num_classes
+    per_class = torch.zeros(k, device=hit.device).index_add_(0, h_y, h_hit) / torch.bincount(h_y, minlength=k).clamp_min(1)
+    return {"test_full": 100.0 * float(hit.mean()), "test_100": 100.0 * float(h_hit.mean()),
+            "per_class": (100.0 * per_class).tolist()}
+
+
+def check_finite_weights(net: nn.Module) -> None:
+    for name, p in net.named_parameters():
+        if not torch.isfinite(p).all():
+            raise Divergence(f"parameter {name} holds NaN/inf")
