@@ -7,6 +7,8 @@ import sys
 from .config import EXPERIMENTS, Config, ConfigError
 from .data import DataError, default_source
 from .models import WeightsUnavailable
+from .runbook import ChapterFailed
+from .train import Divergence
 
 
 class _Parser(argparse.ArgumentParser):
@@ -31,6 +33,16 @@ def build_parser() -> argparse.ArgumentParser:
                    help="override a parameter (see `python -m selcore params`); repeatable")
     e.add_argument("--fresh", action="store_true", help="discard earlier results and checkpoints of this experiment")
 
+    r = sub.add_parser("run", help="execute every chapter of the book with papermill (resumable)")
+    r.add_argument("--profile", choices=None, default=None,
+                   help="paper | quick | smoke (default: paper where CUDA is available, else quick)")
+    r.add_argument("--data", default="", help="CIFAR-10 source (default: $SELCORE_DATA or torchvision)")
+    r.add_argument("--only", nargs="+", default=None, metavar="NAME", help="execute only these chapters")
+    r.add_argument("--force", action="store_true", help="re-execute chapters already executed")
+    r.add_argument("--fresh", action="store_true", help="also discard the experiments' results and checkpoints")
+    r.add_argument("--book-dir", default="book", help="where executed chapters go (default: book)")
+    r.add_argument("--results-root", default="results", help="results go to RESULTS_ROOT/<profile>")
+
     sub.add_parser("params", help="list every parameter with its default and meaning")
     return p
 
@@ -51,6 +63,24 @@ def main(argv=None) -> int:
                     print("\nThe original README's summary differs from these CSVs:")
                     print("\n".join(f"- {n}" for n in notes))
             return 0
+        if args.cmd == "run":
+            from .profiles import check_profile, default_profile, results_dir
+            from .runbook import run_book
+            profile = args.profile
+            if profile is None:
+                profile = default_profile()
+                print(f"*** no --profile given: using '{profile}' "
+                      f"({'CUDA is available' if profile == 'paper' else 'no CUDA device found'}) ***",
+                      file=sys.stderr)
+            check_profile(profile)
+            if args.fresh:
+                import shutil
+                shutil.rmtree(results_dir(profile, args.results_root), ignore_errors=True)
+            records = run_book(profile, args.data, args.only, args.force or args.fresh, args.book_dir,
+                               args.results_root)
+            for rec in records:
+                print(f"{rec['chapter']:12s} {rec['status']:9s} {rec['seconds']:7.0f}s")
+            return 0
         if args.cmd == "experiment":
             cfg = Config(experiment=args.name) if args.name in EXPERIMENTS else None
             if cfg is None:
@@ -63,7 +93,8 @@ def main(argv=None) -> int:
             path = run_experiment(cfg, args.out, fresh=args.fresh)
             print(path)
             return 0
-    except (ConfigError, DataError, WeightsUnavailable, FileNotFoundError, ValueError) as err:
+    except (ConfigError, DataError, WeightsUnavailable, FileNotFoundError, ValueError, ChapterFailed,
+            Divergence) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

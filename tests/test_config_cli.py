@@ -1,0 +1,88 @@
+"""Bad input: one clear error line before any work, from the API and the command line."""
+import subprocess
+import sys
+
+import pytest
+
+from selcore.config import Config, ConfigError
+from tests.conftest import REPO
+
+
+@pytest.mark.parametrize("change, name", [
+    (dict(num_epochs=0), "num_epochs"), (dict(num_epochs=-3), "num_epochs"),
+    (dict(stage_epochs=(10, 0, 10, 10, 10)), "stage_epochs"), (dict(stage_epochs=(1, 1)), "stage_epochs"),
+    (dict(percentile=0), "percentile"), (dict(percentile=100), "percentile"), (dict(percentile=-1), "percentile"),
+    (dict(prune_fraction=0), "prune_fraction"), (dict(prune_fraction=1), "prune_fraction"),
+    (dict(experiment="sel50"), "experiment"), (dict(prune_scope="bn"), "prune_scope"),
+    (dict(stage_windows=((0.5, 0.2),) * 5), "stage_windows"), (dict(lr=0), "lr"),
+    (dict(experiment="warmup", train_per_class=50, warmup_per_class=100), "warmup_per_class"),
+])
+def test_bad_values_name_the_parameter(change, name):
+    with pytest.raises(ConfigError, match=name) as e:
+        Config(**change)
+    assert "\n" not in str(e.value)
+
+
+def test_overrides_are_typed_and_unknown_keys_rejected():
+    c = Config().with_overrides(["num_epochs=5", "stage_epochs=2,2,2,2,2", "pretrained=false", "lr=0.01",
+                                 "stage_windows=[[0,0.5],[0.5,1]]", "stage_epochs=[3,4]"])
+    assert c.num_epochs == 5 and c.stage_epochs == (3, 4) and c.lr == 0.01 and c.num_stages == 2
+    with pytest.raises(ConfigError, match="unknown parameter 'epochz'"):
+        Config().with_overrides(["epochz=3"])
+    with pytest.raises(ConfigError, match="num_epochs"):
+        Config().with_overrides(["num_epochs=three"])
+    with pytest.raises(ConfigError, match="num_epochs"):
+        Config().replace(num_epochs=2.5)
+
+
+def test_config_round_trips_through_dict():
+    c = Config(experiment="sel95", stage_epochs=(1, 2, 3, 4, 5), width=16)
+    assert Config.from_dict(c.to_dict()) == c
+
+
+def cli(*args, cwd=REPO):
+    return subprocess.run([sys.executable, "-m", "selcore", *args], cwd=cwd, capture_output=True, text=True,
+                          timeout=120)
+
+
+@pytest.mark.parametrize("args, words", [
+    (["experiment", "sel50", "--out", "{out}"], "unknown experiment"),
+    (["experiment", "baseline", "--out", "{out}", "--frobnicate"], "unrecognized arguments"),
+    (["experiment", "baseline", "--out", "{out}", "--set", "num_epochs=0"], "num_epochs"),
+    (["experiment", "sel95", "--out", "{out}", "--set", "percentile=100"], "percentile"),
+    (["experiment", "lottery", "--out", "{out}", "--set", "prune_fraction=1.5"], "prune_fraction"),
+    (["experiment", "baseline", "--out", "{out}", "--set", "nonsense=1"], "unknown parameter"),
+    (["experiment", "baseline", "--out", "{out}", "--data", "{out}/missing.tar.gz"], "does not exist"),
+    (["summary", "{out}"], "no hist_"),
+])
+def test_cli_bad_input_is_one_line_and_starts_no_work(tmp_path, args, words):
+    r = cli(*[a.format(out=tmp_path) for a in args])
+    assert r.returncode == 2
+    lines = r.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error:") and words in lines[0], r.stderr
+    assert not list(tmp_path.glob("run_*.json")) and not list(tmp_path.glob("hist_*.csv"))
+
+
+def test_cli_corrupt_and_nine_class_data(tmp_path, data_tar):
+    cut = tmp_path / "cut.tar.gz"
+    cut.write_bytes(data_tar.read_bytes()[:1_000_000])
+    r = cli("experiment", "baseline", "--out", str(tmp_path / "o"), "--data", str(cut),
+            "--set", f"data_cache={tmp_path / 'c'}")
+    assert r.returncode == 2 and "corrupt or truncated" in r.stderr and len(r.stderr.strip().splitlines()) == 1
+    import tarfile
+    with tarfile.open(data_tar) as tf:
+        for m in tf:
+            if m.isfile() and m.name.endswith("/0000.jpg") and "/ship/" not in m.name:
+                tf.extract(m, tmp_path / "t", filter="data")
+    root = next(p for p in (tmp_path / "t").rglob("train")).parent
+    r = cli("experiment", "baseline", "--out", str(tmp_path / "o"), "--data", str(root),
+            "--set", f"data_cache={tmp_path / 'c'}")
+    assert r.returncode == 2 and "CIFAR-10 needs 10" in r.stderr and len(r.stderr.strip().splitlines()) == 1
+    assert not (tmp_path / "o" / "hist_baseline.csv").exists()
+
+
+def test_params_lists_every_field():
+    r = cli("params")
+    assert r.returncode == 0
+    for name in Config.fields():
+        assert name in r.stdout

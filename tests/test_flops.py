@@ -1,0 +1,34 @@
+"""Compute accounting: the original's proxy and executed FLOPs on known models."""
+import pytest
+import torch
+
+from selcore.flops import ExecutedFlops, proxy_flops
+from selcore.models import build_model
+
+
+def test_proxy_is_two_params_samples_density():
+    assert proxy_flops(1000, 50, 0.0) == 2 * 1000 * 50
+    assert proxy_flops(1000, 50, 0.95) == pytest.approx(2 * 1000 * 50 * 0.05)
+    # the original's Baseline figure: 30 epochs x 50,000 images x 11,173,962 params -> 33.52 T
+    assert proxy_flops(11_173_962, 30 * 50_000) / 1e12 == pytest.approx(33.52, abs=0.005)
+
+
+def test_executed_flops_of_a_linear_layer():
+    net = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(3072, 10))
+    f = ExecutedFlops(net)
+    assert f.forward(4) == 2 * 4 * 3072 * 10
+    # backward: the weight gradient only (the input needs no gradient) = forward again
+    assert f.train(4) == 2 * f.forward(4)
+    assert f.train_epoch(10, 4) == 2 * f.train(4) + f.train(2)
+
+
+def test_executed_flops_of_resnet18_and_that_training_weights_are_untouched():
+    net = build_model(64)
+    before = net.conv1.weight.clone()
+    f = ExecutedFlops(net)
+    fwd = f.forward(2) / 2
+    assert 1.10e9 < fwd < 1.12e9  # CIFAR ResNet-18: 0.56 GMACs per 32x32 image
+    assert f.train(2) / f.forward(2) == pytest.approx(3.0, abs=0.01)  # backward ~ 2x forward
+    assert torch.equal(net.conv1.weight, before) and net.conv1.weight.grad is None
+    # the proxy is two orders of magnitude below what runs
+    assert f.train(1) / proxy_flops(11_173_962, 1) > 100

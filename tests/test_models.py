@@ -1,0 +1,39 @@
+"""The CIFAR ResNet-18."""
+import pytest
+import torch
+import torchvision
+
+from selcore.config import Config, ConfigError
+from selcore.models import WeightsUnavailable, build_model, count_params
+
+
+def test_width_64_state_dict_matches_torchvision_resnet18_with_cifar_stem():
+    tv = torchvision.models.resnet18()
+    tv.conv1 = torch.nn.Conv2d(3, 64, 3, 1, 1, bias=False)
+    tv.maxpool = torch.nn.Identity()
+    tv.fc = torch.nn.Linear(512, 10)
+    ours = build_model(64)
+    assert {k: v.shape for k, v in ours.state_dict().items()} == {k: v.shape for k, v in tv.state_dict().items()}
+    assert count_params(ours) == 11_173_962
+    ours.load_state_dict(tv.state_dict())  # same layout: loads strictly
+    x = torch.randn(2, 3, 32, 32)
+    ours.eval(), tv.eval()
+    assert torch.allclose(ours(x), tv(x), atol=1e-5)
+
+
+@pytest.mark.parametrize("width", [8, 16])
+def test_width_scales_channels(width):
+    net = build_model(width)
+    assert net.conv1.out_channels == width and net.fc.in_features == 8 * width
+    assert net(torch.randn(2, 3, 32, 32)).shape == (2, 10)
+
+
+def test_pretrained_without_weights_fails_at_once_with_a_way_out(tmp_path, monkeypatch):
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path))  # an empty hub cache; no network here
+    with pytest.raises(WeightsUnavailable, match="pretrained=false"):
+        build_model(64, pretrained=True)
+
+
+def test_pretrained_needs_width_64():
+    with pytest.raises(ConfigError, match="pretrained"):
+        Config(pretrained=True, width=16)
