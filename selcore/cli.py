@@ -8,7 +8,7 @@ from .config import EXPERIMENTS, Config, ConfigError
 from .data import DataError, default_source
 from .models import WeightsUnavailable
 from .runbook import ChapterFailed
-from .train import Divergence
+from .train import Divergence, ResourceError
 
 
 class _Parser(argparse.ArgumentParser):
@@ -94,7 +94,7 @@ def main(argv=None) -> int:
             print(path)
             return 0
     except (ConfigError, DataError, WeightsUnavailable, FileNotFoundError, ValueError, ChapterFailed,
-            Divergence) as err:
+            Divergence, ResourceError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

@@ -78,6 +78,8 @@ class Config:
     warmup_epochs: int = _f(5, "Warmup+SEL: dense epochs before the SEL stages")
     warmup_per_class: int = _f(1000, "Warmup+SEL: the warmup trains on this many easiest images per class")
     # --- bookkeeping ------------------------------------------------------------------------
+    deterministic: bool = _f(False, "bit-reproducible kernels: torch.use_deterministic_algorithms(True), "
+                             "cuDNN deterministic, no benchmark (CPU runs are reproducible either way)")
     progress: str = _f("bar", "progress display: 'bar' (tqdm), 'log' (one line per epoch) or 'none'")
 
     # ------------------------------------------------------------------------------------
@@ -174,6 +176,14 @@ class Config:
             k, v = pair.split("=", 1)
             changes[k.strip()] = v.strip()
         return self.replace(**changes)
+
+    BOOKKEEPING = ("progress", "data_cache", "data")
+    """Fields that change how a run is shown or found, never its numbers (the data source is compared
+    by its name in run.json, so that a relative and an absolute path to the same file agree)."""
+
+    def identity(self) -> dict[str, Any]:
+        """The fields that determine a run's results: a checkpoint resumes only under the same identity."""
+        return {k: v for k, v in self.to_dict().items() if k not in self.BOOKKEEPING}
 
     def to_dict(self) -> dict[str, Any]:
         d = dataclasses.asdict(self)

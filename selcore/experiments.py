@@ -25,7 +25,8 @@ from .flops import ExecutedFlops, proxy_flops
 from .models import build_model, count_params
 from .paths import RunPaths
 from .results import atomic_write_bytes, columns, environment, read_json, write_csv, write_json
-from .train import Hook, MaskHook, SELHook, check_finite_weights, evaluate, make_optimizer, train_epoch
+from .train import (Divergence, Hook, MaskHook, ResourceError, SELHook, check_finite_weights, evaluate,
+                    make_optimizer, set_determinism, train_epoch)
 
 
 @dataclass
@@ -62,6 +63,7 @@ class Experiment:
     # ---------------------------------------------------------------- state
     def _setup_state(self):
         cfg = self.cfg
+        set_determinism(cfg.deterministic)
         raw = self._raw if self._raw is not None else load_cifar10(cfg.data, cfg.data_cache)
         self.data = DeviceData(raw, self.device, cfg.train_per_class, cfg.held_out_per_class,
                                cfg.test_per_class)
@@ -144,7 +146,7 @@ class Experiment:
 
     # ---------------------------------------------------------------- checkpoints
     def _checkpoint(self):
-        state = {"config": self.cfg.to_dict(), "pos": self.pos, "net": self.net.state_dict(),
+        state = {"identity": self._identity(), "pos": self.pos, "net": self.net.state_dict(),
                  "opt": self.opt.state_dict(), "gen": self.gen.get_state(), "torch_rng": torch.random.get_rng_state(),
                  "cuda_rng": torch.cuda.get_rng_state_all() if self.device.type == "cuda" else None,
                  "np_rng": np.random.get_state(), "py_rng": random.getstate(), "masks": self.masks,
@@ -152,16 +154,32 @@ class Experiment:
         p = self.paths.checkpoint
         p.parent.mkdir(parents=True, exist_ok=True)
         tmp = p.with_name(p.name + ".tmp")
-        torch.save(state, tmp)
-        os.replace(tmp, p)
+        try:
+            torch.save(state, tmp)
+            os.replace(tmp, p)
+        except (OSError, RuntimeError) as e:
+            tmp.unlink(missing_ok=True)
+            raise ResourceError(f"could not save the checkpoint {p} ({e}); the previous checkpoint is kept, "
+                                f"free disk space and rerun to resume") from None
+
+    def _save_csv(self, cols):
+        try:
+            write_csv(self.paths.csv, cols, self.rows)
+        except OSError as e:
+            raise ResourceError(f"could not write {self.paths.csv} ({e}); the previous version is kept, free "
+                                f"disk space and rerun to resume") from None
+
+    def _identity(self) -> dict:
+        return {**self.cfg.identity(), "data_source": self.data.source}
 
     def _restore(self) -> bool:
         p = self.paths.checkpoint
         if not p.exists():
             return False
         st = torch.load(p, weights_only=False, map_location=self.device)
-        if st["config"] != self.cfg.to_dict():
-            changed = sorted(k for k in st["config"] if st["config"][k] != self.cfg.to_dict().get(k))
+        if st.get("identity") != self._identity():
+            old, new = st.get("identity", {}), self._identity()
+            changed = sorted(k for k in set(old) | set(new) if old.get(k) != new.get(k))
             raise ConfigError(f"{p} was written with other parameters ({', '.join(changed)}); "
                               f"rerun with fresh=True (--fresh) to start over")
         self.net.load_state_dict(st["net"])
@@ -180,6 +198,7 @@ class Experiment:
     # ---------------------------------------------------------------- run
     def _write_run_json(self, status: str, extra: dict | None = None):
         info = {"experiment": self.cfg.experiment, "status": status, "config": self.cfg.to_dict(),
+                "identity": self._identity() if self.data else None,
                 "seed": self.cfg.seed, "data_source": self.data.source if self.data else self.cfg.data,
                 "train_images": len(self.data) if self.data else None,
                 "num_params": getattr(self, "num_params", None), "environment": environment(self.device),
@@ -194,9 +213,15 @@ class Experiment:
         write_json(self.paths.run_json, info)
 
     def is_finished(self) -> bool:
+        """A finished run of the same parameters (data compared by source name) is in the folder."""
         p = self.paths.run_json
-        return p.exists() and read_json(p).get("status") == "finished" and self.paths.csv.exists() \
-            and read_json(p).get("config") == self.cfg.to_dict()
+        if not (p.exists() and self.paths.csv.exists()):
+            return False
+        info = read_json(p)
+        ident = info.get("identity") or {}
+        return info.get("status") == "finished" and \
+            {k: v for k, v in ident.items() if k != "data_source"} == self.cfg.identity() and \
+            ident.get("data_source") == (self._raw.source if self._raw is not None else _source_name(self.cfg.data))
 
     def run(self, fresh: bool = False) -> Path:
         """Run (or resume, or skip if finished) the experiment; returns the CSV path."""
@@ -229,8 +254,7 @@ class Experiment:
                         clock = time.perf_counter()
                 hooks = self._hooks(ph)
                 for ep in range(self.pos[1], ph.epochs):
-                    res = train_epoch(self.net, self.opt, self.data, ph.indices, self.cfg.batch_size, self.gen, hooks)
-                    check_finite_weights(self.net)
+                    res = self._epoch(ph, hooks, len(self.rows) + 1 if ph.logged else ep + 1)
                     self.c["samples"] += res.samples
                     self.c["exec_flops"] += self.flops.train_epoch(res.samples, self.cfg.batch_size)
                     sparsity = res.extra.get("sparsity", 0.0)
@@ -239,7 +263,7 @@ class Experiment:
                         ev = evaluate(self.net, self.data, self.cfg.eval_batch_size)
                         self.c["time_s"] = time.perf_counter() - clock
                         self.rows.append(self._row(ph, res, ev, sparsity))
-                        write_csv(self.paths.csv, cols, self.rows)
+                        self._save_csv(cols)
                     else:
                         self.c["time_s"] = time.perf_counter() - clock
                     self.pos = (pi, ep + 1) if ep + 1 < ph.epochs else (pi + 1, 0)
@@ -255,6 +279,21 @@ class Experiment:
                 bar.close()
         self._write_run_json("finished", {"resumed": resumed})
         return self.paths.csv
+
+    def _epoch(self, ph: Phase, hooks: list[Hook], epoch: int):
+        """One training epoch, with divergence and out-of-memory turned into one clear message."""
+        where = f"{self.cfg.experiment}, {ph.name}, epoch {epoch}"
+        try:
+            res = train_epoch(self.net, self.opt, self.data, ph.indices, self.cfg.batch_size, self.gen, hooks)
+            check_finite_weights(self.net)
+            return res
+        except Divergence as e:
+            raise Divergence(f"{where}: {e}; the checkpoint of the last finished epoch is kept "
+                             f"({self.paths.checkpoint})") from None
+        except torch.OutOfMemoryError:
+            raise ResourceError(f"{where}: out of memory on {self.device} with batch_size={self.cfg.batch_size} "
+                                f"(eval_batch_size={self.cfg.eval_batch_size}); rerun with a smaller one, "
+                                f"e.g. --set batch_size={max(1, self.cfg.batch_size // 2)}") from None
 
     def _hooks(self, ph: Phase) -> list[Hook]:
         if ph.gamma is not None:
@@ -303,6 +342,11 @@ class Experiment:
         elif self.cfg.progress == "log":
             self._log(f"[{self.cfg.experiment}] " + " ".join(f"{k}={v}" for k, v in info.items()) +
                       f" time={self.c['time_s']:.0f}s")
+
+
+def _source_name(data: str) -> str:
+    """The name a data source is recorded under (see ``CIFAR10.source``)."""
+    return "torchvision CIFAR-10" if data == "torchvision" else Path(data).name
 
 
 def run_experiment(cfg: Config, out_dir: str | Path, data: CIFAR10 | None = None, fresh: bool = False) -> Path:

@@ -20,8 +20,8 @@ def class_embarrassment(logits: torch.Tensor, y: torch.Tensor, num_classes: int 
     A class absent from the batch reports E_c = 0 (as the original). Returns a (num_classes,) tensor.
     """
     ce = F.cross_entropy(logits.detach().float() / temperature, y, reduction="none")
-    total = torch.zeros(num_classes, device=logits.device).index_add_(0, y, ce)
-    count = torch.zeros(num_classes, device=logits.device).index_add_(0, y, torch.ones_like(ce))
+    onehot = F.one_hot(y, num_classes).to(ce.dtype)  # a matmul, not a scatter: deterministic on GPUs
+    total, count = ce @ onehot, onehot.sum(0)
     return torch.where(count > 0, total / count.clamp_min(1), torch.zeros_like(total))
 
 

@@ -19,6 +19,22 @@ class Divergence(FloatingPointError):
     """The loss or the weights became NaN/inf."""
 
 
+class ResourceError(RuntimeError):
+    """The device ran out of memory, or the disk out of space (one-line message with the way out)."""
+
+
+def set_determinism(on: bool) -> None:
+    """The determinism switch: deterministic algorithms (errors on ops that have none), cuDNN
+    deterministic and without autotuning, a fixed cuBLAS workspace. CPU runs are reproducible for a
+    given seed and thread count either way; GPU runs are as deterministic as torch allows."""
+    import os
+    if on:
+        os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
+    torch.use_deterministic_algorithms(on)
+    torch.backends.cudnn.deterministic = on
+    torch.backends.cudnn.benchmark = False
+
+
 class Hook:
     """Callbacks around one optimisation step. Subclasses override what they need."""
 
@@ -51,7 +67,7 @@ class SELHook(Hook):
 
     def on_loss(self, logits, y, loss):
         E = sel.class_embarrassment(logits, y, self.k, self.T)
-        present = torch.bincount(y, minlength=self.k) > 0
+        present = F.one_hot(y, self.k).sum(0) > 0
         self.E += E
         self.C += sel.class_confidence(E, present)
         lr = sel.sel_lr(self.base_lr, loss, self.scale)
@@ -102,8 +118,14 @@ class EpochResult:
 
 
 def train_epoch(net: nn.Module, opt: torch.optim.Optimizer, data: DeviceData, indices: torch.Tensor,
-                batch_size: int, gen: torch.Generator, hooks: list[Hook] = (), on_batch=None) -> EpochResult:
-    """One pass over ``indices`` in random order, batches augmented on the device."""
+                batch_size: int, gen: torch.Generator, hooks: list[Hook] = (), on_batch=None,
+                check_every: int | None = None) -> EpochResult:
+    """One pass over ``indices`` in random order, batches augmented on the device.
+
+    A non-finite loss raises ``Divergence``; it is looked for every ``check_every`` steps (default:
+    every step on a CPU, where it costs nothing, every 50 on an accelerator, to avoid host syncs)."""
+    if check_every is None:
+        check_every = 1 if data.device.type == "cpu" else 50
     net.train()
     for h in hooks:
         h.start_epoch()
@@ -137,6 +159,8 @@ def train_epoch(net: nn.Module, opt: torch.optim.Optimizer, data: DeviceData, in
         steps += 1
         if on_batch is not None:
             on_batch(steps)
+        if steps % check_every == 0 and int(bad_step) >= 0:
+            break
     n = len(perm)
     if int(bad_step) >= 0:
         raise Divergence(f"loss became non-finite at step {int(bad_step) + 1} of the epoch "
@@ -161,7 +185,8 @@ def evaluate(net: nn.Module, data: DeviceData, batch_size: int = 1000) -> dict:
     hit = (pred == data.test_y).float()
     h_hit, h_y = hit[data.held_out], data.test_y[data.held_out]
     k = data.num_classes
-    per_class = torch.zeros(k, device=hit.device).index_add_(0, h_y, h_hit) / torch.bincount(h_y, minlength=k).clamp_min(1)
+    onehot = F.one_hot(h_y, k).float()
+    per_class = (h_hit @ onehot) / onehot.sum(0).clamp_min(1)
     return {"test_full": 100.0 * float(hit.mean()), "test_100": 100.0 * float(h_hit.mean()),
             "per_class": (100.0 * per_class).tolist()}
 
