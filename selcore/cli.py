@@ -23,6 +23,7 @@ def build_parser() -> argparse.ArgumentParser:
     s = sub.add_parser("summary", help="summary table of a results folder (ours or the original release's)")
     s.add_argument("results", help="folder holding hist_baseline.csv, hist_lottery.csv, hist_sel95.csv, hist_warmup.csv")
     s.add_argument("--best", action="store_true", help="add each system's best held-out epoch")
+    s.add_argument("--partial", action="store_true", help="show experiments that have not finished, labelled")
 
     e = sub.add_parser("experiment", help="run one experiment (resumes an interrupted run)")
     e.add_argument("name", help=f"one of {', '.join(EXPERIMENTS)}")
@@ -55,7 +56,7 @@ def main(argv=None) -> int:
             return 0
         if args.cmd == "summary":
             from .summary import format_table, load_results, published_discrepancies, summary_table
-            table = summary_table(load_results(args.results), best=args.best)
+            table = summary_table(load_results(args.results, args.partial), best=args.best)
             print(format_table(table))
             if "exec FLOPs T" in table and table["exec FLOPs T"].isna().all():
                 notes = published_discrepancies(table)

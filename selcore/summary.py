@@ -1,6 +1,7 @@
 """The summary table, read from the four CSVs of a results folder (ours or the original release's)."""
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pandas as pd
@@ -35,10 +36,35 @@ def read_history(path: Path | str) -> pd.DataFrame:
     return df
 
 
-def load_results(folder: Path | str) -> dict[str, pd.DataFrame]:
-    """The CSVs present in ``folder`` by experiment name (at least one needed)."""
+class PartialResults(ValueError):
+    """A results folder holds an experiment whose run.json says it has not finished."""
+
+
+def run_status(folder: Path | str, experiment: str) -> str | None:
+    """The status in ``run_<experiment>.json`` (None where there is none, as in the original's folders)."""
+    p = Path(folder) / f"run_{experiment}.json"
+    if not p.exists():
+        return None
+    return json.loads(p.read_text()).get("status", "unknown")
+
+
+def load_results(folder: Path | str, partial: bool = False) -> dict[str, pd.DataFrame]:
+    """The CSVs present in ``folder`` by experiment name (at least one needed).
+
+    An experiment whose run.json says it has not finished is refused, unless ``partial``; its
+    DataFrame then carries ``attrs["partial"] = True`` and the summary labels it."""
     folder = Path(folder)
-    found = {e: read_history(csv_path(folder, e)) for e in EXPERIMENTS if csv_path(folder, e).exists()}
+    found = {}
+    for e in EXPERIMENTS:
+        if not csv_path(folder, e).exists():
+            continue
+        status = run_status(folder, e)
+        if status not in (None, "finished") and not partial:
+            raise PartialResults(f"{folder}: run_{e}.json says {status!r}, not finished; finish it (rerun the "
+                                 f"same command) or ask for partial results (--partial / partial=True)")
+        df = read_history(csv_path(folder, e))
+        df.attrs["partial"] = status not in (None, "finished")
+        found[e] = df
     if not found:
         raise FileNotFoundError(f"no hist_<experiment>.csv in {folder} (expected "
                                 f"{', '.join(f'hist_{e}.csv' for e in EXPERIMENTS)})")
@@ -58,7 +84,8 @@ def summary_table(results: dict[str, pd.DataFrame], best: bool = False) -> pd.Da
     base = results.get("baseline")
     for e, df in results.items():
         last = df.iloc[-1]
-        row = {"System": EXPERIMENT_TITLES[e], "Full test": last["test_full"], "100/class": last["test_100"],
+        title = EXPERIMENT_TITLES[e] + (f" (partial: {len(df)} epochs)" if df.attrs.get("partial") else "")
+        row = {"System": title, "Full test": last["test_full"], "100/class": last["test_100"],
                "FLOPs T": last["flops_T"],
                "exec FLOPs T": last["exec_flops_T"] if "exec_flops_T" in df.columns else float("nan"),
                "Time s": last["time_s"],

@@ -1,0 +1,161 @@
+"""Runs that survive: kill-and-resume identity, atomic results, determinism, loud failures (real images)."""
+import errno
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pandas as pd
+import pytest
+import torch
+
+import selcore.experiments as ex
+from selcore.experiments import Experiment, run_experiment
+from selcore.summary import PartialResults, load_results, summary_table
+from selcore.train import Divergence, ResourceError
+from tests.conftest import REPO, tiny
+
+
+def same_numbers(a, b):
+    """CSV equality but for the wall-clock column."""
+    da, db = pd.read_csv(a).drop(columns="time_s"), pd.read_csv(b).drop(columns="time_s")
+    pd.testing.assert_frame_equal(da, db, check_exact=True)
+
+
+RESUME = {  # bigger epochs than tiny(), so that a kill lands inside one
+    "lottery": dict(train_per_class=100, num_epochs=3, lth_pretrain_epochs=2),
+    "warmup": dict(train_per_class=100, warmup_per_class=20, warmup_epochs=2, stage_epochs=(1, 2, 1, 1, 1)),
+}
+
+
+@pytest.mark.parametrize("name", list(RESUME))
+def test_sigkill_mid_epoch_then_resume_gives_the_identical_csv(tmp_path, cifar, data_tar, name):
+    cfg = tiny(name, **RESUME[name])
+    ref = run_experiment(cfg, tmp_path / "ref", data=cifar)
+    out = tmp_path / "killed"
+    sets = [f"--set={k}={','.join(map(str, v)) if isinstance(v, tuple) else v}"
+            for k, v in cfg.to_dict().items() if k not in ("experiment", "data", "data_cache")]
+    cmd = [sys.executable, "-m", "selcore", "experiment", name, "--out", str(out), "--data", str(data_tar), *sets]
+    proc = subprocess.Popen(cmd, cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    ckpt = out / "checkpoints" / f"{name}.pt"
+    deadline = time.time() + 120
+    while not ckpt.exists() and time.time() < deadline and proc.poll() is None:
+        time.sleep(0.05)
+    first = ckpt.stat().st_mtime_ns
+    while ckpt.stat().st_mtime_ns == first and time.time() < deadline and proc.poll() is None:
+        time.sleep(0.02)  # the second epoch has just ended: kill inside the third
+    time.sleep(0.3)
+    assert proc.poll() is None, "the run ended before it could be killed"
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    info = json.loads((out / f"run_{name}.json").read_text())
+    assert info["status"] == "running"  # really interrupted
+    done = torch.load(ckpt, weights_only=False)["pos"]
+    r = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stderr
+    assert json.loads((out / f"run_{name}.json").read_text())["resumed"] is True
+    assert done != (0, 0)
+    same_numbers(ref, out / f"hist_{name}.csv")
+
+
+def test_same_seed_same_csv_other_seed_other_csv(tmp_path, cifar):
+    a = run_experiment(tiny("sel95", deterministic=True), tmp_path / "a", data=cifar)
+    b = run_experiment(tiny("sel95", deterministic=True), tmp_path / "b", data=cifar)
+    c = run_experiment(tiny("sel95", deterministic=True, seed=7), tmp_path / "c", data=cifar)
+    same_numbers(a, b)
+    with pytest.raises(AssertionError):
+        same_numbers(a, c)
+    info = json.loads((tmp_path / "a" / "run_sel95.json").read_text())
+    assert info["config"]["deterministic"] is True and info["seed"] == 42
+    torch.use_deterministic_algorithms(False)
+
+
+def test_nan_loss_stops_with_epoch_step_and_last_finite_loss(tmp_path, cifar, monkeypatch):
+    calls = {"n": 0}
+    real = torch.nn.functional.cross_entropy
+
+    class Poisoned:
+        def __getattr__(self, name):
+            return getattr(torch.nn.functional, name)
+
+        @staticmethod
+        def cross_entropy(*a, **k):
+            calls["n"] += 1
+            loss = real(*a, **k)
+            return loss * float("nan") if calls["n"] == 9 else loss  # 7 steps per epoch: epoch 2, step 2
+
+    monkeypatch.setattr("selcore.train.F", Poisoned())
+    exp = Experiment(tiny("baseline", num_epochs=3), tmp_path, data=cifar)
+    with pytest.raises(Divergence) as e:
+        exp.run()
+    msg = str(e.value)
+    assert "epoch 2" in msg and "step 2 " in msg and "last finite loss" in msg and "\n" not in msg
+    assert torch.load(tmp_path / "checkpoints" / "baseline.pt", weights_only=False)["pos"] == (0, 1)
+    assert json.loads((tmp_path / "run_baseline.json").read_text())["status"] == "failed"
+    assert len(pd.read_csv(tmp_path / "hist_baseline.csv")) == 1
+
+
+def test_out_of_memory_names_the_batch_size(tmp_path, cifar, monkeypatch):
+    def oom(*a, **k):
+        raise torch.OutOfMemoryError("CUDA out of memory")
+    monkeypatch.setattr(ex, "train_epoch", oom)
+    with pytest.raises(ResourceError, match="out of memory .* batch_size=32"):
+        Experiment(tiny("baseline"), tmp_path, data=cifar).run()
+
+
+def test_full_disk_keeps_the_previous_checkpoint(tmp_path, cifar, monkeypatch):
+    real_save, calls = torch.save, {"n": 0}
+
+    def save(obj, f, *a, **k):
+        calls["n"] += 1
+        if calls["n"] == 2:
+            raise OSError(errno.ENOSPC, "No space left on device")
+        return real_save(obj, f, *a, **k)
+    monkeypatch.setattr(ex.torch, "save", save)
+    with pytest.raises(ResourceError, match="previous checkpoint is kept"):
+        Experiment(tiny("baseline", num_epochs=3), tmp_path, data=cifar).run()
+    monkeypatch.undo()
+    ckpt = tmp_path / "checkpoints" / "baseline.pt"
+    assert torch.load(ckpt, weights_only=False)["pos"] == (0, 1)
+    assert not list(ckpt.parent.glob("*.tmp"))
+    run_experiment(tiny("baseline", num_epochs=3), tmp_path, data=cifar)  # resumes to the end
+    assert len(pd.read_csv(tmp_path / "hist_baseline.csv")) == 3
+
+
+def test_unfinished_results_are_refused_unless_partial(tmp_path, cifar, monkeypatch):
+    run_experiment(tiny("baseline"), tmp_path, data=cifar)
+    info = json.loads((tmp_path / "run_baseline.json").read_text())
+    info["status"] = "running"
+    (tmp_path / "run_baseline.json").write_text(json.dumps(info))
+    with pytest.raises(PartialResults, match="not finished"):
+        load_results(tmp_path)
+    t = summary_table(load_results(tmp_path, partial=True))
+    assert t.loc["baseline", "System"] == "Baseline CNN (partial: 2 epochs)"
+    r = subprocess.run([sys.executable, "-m", "selcore", "summary", str(tmp_path)], cwd=REPO,
+                       capture_output=True, text=True, timeout=60)
+    assert r.returncode == 2 and "not finished" in r.stderr
+
+
+def test_atomic_writes_leave_no_partial_file(tmp_path, monkeypatch):
+    from selcore.results import atomic_write_bytes
+    target = tmp_path / "hist_x.csv"
+    atomic_write_bytes(target, b"old\n")
+
+    def broken_replace(*a):
+        raise OSError(errno.ENOSPC, "No space left on device")
+    monkeypatch.setattr(os, "replace", broken_replace)
+    with pytest.raises(OSError):
+        atomic_write_bytes(target, b"new but never complete\n")
+    assert target.read_bytes() == b"old\n" and not list(tmp_path.glob("*.tmp"))
+
+
+def test_resume_refuses_other_parameters(tmp_path, cifar):
+    from selcore.config import ConfigError
+    exp = Experiment(tiny("baseline", num_epochs=3), tmp_path, data=cifar)
+    exp._setup_state()
+    exp.plan()
+    exp._checkpoint()
+    with pytest.raises(ConfigError, match="other parameters.*lr"):
+        Experiment(tiny("baseline", num_epochs=3, lr=0.01), tmp_path, data=cifar).run()
