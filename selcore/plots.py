@@ -5,14 +5,16 @@ DataFrame) and returns a matplotlib ``Figure``. An experiment missing from the d
 with nothing to show (executed FLOPs in the original release's CSVs, SEL signals without an SEL run)
 says so inside the figure instead of failing. One colour per system throughout (``COLORS``).
 
-Figures are built as ``matplotlib.figure.Figure`` objects, outside pyplot's global state: a notebook
-shows one when it is a cell's value, and nothing needs closing.
+Each figure is created through pyplot (so that Jupyter's inline backend loads and can render it) and
+at once released from pyplot's list of open figures: a notebook shows it once, when it is a cell's value,
+and nothing needs closing.
 """
 from __future__ import annotations
 
 from pathlib import Path
 from typing import Callable
 
+import matplotlib.pyplot as plt
 import pandas as pd
 import seaborn as sns
 from matplotlib.figure import Figure
@@ -32,7 +34,8 @@ DPI = 110
 # ----------------------------------------------------------------------------- helpers
 def _new(title: str, xlabel: str, ylabel: str, size=(6.4, 4.0)):
     with sns.axes_style("whitegrid"):
-        fig = Figure(figsize=size, layout="constrained")
+        fig = plt.figure(figsize=size, layout="constrained")
+        plt.close(fig)
         ax = fig.subplots()
     ax.set(title=title, xlabel=xlabel, ylabel=ylabel)
     if xlabel.startswith("epoch"):

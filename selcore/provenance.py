@@ -1,0 +1,237 @@
+"""Provenance of the book: which notebooks ran, how, where, with what, and on which results.
+
+Everything the status chapter shows is read here from artifacts the runs leave behind:
+
+* the executed notebooks of the book folder (papermill's metadata: start, end, duration, exception;
+  the runner's ``metadata.selcore``: profile and data source),
+* each experiment's ``run_<name>.json`` in ``<results_root>/<profile>/``,
+* the software versions and the hardware of the machine executing the status page, and the git commit.
+
+Nothing here trains or writes; every function returns plain dicts or pandas DataFrames.
+"""
+from __future__ import annotations
+
+import json
+import os
+import platform
+from importlib import metadata
+from pathlib import Path
+from typing import Iterable
+
+import pandas as pd
+
+PACKAGES = ("torch", "torchvision", "jupyter-book", "papermill", "pandas", "matplotlib", "seaborn",
+            "numpy", "nbformat", "sphinx")
+"""The distributions whose versions the status page lists (after Python itself)."""
+
+FAILED_DIR = ".failed"
+"""Sub-folder of the book folder where the runner keeps a chapter that raised."""
+
+
+def package_versions(packages: Iterable[str] = PACKAGES) -> dict[str, str]:
+    """``{"python": ..., <package>: <installed version or "not installed">}``."""
+    out = {"python": platform.python_version()}
+    for name in packages:
+        try:
+            out[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            out[name] = "not installed"
+    return out
+
+
+def cpu_name() -> str:
+    """The CPU model as the operating system names it (Linux: ``model name`` of /proc/cpuinfo)."""
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.lower().startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine() or "unknown"
+
+
+def hardware() -> dict[str, object]:
+    """The machine executing this code: OS, CPU, logical cores, torch's intra-op threads, GPUs."""
+    import torch
+    info: dict[str, object] = {
+        "platform": platform.platform(),
+        "cpu": cpu_name(),
+        "logical cores": os.cpu_count(),
+        "usable cores": len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count(),
+        "torch threads": torch.get_num_threads(),
+        "cuda available": torch.cuda.is_available(),
+    }
+    if torch.cuda.is_available():
+        info["gpus"] = ", ".join(torch.cuda.get_device_name(i) for i in range(torch.cuda.device_count()))
+        info["cuda (torch build)"] = torch.version.cuda
+        info["cudnn"] = torch.backends.cudnn.version()
+    else:
+        info["gpus"] = "none"
+    return info
+
+
+def git_commit() -> str:
+    """The repository's HEAD commit (``-dirty`` when tracked files differ from it), or ``unknown``."""
+    from .results import git_commit as _commit
+    return _commit()
+
+
+def toc_order(book_dir: str | Path) -> list[str]:
+    """Page names in the order of ``_toc.yml`` (looked up in ``book_dir``, then its parent); [] if none."""
+    for folder in (Path(book_dir), Path(book_dir).resolve().parent):
+        toc = folder / "_toc.yml"
+        if toc.exists():
+            import yaml
+            spec = yaml.safe_load(toc.read_text()) or {}
+            names = [spec.get("root")]
+            stack = list(spec.get("chapters") or [])
+            for part in spec.get("parts") or []:
+                stack += part.get("chapters") or []
+            while stack:
+                entry = stack.pop(0)
+                if "file" in entry:
+                    names.append(entry["file"])
+                stack[0:0] = entry.get("sections") or []
+            return [str(n) for n in names if n]
+    return []
+
+
+def short_time(iso: str | None) -> str | None:
+    """An ISO-8601 time stamp as ``YYYY-MM-DD HH:MM:SS`` in UTC (unparsable values are returned unchanged)."""
+    if not iso:
+        return iso
+    import datetime
+    try:
+        t = datetime.datetime.fromisoformat(str(iso).replace("Z", "+00:00"))
+    except ValueError:
+        return iso
+    if t.tzinfo is not None:
+        t = t.astimezone(datetime.timezone.utc)
+    return t.strftime("%Y-%m-%d %H:%M:%S")
+
+
+def short_commit(commit: str | None) -> str | None:
+    """A git commit as its first 10 hex digits, keeping a ``-dirty`` mark."""
+    if not commit or commit == "unknown":
+        return commit
+    head, _, rest = str(commit).partition("-")
+    return head[:10] + (f"-{rest}" if rest else "")
+
+
+def _first_error(nb: dict) -> str:
+    """``ename: evalue`` of the first error output in a notebook, or ``""``."""
+    for cell in nb.get("cells", []):
+        for out in cell.get("outputs", []) or []:
+            if out.get("output_type") == "error":
+                lines = str(out.get("evalue") or "").splitlines()
+                return f"{out.get('ename', 'Error')}: {lines[0] if lines else ''}"
+    return ""
+
+
+def _title(nb: dict, default: str) -> str:
+    """The first Markdown heading of a notebook."""
+    for cell in nb.get("cells", []):
+        if cell.get("cell_type") == "markdown":
+            src = "".join(cell.get("source", ""))
+            for line in src.splitlines():
+                if line.startswith("#"):
+                    return line.lstrip("#").strip()
+    return default
+
+
+def notebook_record(path: str | Path) -> dict[str, object]:
+    """One executed notebook: chapter, title, profile, data, papermill start/end/duration, slowest cell,
+    and its status: ``ok``, ``exception: <ename: evalue>``, or ``not executed by papermill``."""
+    path = Path(path)
+    nb = json.loads(path.read_text())
+    meta = nb.get("metadata", {})
+    pm = meta.get("papermill") or {}
+    sel = meta.get("selcore") or {}
+    cell_secs = [float(c.get("metadata", {}).get("papermill", {}).get("duration") or 0.0)
+                 for c in nb.get("cells", []) if c.get("cell_type") == "code"]
+    if not pm:
+        status = "not executed by papermill"
+    elif pm.get("exception") or _first_error(nb):
+        status = "exception: " + (_first_error(nb) or "unknown error")
+    elif pm.get("end_time") is None:
+        status = "unfinished"
+    else:
+        status = "ok"
+    return {
+        "chapter": path.stem,
+        "title": _title(nb, path.stem),
+        "profile": sel.get("profile", pm.get("parameters", {}).get("profile", "")),
+        "data": sel.get("data", pm.get("parameters", {}).get("data", "")),
+        "started (UTC)": short_time(pm.get("start_time")),
+        "ended (UTC)": short_time(pm.get("end_time")),
+        "duration s": pm.get("duration"),
+        "code cells": len(cell_secs),
+        "slowest cell s": max(cell_secs) if cell_secs else None,
+        "status": status,
+    }
+
+
+def executed_notebooks(book_dir: str | Path, exclude: Iterable[str] = ("status",)) -> pd.DataFrame:
+    """A table of every executed notebook in ``book_dir`` (one row per chapter, table-of-contents order,
+    then alphabetical), plus any chapter the runner set aside in ``<book_dir>/.failed``. Chapters named in
+    ``exclude`` are left out (by default this status page, which is still executing when it reads)."""
+    book_dir = Path(book_dir)
+    exclude = set(exclude)
+    rows = []
+    if book_dir.is_dir():
+        for p in sorted(book_dir.glob("*.ipynb")):
+            if p.name.startswith(".") or p.stem in exclude:
+                continue
+            rows.append(notebook_record(p))
+        failed = book_dir / FAILED_DIR
+        if failed.is_dir():
+            for p in sorted(failed.glob("*.ipynb")):
+                rec = notebook_record(p)
+                rec["status"] = f"set aside after failing ({rec['status']})"
+                rows.append(rec)
+    columns = ["chapter", "title", "profile", "data", "started (UTC)", "ended (UTC)", "duration s", "code cells",
+               "slowest cell s", "status"]
+    df = pd.DataFrame(rows, columns=columns)
+    order = {name: i for i, name in enumerate(toc_order(book_dir))}
+    if not df.empty:
+        df["_k"] = [order.get(c, len(order)) for c in df["chapter"]]
+        df = df.sort_values(["_k", "chapter"], kind="stable").drop(columns="_k").reset_index(drop=True)
+    return df
+
+
+def run_records(results_root: str | Path, profile: str) -> pd.DataFrame:
+    """One row per ``run_<experiment>.json`` in ``<results_root>/<profile>``: status, seed, device, data
+    source, training images, logged epochs, start and last-update times (UTC), short git commit and error."""
+    folder = Path(results_root) / profile
+    rows = []
+    for p in sorted(folder.glob("run_*.json")) if folder.is_dir() else []:
+        try:
+            info = json.loads(p.read_text())
+        except (OSError, ValueError) as e:
+            rows.append({"experiment": p.stem[4:], "status": f"unreadable run.json ({type(e).__name__})"})
+            continue
+        env = info.get("environment") or {}
+        rows.append({
+            "experiment": info.get("experiment", p.stem[4:]),
+            "status": info.get("status"),
+            "seed": info.get("seed"),
+            "device": env.get("device"),
+            "device name": env.get("device_name"),
+            "data source": info.get("data_source"),
+            "train images": info.get("train_images"),
+            "epochs logged": info.get("epochs_logged"),
+            "started (UTC)": short_time(info.get("started_utc")),
+            "last update (UTC)": short_time(env.get("time_utc")),
+            "resumed": info.get("resumed"),
+            "git commit": short_commit(env.get("git_commit")),
+            "error": info.get("error", ""),
+        })
+    columns = ["experiment", "status", "seed", "device", "device name", "data source", "train images",
+               "epochs logged", "started (UTC)", "last update (UTC)", "resumed", "git commit", "error"]
+    return pd.DataFrame(rows, columns=columns)
+
+
+def as_table(mapping: dict, key: str = "item", value: str = "value") -> pd.DataFrame:
+    """A two-column DataFrame of a dict (for display)."""
+    return pd.DataFrame({key: list(mapping), value: [str(v) for v in mapping.values()]})

@@ -1,0 +1,134 @@
+"""The whole book under the smoke profile, on the real CIFAR-10 images: every chapter executed by
+papermill through `python -m selcore run`, then `jupyter-book build -W`, then checked in a browser."""
+import json
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import nbformat
+import pandas as pd
+import pytest
+import yaml
+
+from selcore import plots
+from selcore.profiles import PROFILES
+from selcore.results import columns
+from tests.conftest import REPO
+
+SMOKE = PROFILES["smoke"]
+ROWS = {"baseline": SMOKE["num_epochs"], "lottery": SMOKE["num_epochs"], "sel95": sum(SMOKE["stage_epochs"]),
+        "warmup": SMOKE["warmup_epochs"] + sum(SMOKE["stage_epochs"])}
+CHAPTERS = ("method", "baseline", "lottery", "sel95", "warmup", "analysis", "status")
+
+
+@pytest.fixture(scope="session")
+def smoke_book(tmp_path_factory, data_tar):
+    root = tmp_path_factory.mktemp("smoke")
+    (root / "book").mkdir()
+    shutil.copy(REPO / "_config.yml", root)
+    for f in ["_toc.yml"]:
+        shutil.copy(REPO / f, root)
+        shutil.copy(REPO / f, root / "book")
+    for f in (REPO / "book").iterdir():
+        if f.suffix in (".md", ".bib"):
+            shutil.copy(f, root / "book")
+    r = subprocess.run([sys.executable, "-m", "selcore", "run", "--profile", "smoke", "--data", str(data_tar),
+                        "--book-dir", str(root / "book"), "--results-root", str(root / "results")],
+                       cwd=REPO, capture_output=True, text=True, timeout=1200)
+    assert r.returncode == 0, r.stderr[-4000:]
+    b = subprocess.run(["jupyter-book", "build", str(root / "book"), "-W", "-n", "--keep-going"], cwd=root,
+                       capture_output=True, text=True, timeout=900)
+    assert b.returncode == 0, b.stdout[-4000:] + b.stderr[-2000:]
+    return root
+
+
+@pytest.mark.parametrize("name", list(ROWS))
+def test_each_experiment_csv_has_schema_and_rows(smoke_book, name):
+    df = pd.read_csv(smoke_book / "results" / "smoke" / f"hist_{name}.csv")
+    assert list(df.columns) == columns(name) and len(df) == ROWS[name]
+    info = json.loads((smoke_book / "results" / "smoke" / f"run_{name}.json").read_text())
+    assert info["status"] == "finished" and info["data_source"] == "cifar10-jpeg.tar.gz"
+
+
+def test_every_analysis_figure_was_produced(smoke_book):
+    figs = smoke_book / "results" / "smoke" / "figures"
+    for name in plots.FIGURES:
+        png = figs / f"{name}.png"
+        assert png.exists() and png.stat().st_size > 5000, name
+
+
+def _glue_names(nb):
+    """Names of the values a notebook glued (myst-nb stores them as outputs with scrapbook metadata)."""
+    return {o["metadata"]["scrapbook"]["name"] for c in nb.cells for o in c.get("outputs", [])
+            if "scrapbook" in (o.get("metadata") or {})}
+
+
+@pytest.mark.parametrize("chapter", CHAPTERS)
+def test_chapters_executed_with_profile_and_glued_values_exist(smoke_book, chapter):
+    import re
+    nb = nbformat.read(smoke_book / "book" / f"{chapter}.ipynb", as_version=4)
+    assert nb.metadata["selcore"] == {"profile": "smoke", "data": nb.metadata["selcore"]["data"], "complete": True}
+    assert not any(o.get("output_type") == "error" for c in nb.cells for o in c.get("outputs", []))
+    text = "".join(c.source for c in nb.cells if c.cell_type == "markdown")
+    wanted = set(re.findall(r"\{glue(?::\w+)?\}`([A-Za-z0-9_]+)", text))
+    missing = wanted - _glue_names(nb)
+    assert not missing, f"{chapter}: prose refers to values never glued: {sorted(missing)}"
+    if chapter in ("baseline", "lottery", "sel95", "warmup", "analysis"):
+        assert wanted, f"{chapter}: no number in the prose comes from the run"
+    banner = "Profile `smoke`"
+    assert any(banner in json.dumps(o) for c in nb.cells for o in c.get("outputs", [])), chapter
+
+
+def test_rerun_skips_finished_chapters(smoke_book, data_tar):
+    r = subprocess.run([sys.executable, "-m", "selcore", "run", "--profile", "smoke", "--data", str(data_tar),
+                        "--book-dir", str(smoke_book / "book"), "--results-root", str(smoke_book / "results")],
+                       cwd=REPO, capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0 and r.stdout.count("skipped") == len(CHAPTERS), r.stdout
+
+
+def test_built_smoke_book_shows_its_figures(smoke_book):
+    from browser_util import assert_page_images, browser_missing_reason
+    reason = browser_missing_reason()
+    if reason:
+        pytest.fail(reason) if __import__("os").environ.get("CI") else pytest.skip(reason)
+    html = smoke_book / "_build" / "html"
+    assert_page_images(html / "analysis.html", len(plots.FIGURES))
+    assert_page_images(html / "method.html", 5)
+    for e in ROWS:
+        assert_page_images(html / f"{e}.html", 1)
+
+
+def test_source_notebooks_are_clean_and_parametrised():
+    for nb_path in sorted((REPO / "chapters").glob("*.ipynb")):
+        nb = nbformat.read(nb_path, as_version=4)
+        assert nb.metadata["kernelspec"]["name"] == "python3", nb_path.name
+        code = [c for c in nb.cells if c.cell_type == "code"]
+        assert not any(c.get("outputs") or c.get("execution_count") for c in code), f"{nb_path.name} carries outputs"
+        tagged = [c for c in code if "parameters" in c.metadata.get("tags", [])]
+        assert len(tagged) == 1, f"{nb_path.name}: needs exactly one cell tagged 'parameters'"
+        for name in ("profile", "data", "results_root", "book_dir"):
+            assert re.search(rf"^{name}\s*=", tagged[0].source, re.M), (nb_path.name, name)
+        assert not re.search(r"^\s*(def|class)\s", "\n".join(c.source for c in code), re.M), \
+            f"{nb_path.name} defines reusable code: put it in selcore"
+
+
+def test_toc_lists_only_existing_pages():
+    from selcore.runbook import toc_files
+    for name in toc_files(REPO):
+        assert (REPO / "book" / f"{name}.md").exists() or (REPO / "chapters" / f"{name}.ipynb").exists(), name
+    assert (REPO / "book" / "_toc.yml").resolve() == (REPO / "_toc.yml").resolve()
+
+
+def test_environment_yml_installs_pyproject_dependencies():
+    env = yaml.safe_load((REPO / "environment.yml").read_text())
+    pip = next(d for d in env["dependencies"] if isinstance(d, dict))["pip"]
+    assert any(p.startswith("-e .") for p in pip)  # installs this project, hence pyproject's dependencies
+    assert "python=3.11" in env["dependencies"] and "conda-forge" in env["channels"]
+
+
+def test_ci_runs_the_readme_test_command():
+    readme = (REPO / "README.md").read_text()
+    ci = (REPO / ".ci" / "run").read_text()
+    assert "python -m pytest -q" in readme and "python3 -m pytest -q" in ci

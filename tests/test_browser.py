@@ -1,0 +1,149 @@
+"""Browser tests: the figures of built HTML pages are present and load in a real (headless) Chromium.
+
+* ``test_tiny_book_*`` build a throwaway Jupyter Book (a Markdown page with a saved figure and a notebook whose
+  output is a real matplotlib figure) and check it, so the check itself is tested, including that it notices a
+  missing image file.
+* ``test_built_book_*`` check the project's own built book, found through the ``built_book_html`` fixture:
+  ``$SELCORE_BOOK_HTML`` if set, else ``_build/html`` at the repository root; skipped when neither exists.
+
+Without a system Chromium or the playwright package these tests are skipped with the reason, unless
+``SELCORE_REQUIRE_BROWSER=1`` is set, which turns the absence into a failure (for CI after
+``.ci/install-browser``).
+"""
+from __future__ import annotations
+
+import base64
+import io
+import os
+import shutil
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from browser_util import assert_page_images, browser_missing_reason, browser_page, page_images, screenshot
+
+REPO = Path(__file__).resolve().parents[1]
+
+MIN_FIGURES = {"method.html": 5, "baseline.html": 1, "lottery.html": 1, "sel95.html": 1, "warmup.html": 1,
+               "analysis.html": 15}
+"""Pages of the project's book and the fewest figures each must show (extend as chapters gain figures)."""
+
+
+@pytest.fixture(scope="session")
+def browser_ready():
+    reason = browser_missing_reason()
+    if reason:
+        if os.environ.get("SELCORE_REQUIRE_BROWSER") == "1":
+            pytest.fail(f"SELCORE_REQUIRE_BROWSER=1 but {reason}")
+        pytest.skip(reason)
+
+
+def _png_of_figure() -> bytes:
+    import matplotlib
+    matplotlib.use("Agg")
+    from matplotlib.figure import Figure
+    fig = Figure(figsize=(4, 3))
+    ax = fig.subplots()
+    ax.plot([0, 1, 2, 3], [0, 1, 4, 9], marker="o")
+    ax.set_title("a real matplotlib figure")
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=80)
+    return buf.getvalue()
+
+
+def _build_tiny_book(root: Path) -> Path:
+    """Write and build a two-page Jupyter Book in ``root``; returns its HTML folder."""
+    import nbformat
+    from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_output
+
+    png = _png_of_figure()
+    (root / "_config.yml").write_text(textwrap.dedent("""\
+        title: Tiny browser-test book
+        only_build_toc_files: true
+        execute:
+          execute_notebooks: "off"
+        """))
+    (root / "_toc.yml").write_text("format: jb-book\nroot: index\nchapters:\n  - file: figure\n")
+    (root / "plot.png").write_bytes(png)
+    (root / "index.md").write_text("# Tiny book\n\nA page with a saved figure.\n\n![a saved figure](plot.png)\n")
+    cell = new_code_cell("fig  # a matplotlib figure", execution_count=1)
+    cell.outputs = [new_output("display_data", data={"image/png": base64.b64encode(png).decode(),
+                                                      "text/plain": "<Figure size 320x240 with 1 Axes>"})]
+    nb = new_notebook(cells=[new_markdown_cell("# A notebook with a figure"), cell],
+                      metadata={"kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}})
+    nbformat.write(nb, root / "figure.ipynb")
+    proc = subprocess.run([sys.executable, "-c", "from jupyter_book.cli.main import main; main()",
+                           "build", str(root), "-W", "--keep-going"], capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, f"jupyter-book build failed:\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}"
+    html = root / "_build" / "html"
+    assert (html / "figure.html").exists()
+    return html
+
+
+@pytest.fixture(scope="module")
+def tiny_book_html(tmp_path_factory, browser_ready) -> Path:
+    return _build_tiny_book(tmp_path_factory.mktemp("tinybook"))
+
+
+def test_tiny_book_figures_load(tiny_book_html):
+    records = assert_page_images(tiny_book_html / "figure.html", min_images=1)
+    assert any(r["naturalWidth"] == 320 for r in records), records  # the 4 x 3 inch figure at 80 dpi
+
+
+def test_tiny_book_markdown_figure(tiny_book_html):
+    assert_page_images(tiny_book_html / "index.html", min_images=1)
+
+
+def test_tiny_book_missing_figure_is_detected(tiny_book_html, tmp_path):
+    broken = tmp_path / "html"
+    shutil.copytree(tiny_book_html, broken)
+    for png in (broken / "_images").glob("*.png"):
+        png.unlink()
+    with pytest.raises(AssertionError, match="failed to load"):
+        assert_page_images(broken / "figure.html", min_images=1)
+
+
+def test_tiny_book_too_few_figures_is_detected(tiny_book_html):
+    with pytest.raises(AssertionError, match="expected at least 3"):
+        assert_page_images(tiny_book_html / "figure.html", min_images=3)
+
+
+def test_tiny_book_screenshot(tiny_book_html, tmp_path):
+    png = screenshot(tiny_book_html / "figure.html", tmp_path / "figure.png")
+    data = png.read_bytes()
+    assert data[:8] == b"\x89PNG\r\n\x1a\n" and len(data) > 10_000
+
+
+# ----------------------------------------------------------------------------- the project's book
+@pytest.fixture(scope="session")
+def built_book_html(browser_ready, tmp_path_factory) -> Path:
+    """The committed book built as a user would (`jupyter-book build book`), into a scratch folder."""
+    if not (REPO / "book" / "analysis.ipynb").exists():
+        pytest.fail("book/ holds no executed chapters: run `python -m selcore run --profile quick` and commit book/")
+    out = tmp_path_factory.mktemp("committed-book")
+    r = subprocess.run(["jupyter-book", "build", "book", "-W", "-n", "--keep-going", "--path-output", str(out)],
+                       cwd=REPO, capture_output=True, text=True, timeout=900)
+    assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-3000:]
+    return out / "_build" / "html"
+
+
+@pytest.mark.parametrize("page,min_images", sorted(MIN_FIGURES.items()))
+def test_built_book_figures(built_book_html, page, min_images):
+    if not (built_book_html / page).exists():
+        pytest.skip(f"{page} is not part of this build")
+    assert_page_images(built_book_html / page, min_images)
+
+
+def test_built_book_every_image_loads(built_book_html):
+    pages = sorted(p for p in built_book_html.glob("*.html") if p.stem not in ("genindex", "search"))
+    assert pages
+    broken = {}
+    with browser_page() as page:
+        for html in pages:
+            bad = [r["src"] for r in page_images(html, page=page) if not (r["complete"] and r["naturalWidth"] > 0)]
+            if bad:
+                broken[html.name] = bad
+    assert not broken, f"images that failed to load: {broken}"

@@ -1,0 +1,69 @@
+"""selcore.provenance reads executed notebooks and run.json files (no training, no kernel: seconds)."""
+from __future__ import annotations
+
+import json
+
+import nbformat
+from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_output
+
+from selcore import provenance
+
+
+def _executed(path, profile="smoke", error=None, papermill=True):
+    cell = new_code_cell("1 + 1")
+    cell.metadata["papermill"] = {"duration": 1.5}
+    if error:
+        cell.outputs = [new_output("error", ename=error[0], evalue=error[1], traceback=[])]
+    nb = new_notebook(cells=[new_markdown_cell("# A chapter"), cell])
+    if papermill:
+        nb.metadata["papermill"] = {"start_time": "2026-01-02T03:04:05.123+00:00",
+                                    "end_time": "2026-01-02T03:04:09.000+00:00", "duration": 3.9,
+                                    "exception": bool(error), "parameters": {"profile": profile}}
+        nb.metadata["selcore"] = {"profile": profile, "data": "some.tar.gz", "complete": not error}
+    nbformat.write(nb, path)
+
+
+def test_executed_notebooks_table(tmp_path):
+    (tmp_path / "_toc.yml").write_text("format: jb-book\nroot: intro\nchapters:\n- file: b\n- file: a\n- file: status\n")
+    _executed(tmp_path / "a.ipynb", error=("ValueError", "bad value\nmore"))
+    _executed(tmp_path / "b.ipynb")
+    _executed(tmp_path / "status.ipynb")
+    _executed(tmp_path / ".a.running.ipynb")
+    (tmp_path / ".failed").mkdir()
+    _executed(tmp_path / ".failed" / "c.ipynb", error=("RuntimeError", "boom"))
+    df = provenance.executed_notebooks(tmp_path)
+    assert list(df["chapter"]) == ["b", "a", "c"]          # toc order, status page and temp files left out
+    assert df.loc[0, "status"] == "ok" and df.loc[0, "title"] == "A chapter"
+    assert df.loc[0, "started (UTC)"] == "2026-01-02 03:04:05" and df.loc[0, "duration s"] == 3.9
+    assert df.loc[1, "status"] == "exception: ValueError: bad value"
+    assert df.loc[2, "status"].startswith("set aside after failing")
+    assert df.loc[0, "profile"] == "smoke" and df.loc[0, "slowest cell s"] == 1.5
+
+
+def test_not_papermill_and_empty(tmp_path):
+    assert provenance.executed_notebooks(tmp_path / "missing").empty
+    _executed(tmp_path / "x.ipynb", papermill=False)
+    assert provenance.executed_notebooks(tmp_path).loc[0, "status"] == "not executed by papermill"
+
+
+def test_run_records(tmp_path):
+    folder = tmp_path / "smoke"
+    folder.mkdir()
+    (folder / "run_sel95.json").write_text(json.dumps({
+        "experiment": "sel95", "status": "finished", "seed": 42, "data_source": "x.tar.gz", "train_images": 1000,
+        "epochs_logged": 5, "started_utc": "2026-01-02T03:04:05Z",
+        "environment": {"device": "cpu", "device_name": "CPU", "time_utc": "2026-01-02T03:05:05Z",
+                        "git_commit": "0123456789abcdef0123-dirty"}}))
+    (folder / "run_lottery.json").write_text("{not json")
+    df = provenance.run_records(tmp_path, "smoke")
+    row = df.set_index("experiment").loc["sel95"]
+    assert row["status"] == "finished" and row["train images"] == 1000 and row["git commit"] == "0123456789-dirty"
+    assert df.set_index("experiment").loc["lottery", "status"].startswith("unreadable")
+    assert provenance.run_records(tmp_path, "paper").empty
+
+
+def test_versions_and_hardware():
+    v = provenance.package_versions(("pandas", "no-such-package-xyz"))
+    assert v["python"] and v["pandas"] != "not installed" and v["no-such-package-xyz"] == "not installed"
+    hw = provenance.hardware()
+    assert hw["logical cores"] >= 1 and hw["torch threads"] >= 1 and "gpus" in hw
