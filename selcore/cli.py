@@ -4,7 +4,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from .config import EXPERIMENTS, Config, ConfigError
+from .config import ALL_EXPERIMENTS, Config, ConfigError
 from .data import DataError, default_source
 from .models import WeightsUnavailable
 from .runbook import ChapterFailed
@@ -26,7 +26,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--partial", action="store_true", help="show experiments that have not finished, labelled")
 
     e = sub.add_parser("experiment", help="run one experiment (resumes an interrupted run)")
-    e.add_argument("name", help=f"one of {', '.join(EXPERIMENTS)}")
+    e.add_argument("name", help=f"one of {', '.join(ALL_EXPERIMENTS)}")
     e.add_argument("--out", required=True, help="results folder")
     e.add_argument("--data", default=None, help="CIFAR-10 source: 'torchvision', an image-folder tree or a tar of one "
                                                "(default: $SELCORE_DATA or torchvision)")
@@ -83,9 +83,9 @@ def main(argv=None) -> int:
                 print(f"{rec['chapter']:12s} {rec['status']:9s} {rec['seconds']:7.0f}s")
             return 0
         if args.cmd == "experiment":
-            cfg = Config(experiment=args.name) if args.name in EXPERIMENTS else None
+            cfg = Config(experiment=args.name) if args.name in ALL_EXPERIMENTS else None
             if cfg is None:
-                raise ConfigError(f"unknown experiment {args.name!r}: choose one of {', '.join(EXPERIMENTS)}")
+                raise ConfigError(f"unknown experiment {args.name!r}: choose one of {', '.join(ALL_EXPERIMENTS)}")
             overrides = list(args.overrides)
             if args.data or not any(o.startswith("data=") for o in overrides):
                 overrides.append(f"data={args.data or default_source()}")

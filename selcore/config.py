@@ -15,11 +15,26 @@ from typing import Any, Iterable, Mapping
 EXPERIMENTS = ("baseline", "lottery", "sel95", "warmup")
 """The four experiments, in the order the original runs them (also the CSV suffixes)."""
 
+ABLATIONS = ("curriculum_only", "mask_only", "random_windows", "oracle_order", "dense_budget")
+"""Where do SEL's savings come from? Each ablation sees exactly SEL-95's number of training images:
+curriculum_only: SEL's stage windows, no gradient mask, no lr scaling;
+mask_only: the mask and lr scaling on random subsets of the windows' sizes;
+random_windows: random subsets of the windows' sizes, no mask, no lr scaling (the data-budget control);
+oracle_order: SEL-95 with its windows sorted by a trained model's (the finished Baseline's) per-sample loss;
+dense_budget: the Baseline's dense training stopped after SEL-95's number of images."""
+
+ALL_EXPERIMENTS = EXPERIMENTS + ABLATIONS
+
 EXPERIMENT_TITLES = {
     "baseline": "Baseline CNN",
     "lottery": "Lottery Ticket",
     "sel95": "SEL-95%",
     "warmup": "Warmup+SEL",
+    "curriculum_only": "Curriculum only",
+    "mask_only": "Mask only (random subsets)",
+    "random_windows": "Random windows",
+    "oracle_order": "Oracle order",
+    "dense_budget": "Dense, SEL's budget",
 }
 
 PAPER_STAGES = ((0.00, 0.25), (0.20, 0.50), (0.40, 0.65), (0.60, 0.82), (0.78, 1.00))
@@ -39,7 +54,8 @@ def _f(default, help: str, **kw):
 class Config:
     """All tunable values of one experiment run. Defaults reproduce the original SEL protocol."""
 
-    experiment: str = _f("baseline", "which experiment: baseline, lottery, sel95 or warmup")
+    experiment: str = _f("baseline", "which experiment: baseline, lottery, sel95, warmup, or an ablation: "
+                         "curriculum_only, mask_only, random_windows, oracle_order, dense_budget")
     # --- data -------------------------------------------------------------------------------
     data: str = _f("torchvision", "CIFAR-10 source: 'torchvision' (download) or a path to an "
                    "image-folder tree train/<class>/*, test/<class>/* or a .tar/.tar.gz of one")
@@ -54,7 +70,9 @@ class Config:
     pretrained: bool = _f(False, "start from torchvision's ImageNet ResNet-18 weights (the original "
                           "did; needs the weights in torch's hub cache and width 64)")
     # --- optimisation -----------------------------------------------------------------------
-    lr: float = _f(1e-3, "Adam base learning rate")
+    lr: float = _f(1e-3, "base learning rate")
+    optimizer: str = _f("adam", "'adam' (the original) or 'sgd' (plain, no momentum: a zeroed gradient "
+                        "entry leaves its weight where it is)")
     batch_size: int = _f(64, "training batch size")
     eval_batch_size: int = _f(1000, "evaluation batch size (changes no result)")
     seed: int = _f(42, "seed for model initialisation, data order and augmentation")
@@ -99,8 +117,10 @@ class Config:
         def bad(name, allowed):
             raise ConfigError(f"bad parameter {name}={getattr(self, name)!r}: {allowed}")
 
-        if self.experiment not in EXPERIMENTS:
-            bad("experiment", f"must be one of {', '.join(EXPERIMENTS)}")
+        if self.experiment not in ALL_EXPERIMENTS:
+            bad("experiment", f"must be one of {', '.join(ALL_EXPERIMENTS)}")
+        if self.optimizer not in ("adam", "sgd"):
+            bad("optimizer", "must be 'adam' or 'sgd'")
         if not isinstance(self.data, str) or not self.data:
             bad("data", "must be 'torchvision' or a path")
         for name in ("num_epochs", "batch_size", "eval_batch_size", "width", "calib_size",

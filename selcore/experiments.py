@@ -21,11 +21,11 @@ import torch
 from . import lottery, sel
 from .config import Config, ConfigError
 from .data import CIFAR10, DeviceData, load_cifar10
-from .flops import ExecutedFlops, proxy_flops
+from .flops import ExecutedFlops, ideal_sparse_flops, proxy_flops
 from .models import build_model, count_params
 from .paths import RunPaths
-from .results import atomic_write_bytes, columns, environment, read_json, write_csv, write_json
-from .train import (Divergence, Hook, MaskHook, ResourceError, SELHook, check_finite_weights, evaluate,
+from .results import SEL_EXPERIMENTS, atomic_write_bytes, columns, environment, read_json, write_csv, write_json
+from .train import (Divergence, Hook, MaskHook, ResourceError, SELHook, UpdateDensityHook, check_finite_weights, evaluate,
                     make_optimizer, set_determinism, train_epoch)
 
 
@@ -37,6 +37,8 @@ class Phase:
     logged: bool = True
     stage: int | None = None        # value of the CSV's stage column (SEL runs)
     gamma: float | None = None      # guilt threshold (None: dense updates)
+    sel_signals: bool = False       # log per-class E/C (and, with scale_lr, rescale the lr per step)
+    scale_lr: bool = False          # SEL's lr = lr * (1 + 2 loss)
     setup: Callable[["Experiment"], None] | None = None  # once, when the phase starts
     reset_clock: bool = False       # time_s / flops_T start here (the original's LTH accounting)
 
@@ -71,13 +73,14 @@ class Experiment:
         self.net = build_model(cfg.width, cfg.pretrained, self.data.num_classes).to(self.device)
         self.num_params = count_params(self.net)
         self.flops = ExecutedFlops(self.net)
-        self.opt = make_optimizer(self.net, cfg.lr)
+        self.opt = make_optimizer(self.net, cfg.lr, cfg.optimizer)
         self.gen = torch.Generator(device=self.device)
         self.gen.manual_seed(cfg.seed)
         self.masks: dict[str, torch.Tensor] = {}
         self.initial_state = None
         self.rows: list[dict] = []
-        self.c = {"flops": 0.0, "exec_flops": 0.0, "samples": 0, "time_s": 0.0}
+        self.c = {"flops": 0.0, "exec_flops": 0.0, "samples": 0, "time_s": 0.0, "eval_flops": 0.0,
+                  "skippable": 0.0}  # skippable: weight-gradient work of zeroed entries (ideal = exec - skippable)
         self.prior = {"exec_flops": 0.0, "samples": 0, "time_s": 0.0, "what": []}
         self.pos = (0, 0)  # (phase, epochs done in it)
 
@@ -93,19 +96,60 @@ class Experiment:
                     Phase("retrain", cfg.num_epochs, everything, setup=Experiment._prune_and_rewind,
                           reset_clock=True)]
         order, gamma0 = self.curriculum()
-        stages = [Phase(f"stage{s + 1}", cfg.stage_epochs[s],
-                        sel.stage_indices(order, a, b, cfg.stage_cap), stage=s + 1,
-                        gamma=sel.stage_gamma(gamma0, s, cfg.num_stages, cfg.gamma_decay))
-                  for s, (a, b) in enumerate(cfg.stage_windows)]
-        if cfg.experiment == "sel95":
+        e = cfg.experiment
+        if e == "oracle_order":
+            order = self.oracle_order()
+        if e in ("mask_only", "random_windows"):
+            windows = self.random_windows(order)
+        else:
+            windows = [sel.stage_indices(order, a, b, cfg.stage_cap) for a, b in cfg.stage_windows]
+        if e == "dense_budget":
+            return self.budget_phases(everything, sum(len(w) * k for w, k in zip(windows, cfg.stage_epochs)))
+        masked = e in ("sel95", "warmup", "mask_only", "oracle_order")
+        stages = [Phase(f"stage{s + 1}", cfg.stage_epochs[s], w, stage=s + 1, sel_signals=True, scale_lr=masked,
+                        gamma=sel.stage_gamma(gamma0, s, cfg.num_stages, cfg.gamma_decay) if masked else None)
+                  for s, w in enumerate(windows)]
+        if e != "warmup":
             return stages
         warm = Phase("warmup", cfg.warmup_epochs, sel.easiest_indices(order, cfg.warmup_per_class), stage=0)
         return ([warm] if cfg.warmup_epochs else []) + stages
 
+    def random_windows(self, order) -> list[torch.Tensor]:
+        """Per stage, random images of each class in the numbers SEL's window takes (fresh draw per stage)."""
+        g = torch.Generator().manual_seed(self.cfg.seed + 104729)
+        out = []
+        for a, b in self.cfg.stage_windows:
+            sizes = [len(sel.stage_indices([o], a, b, self.cfg.stage_cap)) for o in order]
+            out.append(torch.cat([o[torch.randperm(len(o), generator=g)[:k].to(o.device)]
+                                  for o, k in zip(order, sizes)]))
+        return out
+
+    def budget_phases(self, everything: torch.Tensor, budget: int) -> list[Phase]:
+        """Dense epochs over the whole training set until ``budget`` images are seen (the last epoch is a
+        random subset of the remainder)."""
+        full, rest = divmod(budget, len(everything))
+        phases = [Phase("dense", full, everything)] if full else []
+        if rest:
+            g = torch.Generator().manual_seed(self.cfg.seed + 104729)
+            phases.append(Phase("dense-partial", 1, everything[torch.randperm(len(everything), generator=g)[:rest].to(everything.device)]))
+        return phases
+
+    def oracle_order(self) -> list[torch.Tensor]:
+        """Each class sorted easy -> hard by the finished Baseline's per-sample loss (same results folder).
+        Its scoring pass goes to ``prior`` (the Baseline's own training is not counted)."""
+        from .difficulty import trained_model_scores
+        scores, flops = trained_model_scores(self.paths.root, self.cfg, self.data, self.flops)
+        self.prior["what"].append("scoring the training set with the trained Baseline")
+        self.prior["exec_flops"] += flops
+        self.prior["samples"] += len(self.data)
+        self.c["exec_flops"] += flops
+        self.c["samples"] += len(self.data)
+        return sel.sort_by_difficulty(scores, self.data.train_y, self.data.num_classes)
+
     def _prune_and_rewind(self):
         self.masks = lottery.global_magnitude_masks(self.net, self.cfg.prune_fraction, self.cfg.prune_scope)
         lottery.rewind(self.net, self.initial_state, self.masks)
-        self.opt = make_optimizer(self.net, self.cfg.lr)
+        self.opt = make_optimizer(self.net, self.cfg.lr, self.cfg.optimizer)
 
     def curriculum(self):
         """The scorer's per-class easy-to-hard order and gamma0, computed once and cached in the results
@@ -183,7 +227,7 @@ class Experiment:
             raise ConfigError(f"{p} was written with other parameters ({', '.join(changed)}); "
                               f"rerun with fresh=True (--fresh) to start over")
         self.net.load_state_dict(st["net"])
-        self.opt = make_optimizer(self.net, self.cfg.lr)
+        self.opt = make_optimizer(self.net, self.cfg.lr, self.cfg.optimizer)
         self.opt.load_state_dict(st["opt"])
         self.gen.set_state(st["gen"].cpu())
         torch.random.set_rng_state(st["torch_rng"].cpu())
@@ -256,11 +300,15 @@ class Experiment:
                 for ep in range(self.pos[1], ph.epochs):
                     res = self._epoch(ph, hooks, len(self.rows) + 1 if ph.logged else ep + 1)
                     self.c["samples"] += res.samples
-                    self.c["exec_flops"] += self.flops.train_epoch(res.samples, self.cfg.batch_size)
+                    train_flops = self.flops.train_epoch(res.samples, self.cfg.batch_size)
+                    self.c["exec_flops"] += train_flops
                     sparsity = res.extra.get("sparsity", 0.0)
+                    self.c["skippable"] += train_flops - ideal_sparse_flops(
+                        train_flops, self.flops.forward_pass(res.samples, self.cfg.batch_size), sparsity)
                     if ph.logged:
                         self.c["flops"] += proxy_flops(self.num_params, res.samples, sparsity)
                         ev = evaluate(self.net, self.data, self.cfg.eval_batch_size)
+                        self.c["eval_flops"] += self.flops.forward_pass(len(self.data.test_y), self.cfg.eval_batch_size)
                         self.c["time_s"] = time.perf_counter() - clock
                         self.rows.append(self._row(ph, res, ev, sparsity))
                         self._save_csv(cols)
@@ -296,23 +344,26 @@ class Experiment:
                                 f"e.g. --set batch_size={max(1, self.cfg.batch_size // 2)}") from None
 
     def _hooks(self, ph: Phase) -> list[Hook]:
-        if ph.gamma is not None:
-            return [SELHook(self.opt, self.cfg.lr, ph.gamma, self.data.num_classes, self.cfg.temperature,
-                            self.cfg.lr_loss_scale)]
+        hooks: list[Hook] = []
+        if ph.sel_signals:
+            hooks.append(SELHook(self.opt, self.cfg.lr, ph.gamma, self.data.num_classes, self.cfg.temperature,
+                                 self.cfg.lr_loss_scale, scale_lr=ph.scale_lr))
         if self.masks:
-            return [MaskHook(self.masks)]
-        return []
+            hooks.append(MaskHook(self.masks))
+        return hooks + [UpdateDensityHook(self.net)]  # last: it sees the weights after every other hook
 
     def _row(self, ph: Phase, res, ev, sparsity) -> dict:
         row = {"epoch": len(self.rows) + 1, "train_acc": res.train_acc, "train_loss": res.train_loss,
                "test_full": ev["test_full"], "test_100": ev["test_100"], "flops_T": self.c["flops"] / 1e12,
                "time_s": self.c["time_s"], "sparsity": sparsity,
-               "exec_flops_T": self.c["exec_flops"] / 1e12, "samples_seen": self.c["samples"]}
+               "exec_flops_T": self.c["exec_flops"] / 1e12, "samples_seen": self.c["samples"],
+               "exec_eval_flops_T": self.c["eval_flops"] / 1e12, "ideal_flops_T": (self.c["exec_flops"] - self.c["skippable"]) / 1e12,
+               "update_density": res.extra["update_density"]}
         if ph.stage is not None:
             row["stage"] = ph.stage
         for name, a in zip(self.data.classes, ev["per_class"]):
             row[f"acc_{name}"] = a
-        if self.cfg.experiment in ("sel95", "warmup"):
+        if self.cfg.experiment in SEL_EXPERIMENTS:
             k = self.data.num_classes
             E, C = res.extra.get("E", [0.0] * k), res.extra.get("C", [0.0] * k)
             for name, e, c in zip(self.data.classes, E, C):

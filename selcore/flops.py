@@ -25,6 +25,15 @@ def proxy_flops(num_params: int, samples: int, sparsity: float = 0.0) -> float:
     return 2.0 * num_params * samples * (1.0 - sparsity)
 
 
+def ideal_sparse_flops(train_flops: float, forward_flops: float, sparsity: float) -> float:
+    """FLOPs an accelerator with perfect sparse kernels could execute for the same step:
+    ideal = train - sparsity * wgrad, with wgrad = forward (for every convolution and linear layer the
+    weight-gradient product has exactly the forward product's size). Only the weight-gradient work can
+    be skipped for a zeroed gradient entry; the forward pass and the input-gradient pass that carries the
+    error to earlier layers still run densely. At 99% sparsity this saves at most a third of a step."""
+    return train_flops - sparsity * forward_flops
+
+
 class ExecutedFlops:
     """Executed FLOPs of one model architecture, measured per batch shape and cached.
 

@@ -32,6 +32,15 @@ PROFILE_NOTES = {
 }
 
 
+PROFILE_SEEDS = {"paper": (42, 43, 44), "quick": (42, 43, 44), "smoke": (42,)}
+"""Seeds each profile runs every experiment and ablation with (42 = the original's single seed)."""
+
+
+def seed_dir(profile: str, seed: int, root: str | Path = "results") -> Path:
+    """The results folder of one seed: ``<root>/<profile>/seed<seed>`` (the original's layout inside)."""
+    return results_dir(profile, root) / f"seed{seed}"
+
+
 def default_profile() -> str:
     """``paper`` where CUDA is available, else ``quick``."""
     import torch

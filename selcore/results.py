@@ -15,13 +15,17 @@ import torch
 
 from .data import CLASSES
 
-SEL_EXPERIMENTS = ("sel95", "warmup")
+SEL_EXPERIMENTS = ("sel95", "warmup", "curriculum_only", "mask_only", "random_windows", "oracle_order")
+"""Experiments trained in stages: their CSVs carry the stage column and per-class E/C."""
 
 
 def columns(experiment: str, classes: Iterable[str] = CLASSES) -> list[str]:
     """CSV columns: the original's ``epoch, [stage,] train_acc, train_loss, test_full, test_100,
     flops_T, time_s, sparsity, acc_<class>`` (+ ``E_<class>, C_<class>`` for SEL runs), then our
-    ``exec_flops_T`` (executed forward+backward training FLOPs, 1e12, cumulative) and ``samples_seen``."""
+    ``exec_flops_T`` (executed forward+backward training FLOPs, 1e12, cumulative), ``samples_seen``,
+    ``exec_eval_flops_T`` (executed evaluation FLOPs, cumulative), ``ideal_flops_T`` (training FLOPs with
+    perfect sparse weight-gradient kernels, cumulative) and ``update_density`` (fraction of weights that
+    changed per step, epoch mean)."""
     classes = list(classes)
     sel = experiment in SEL_EXPERIMENTS
     cols = ["epoch"] + (["stage"] if sel else [])
@@ -29,7 +33,7 @@ def columns(experiment: str, classes: Iterable[str] = CLASSES) -> list[str]:
     cols += [f"acc_{c}" for c in classes]
     if sel:
         cols += [f"E_{c}" for c in classes] + [f"C_{c}" for c in classes]
-    cols += ["exec_flops_T", "samples_seen"]
+    cols += ["exec_flops_T", "samples_seen", "exec_eval_flops_T", "ideal_flops_T", "update_density"]
     return cols
 
 

@@ -54,9 +54,11 @@ class Hook:
 class SELHook(Hook):
     """SEL: per-class embarrassment/confidence, lr = base_lr * (1 + 2 loss), guilt-threshold mask."""
 
-    def __init__(self, optimizer: torch.optim.Optimizer, base_lr: float, gamma: float, num_classes: int,
-                 temperature: float = 1.5, lr_loss_scale: float = 2.0):
-        self.opt, self.base_lr, self.gamma = optimizer, base_lr, gamma
+    def __init__(self, optimizer: torch.optim.Optimizer, base_lr: float, gamma: float | None, num_classes: int,
+                 temperature: float = 1.5, lr_loss_scale: float = 2.0, scale_lr: bool = True):
+        """``gamma=None``: no gradient mask; ``scale_lr=False``: constant lr (the ablations switch the
+        parts off one by one; E/C are logged either way)."""
+        self.opt, self.base_lr, self.gamma, self.scale_lr = optimizer, base_lr, gamma, scale_lr
         self.k, self.T, self.scale = num_classes, temperature, lr_loss_scale
 
     def start_epoch(self):
@@ -70,12 +72,14 @@ class SELHook(Hook):
         present = F.one_hot(y, self.k).sum(0) > 0
         self.E += E
         self.C += sel.class_confidence(E, present)
-        lr = sel.sel_lr(self.base_lr, loss, self.scale)
-        for g in self.opt.param_groups:
-            g["lr"].copy_(lr)
+        if self.scale_lr:
+            lr = sel.sel_lr(self.base_lr, loss, self.scale)
+            for g in self.opt.param_groups:
+                g["lr"].copy_(lr)
 
     def after_backward(self, net):
-        self.zeroed += sel.sparse_update(net, self.gamma)
+        if self.gamma is not None:
+            self.zeroed += sel.sparse_update(net, self.gamma)
 
     def end_epoch(self, steps):
         for g in self.opt.param_groups:  # dense phases after this one use the base lr again
@@ -101,11 +105,38 @@ class MaskHook(Hook):
         return {"sparsity": self.sparsity}
 
 
-def make_optimizer(net: nn.Module, lr: float) -> torch.optim.Adam:
-    """Adam with a tensor learning rate, so hooks can rescale it per step without a host sync."""
+class UpdateDensityHook(Hook):
+    """Update density: the fraction of parameter entries whose value actually changes in a step
+    (mean over the epoch's steps). Under Adam a zeroed gradient entry still moves its weight (momentum),
+    so this can be far above the gradient density 1 - sparsity; under plain SGD it cannot exceed it."""
+
+    def __init__(self, net: nn.Module):
+        self.params = [p for p in net.parameters()]
+        self.total = sum(p.numel() for p in self.params)
+
+    def start_epoch(self):
+        self.changed = torch.zeros((), device=self.params[0].device, dtype=torch.long)
+
+    def after_backward(self, net):
+        self.before = [p.detach().clone() for p in self.params]
+
+    def after_step(self, net):
+        for p, b in zip(self.params, self.before):
+            self.changed += (p.detach() != b).sum()
+
+    def end_epoch(self, steps):
+        return {"update_density": int(self.changed) / max(steps * self.total, 1)}
+
+
+def make_optimizer(net: nn.Module, lr: float, kind: str = "adam") -> torch.optim.Optimizer:
+    """Adam (the original) or plain SGD, with a tensor learning rate so that hooks can rescale it per
+    step without a host sync."""
     dev = next(net.parameters()).device
+    lr_t = torch.tensor(lr, device=dev)
+    if kind == "sgd":
+        return torch.optim.SGD(net.parameters(), lr=lr_t, momentum=0.0, foreach=False)
     kw = {"fused": True} if dev.type == "cuda" else {"foreach": False}
-    return torch.optim.Adam(net.parameters(), lr=torch.tensor(lr, device=dev), **kw)
+    return torch.optim.Adam(net.parameters(), lr=lr_t, **kw)
 
 
 @dataclass

@@ -1,0 +1,158 @@
+"""The claims ledger: each claim of the original release, our measurement over seeds, and a verdict
+computed from the numbers by a stated rule (nothing typed by hand).
+
+Verdict rules (95% t-interval [lo, hi] over n seeds):
+* ``at_least t``: confirmed if lo >= t, refuted if hi < t;
+* ``at_most t``: confirmed if hi <= t, refuted if lo > t;
+* ``near x +- tol``: confirmed if [lo, hi] lies inside [x - tol, x + tol], refuted if it lies outside it;
+* otherwise, and always with fewer than 2 seeds: "inconclusive at this n";
+* a claim whose figure only the full protocol can give (absolute accuracies) is "not reproduced" when the
+  runs used a reduced profile, whatever the numbers.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+import pandas as pd
+
+from .paths import csv_path
+from .results import read_json
+from .stats import format_mean_ci, mean_ci
+from .summary import read_history
+
+VERDICTS = ("confirmed", "refuted", "not reproduced", "inconclusive at this n")
+
+
+@dataclass(frozen=True)
+class Rule:
+    kind: str          # "at_least", "at_most" or "near"
+    value: float
+    tol: float = 0.0
+
+    def describe(self) -> str:
+        if self.kind == "near":
+            return f"within {self.value:g} +- {self.tol:g}"
+        return f"{'>=' if self.kind == 'at_least' else '<='} {self.value:g}"
+
+    def verdict(self, s: dict, paper_only: bool = False, profile: str = "paper") -> str:
+        """Apply the rule to ``s`` = mean_ci(...) (see the module doc)."""
+        if paper_only and profile != "paper":
+            return "not reproduced"
+        if s["n"] < 2 or pd.isna(s["lo"]):
+            return "inconclusive at this n"
+        lo, hi = s["lo"], s["hi"]
+        if self.kind == "at_least":
+            return "confirmed" if lo >= self.value else "refuted" if hi < self.value else "inconclusive at this n"
+        if self.kind == "at_most":
+            return "confirmed" if hi <= self.value else "refuted" if lo > self.value else "inconclusive at this n"
+        a, b = self.value - self.tol, self.value + self.tol
+        if a <= lo and hi <= b:
+            return "confirmed"
+        if hi < a or lo > b:
+            return "refuted"
+        return "inconclusive at this n"
+
+
+# ----------------------------------------------------------------------------- per-seed measures
+class Seed:
+    """One seed's results folder: CSV last rows and run.json, loaded lazily."""
+
+    def __init__(self, folder: Path):
+        self.folder = Path(folder)
+        self._h: dict[str, pd.DataFrame] = {}
+
+    def has(self, e: str) -> bool:
+        return csv_path(self.folder, e).exists()
+
+    def hist(self, e: str) -> pd.DataFrame:
+        if e not in self._h:
+            self._h[e] = read_history(csv_path(self.folder, e))
+        return self._h[e]
+
+    def last(self, e: str, col: str) -> float:
+        return float(self.hist(e)[col].iloc[-1])
+
+    def prior_time(self, e: str) -> float:
+        p = self.folder / f"run_{e}.json"
+        return float((read_json(p).get("prior_cost") or {}).get("time_s", 0.0)) if p.exists() else 0.0
+
+    def saving(self, e: str, col: str) -> float:
+        return 100.0 * (1.0 - self.last(e, col) / self.last("baseline", col))
+
+
+def _sel_epochs(df: pd.DataFrame) -> pd.DataFrame:
+    return df[df["stage"] > 0] if "stage" in df else df
+
+
+def _early_gap(s: Seed, e: str) -> float:
+    df = s.hist(e)
+    first = df[df["stage"] == 1]
+    return float((first["train_acc"] - first["test_full"]).mean())
+
+
+@dataclass(frozen=True)
+class Claim:
+    key: str
+    claim: str
+    original: str
+    measure: str
+    needs: tuple
+    value: Callable[[Seed], float]
+    rule: Rule
+    paper_only: bool = False
+
+
+CLAIMS = (
+    Claim("flops_saved", "SEL-95 saves 99% of training FLOPs", "99% (proxy: 0.084 T vs 33.5 T)",
+          "executed training FLOPs saved vs Baseline, %", ("baseline", "sel95"),
+          lambda s: s.saving("sel95", "exec_flops_T"), Rule("at_least", 99.0)),
+    Claim("sparsity", "p40 guilt threshold gives ~95% gradient sparsity", "~95%",
+          "SEL-95 mean gradient sparsity over its stages, %", ("sel95",),
+          lambda s: 100 * float(_sel_epochs(s.hist("sel95"))["sparsity"].mean()), Rule("near", 95.0, 5.0)),
+    Claim("faster", "SEL trains 38% faster than the Baseline", "38% (835 s vs 1398 s)",
+          "wall-clock saved vs Baseline incl. SEL's scoring pass, %", ("baseline", "sel95"),
+          lambda s: 100 * (1 - (s.last("sel95", "time_s") + s.prior_time("sel95")) / s.last("baseline", "time_s")),
+          Rule("at_least", 38.0)),
+    Claim("warmup_recovers", "Warmup+SEL recovers ~8 pp over SEL-95", "+7.8 pp (85.3% vs 77.5%)",
+          "held-out accuracy, Warmup+SEL minus SEL-95, pp", ("sel95", "warmup"),
+          lambda s: s.last("warmup", "test_100") - s.last("sel95", "test_100"), Rule("near", 8.0, 4.0)),
+    Claim("lottery_accuracy", "Lottery Ticket keeps Baseline accuracy (93.0% vs 93.2%)", "-0.2 pp",
+          "held-out accuracy, Lottery minus Baseline, pp", ("baseline", "lottery"),
+          lambda s: s.last("lottery", "test_100") - s.last("baseline", "test_100"), Rule("at_least", -1.0)),
+    Claim("lottery_savings", "Lottery Ticket saves 80% of FLOPs", "80% (6.7 T vs 33.5 T)",
+          "executed training FLOPs saved vs Baseline (pretraining included), %", ("baseline", "lottery"),
+          lambda s: s.saving("lottery", "exec_flops_T"), Rule("at_least", 80.0)),
+    Claim("sel_accuracy", "SEL-95 reaches 77.5% held-out accuracy", "77.5%",
+          "SEL-95 held-out accuracy, %", ("sel95",), lambda s: s.last("sel95", "test_100"),
+          Rule("near", 77.5, 2.0), paper_only=True),
+    Claim("full_test", "The README's Full-test column (92.5 / 93.0 / 77.5 / 85.3%)",
+          "equal to 100/class for 3 of 4 systems",
+          "mean |full test - 100/class| over the four systems, pp", ("baseline", "lottery", "sel95", "warmup"),
+          lambda s: sum(abs(s.last(e, "test_full") - s.last(e, "test_100"))
+                        for e in ("baseline", "lottery", "sel95", "warmup")) / 4, Rule("at_most", 0.05)),
+    Claim("no_early_overfit", "The easy-to-hard curriculum prevents early overfitting", "qualitative",
+          "train-test gap in stage 1, curriculum order minus random windows, pp", ("curriculum_only", "random_windows"),
+          lambda s: _early_gap(s, "curriculum_only") - _early_gap(s, "random_windows"), Rule("at_most", 0.0)),
+    Claim("frozen", "Frozen knowledge stays frozen (zeroed gradients leave weights unchanged)", "qualitative",
+          "SEL-95 (Adam): weights changed per step minus gradient entries kept, pp", ("sel95",),
+          lambda s: 100 * float((_sel_epochs(s.hist("sel95"))["update_density"]
+                                 - (1 - _sel_epochs(s.hist("sel95"))["sparsity"])).mean()), Rule("at_most", 0.0)),
+)
+
+
+def ledger(folders: list[Path | str], profile: str) -> pd.DataFrame:
+    """One row per claim: the original's figure, ours as mean [95% CI] (n), the rule and the verdict.
+    A claim whose experiments are missing from the folders reads 'inconclusive at this n' with n=0."""
+    seeds = [Seed(Path(f)) for f in folders]
+    rows = []
+    for c in CLAIMS:
+        vals = [c.value(s) for s in seeds if all(s.has(e) for e in c.needs)]
+        st = mean_ci(vals)
+        rows.append({"claim": c.claim, "original": c.original, "measured": c.measure,
+                     "ours": format_mean_ci(st["mean"], st["lo"], st["hi"], st["n"]) if st["n"] else "not run",
+                     "rule": ("full protocol only; " if c.paper_only else "") + c.rule.describe(),
+                     "verdict": c.rule.verdict(st, c.paper_only, profile),
+                     "mean": st["mean"], "lo": st["lo"], "hi": st["hi"], "n": st["n"], "key": c.key})
+    return pd.DataFrame(rows).set_index("key")

@@ -1,0 +1,145 @@
+"""Issue 4's measurements on real images: ablations at SEL-95's budget, the three compute views,
+update density under Adam and SGD, the difficulty-order check, seeds and the claims ledger."""
+import json
+
+import pandas as pd
+import pytest
+import torch
+
+from selcore import claims, stats
+from selcore.config import ABLATIONS
+from selcore.experiments import Experiment, run_experiment
+from selcore.flops import ExecutedFlops, ideal_sparse_flops
+from selcore.train import UpdateDensityHook, make_optimizer
+from tests.conftest import tiny
+
+
+@pytest.fixture(scope="module")
+def ablation_results(tmp_path_factory, cifar):
+    out = tmp_path_factory.mktemp("ablations")
+    for e in ("baseline", "sel95") + ABLATIONS:
+        run_experiment(tiny(e), out, data=cifar)
+    return out
+
+
+def _train_samples(folder, e):
+    df = pd.read_csv(folder / f"hist_{e}.csv")
+    prior = json.loads((folder / f"run_{e}.json").read_text())["prior_cost"]["samples"]
+    return int(df["samples_seen"].iloc[-1]) - prior
+
+
+@pytest.mark.parametrize("name", ABLATIONS)
+def test_each_ablation_sees_sel95s_sample_budget(ablation_results, name):
+    assert _train_samples(ablation_results, name) == _train_samples(ablation_results, "sel95")
+
+
+def test_ablations_switch_the_parts_off(ablation_results):
+    h = {e: pd.read_csv(ablation_results / f"hist_{e}.csv") for e in ("sel95",) + ABLATIONS}
+    assert h["curriculum_only"]["sparsity"].eq(0).all() and h["random_windows"]["sparsity"].eq(0).all()
+    assert (h["mask_only"]["sparsity"] > 0).all() and (h["oracle_order"]["sparsity"] > 0).all()
+    assert "stage" not in h["dense_budget"] and "stage" in h["curriculum_only"]
+    # same curriculum, same seed, no mask: only the mask separates curriculum_only from sel95's order
+    assert h["curriculum_only"]["train_loss"].iloc[0] != h["sel95"]["train_loss"].iloc[0]
+    run = json.loads((ablation_results / "run_oracle_order.json").read_text())
+    assert any("trained Baseline" in w for w in run["prior_cost"]["what"])
+
+
+def test_oracle_order_needs_a_finished_baseline(tmp_path, cifar):
+    from selcore.config import ConfigError
+    with pytest.raises(ConfigError, match="needs the finished baseline"):
+        Experiment(tiny("oracle_order"), tmp_path, data=cifar).run()
+
+
+def test_random_windows_have_the_stage_sizes_but_other_images(cifar, tmp_path):
+    exp = Experiment(tiny("random_windows"), tmp_path, data=cifar)
+    exp._setup_state()
+    order, _ = exp.curriculum()
+    sel = Experiment(tiny("sel95"), tmp_path, data=cifar)
+    sel._setup_state()
+    for p_rand, p_sel in zip(exp.plan(), sel.plan()):
+        assert len(p_rand.indices) == len(p_sel.indices)
+        assert torch.bincount(exp.data.train_y[p_rand.indices], minlength=10).tolist() == \
+            torch.bincount(sel.data.train_y[p_sel.indices], minlength=10).tolist()
+    assert any(not torch.equal(torch.sort(a.indices).values, torch.sort(b.indices).values)
+               for a, b in zip(exp.plan(), sel.plan()))
+
+
+def test_three_compute_views(ablation_results):
+    for e in ("baseline", "sel95", "dense_budget"):
+        df = pd.read_csv(ablation_results / f"hist_{e}.csv")
+        assert (df["ideal_flops_T"] <= df["exec_flops_T"] + 1e-12).all()
+        assert (df["exec_eval_flops_T"] > 0).all() and df["exec_eval_flops_T"].is_monotonic_increasing
+        if e != "sel95":
+            assert df["ideal_flops_T"].tolist() == pytest.approx(df["exec_flops_T"].tolist())
+    sel = pd.read_csv(ablation_results / "hist_sel95.csv")
+    assert (sel["ideal_flops_T"] < sel["exec_flops_T"]).iloc[-1]
+
+
+def test_ideal_sparse_formula_on_a_known_model():
+    net = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(3072, 10))
+    f = ExecutedFlops(net)
+    # a linear layer: train = forward + weight gradient (= forward); all weight gradients zeroed -> forward
+    assert ideal_sparse_flops(f.train(8), f.forward(8), 1.0) == f.forward(8)
+    assert ideal_sparse_flops(f.train(8), f.forward(8), 0.0) == f.train(8)
+
+
+@pytest.mark.parametrize("kind, moved", [("sgd", 2), ("adam", 4)])
+def test_update_density_on_a_hand_made_step(kind, moved):
+    net = torch.nn.Linear(2, 2, bias=False)
+    opt = make_optimizer(net, 0.1, kind)
+    hook = UpdateDensityHook(net)
+    hook.start_epoch()
+    net.weight.grad = torch.tensor([[1.0, 0.0], [0.0, 1.0]])  # step 1: two live entries
+    hook.after_backward(net)
+    opt.step()
+    hook.after_step(net)
+    net.weight.grad = torch.tensor([[0.0, 0.0], [0.0, 1.0]])  # step 2: one live entry
+    hook.after_backward(net)
+    opt.step()
+    hook.after_step(net)
+    # SGD moves exactly the live entries (2 then 1); Adam's momentum moves step 1's entries again (2 then 2)
+    expect = {"sgd": (2 + 1) / 8, "adam": (2 + 2) / 8}[kind]
+    assert hook.end_epoch(2)["update_density"] == pytest.approx(expect)
+
+
+def test_difficulty_agreement_is_spearman_per_class():
+    from selcore.difficulty import rank_agreement
+    y = torch.tensor([0, 0, 0, 1, 1, 1])
+    a = torch.tensor([1.0, 2.0, 3.0, 1.0, 2.0, 3.0])
+    b = torch.tensor([10.0, 20.0, 30.0, 3.0, 2.0, 1.0])
+    rho = rank_agreement(a, b, y, ("x", "z"))
+    assert rho["x"] == pytest.approx(1.0) and rho["z"] == pytest.approx(-1.0)
+
+
+def test_mean_ci_and_t_quantiles():
+    s = stats.mean_ci([1.0, 2.0, 3.0])
+    assert s["mean"] == 2.0 and s["std"] == pytest.approx(1.0)
+    assert s["hi"] - s["mean"] == pytest.approx(4.303 / 3 ** 0.5)
+    assert stats.mean_ci([5.0])["n"] == 1 and pd.isna(stats.mean_ci([5.0])["lo"])
+
+
+@pytest.mark.parametrize("rule, ci, verdict", [
+    (claims.Rule("at_least", 99), dict(n=3, lo=40, hi=60), "refuted"),
+    (claims.Rule("at_least", 30), dict(n=3, lo=40, hi=60), "confirmed"),
+    (claims.Rule("at_least", 50), dict(n=3, lo=40, hi=60), "inconclusive at this n"),
+    (claims.Rule("at_most", 0), dict(n=3, lo=1, hi=2), "refuted"),
+    (claims.Rule("near", 95, 5), dict(n=3, lo=91, hi=99), "confirmed"),
+    (claims.Rule("near", 95, 5), dict(n=3, lo=50, hi=70), "refuted"),
+    (claims.Rule("near", 95, 5), dict(n=3, lo=85, hi=95), "inconclusive at this n"),
+    (claims.Rule("at_least", 30), dict(n=1, lo=float("nan"), hi=float("nan")), "inconclusive at this n"),
+])
+def test_ledger_verdict_rule(rule, ci, verdict):
+    assert rule.verdict(ci) == verdict
+
+
+def test_paper_only_claims_are_not_reproduced_at_reduced_profiles():
+    r = claims.Rule("near", 77.5, 2)
+    assert r.verdict(dict(n=3, lo=77, hi=78), paper_only=True, profile="quick") == "not reproduced"
+    assert r.verdict(dict(n=3, lo=77, hi=78), paper_only=True, profile="paper") == "confirmed"
+
+
+def test_ledger_on_real_runs(ablation_results):
+    led = claims.ledger([ablation_results], "smoke")
+    assert set(led["verdict"]) <= set(claims.VERDICTS)
+    assert led.loc["flops_saved", "n"] == 1 and led.loc["sel_accuracy", "verdict"] == "not reproduced"
+    assert led.loc["full_test", "ours"] == "not run"  # lottery/warmup were not run here
