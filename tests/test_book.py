@@ -13,14 +13,16 @@ import pytest
 import yaml
 
 from selcore import plots
-from selcore.profiles import PROFILES
+from selcore.config import ABLATIONS
+from selcore.profiles import PROFILES, PROFILE_SEEDS
 from selcore.results import columns
 from tests.conftest import REPO
 
 SMOKE = PROFILES["smoke"]
 ROWS = {"baseline": SMOKE["num_epochs"], "lottery": SMOKE["num_epochs"], "sel95": sum(SMOKE["stage_epochs"]),
         "warmup": SMOKE["warmup_epochs"] + sum(SMOKE["stage_epochs"])}
-CHAPTERS = ("method", "baseline", "lottery", "sel95", "warmup", "analysis", "status")
+CHAPTERS = ("method", "baseline", "lottery", "sel95", "warmup", "ablations", "analysis", "claims", "status")
+SEED = 42
 
 
 @pytest.fixture(scope="session")
@@ -44,12 +46,22 @@ def smoke_book(tmp_path_factory, data_tar):
     return root
 
 
-@pytest.mark.parametrize("name", list(ROWS))
+@pytest.mark.parametrize("name", list(ROWS) + list(ABLATIONS))
 def test_each_experiment_csv_has_schema_and_rows(smoke_book, name):
-    df = pd.read_csv(smoke_book / "results" / "smoke" / f"hist_{name}.csv")
-    assert list(df.columns) == columns(name) and len(df) == ROWS[name]
-    info = json.loads((smoke_book / "results" / "smoke" / f"run_{name}.json").read_text())
+    assert PROFILE_SEEDS["smoke"] == (SEED,)
+    folder = smoke_book / "results" / "smoke" / f"seed{SEED}"
+    df = pd.read_csv(folder / f"hist_{name}.csv")
+    assert list(df.columns) == columns(name)
+    if name in ROWS:
+        assert len(df) == ROWS[name]
+    info = json.loads((folder / f"run_{name}.json").read_text())
     assert info["status"] == "finished" and info["data_source"] == "cifar10-jpeg.tar.gz"
+
+
+def test_sgd_contrast_was_run(smoke_book):
+    df = pd.read_csv(smoke_book / "results" / "smoke" / "sgd" / f"seed{SEED}" / "hist_sel95.csv")
+    info = json.loads((smoke_book / "results" / "smoke" / "sgd" / f"seed{SEED}" / "run_sel95.json").read_text())
+    assert info["config"]["optimizer"] == "sgd" and len(df) == ROWS["sel95"]
 
 
 def test_every_analysis_figure_was_produced(smoke_book):
@@ -75,7 +87,7 @@ def test_chapters_executed_with_profile_and_glued_values_exist(smoke_book, chapt
     wanted = set(re.findall(r"\{glue(?::\w+)?\}`([A-Za-z0-9_]+)", text))
     missing = wanted - _glue_names(nb)
     assert not missing, f"{chapter}: prose refers to values never glued: {sorted(missing)}"
-    if chapter in ("baseline", "lottery", "sel95", "warmup", "analysis"):
+    if chapter in ("baseline", "lottery", "sel95", "warmup", "ablations", "analysis", "claims"):
         assert wanted, f"{chapter}: no number in the prose comes from the run"
     banner = "Profile `smoke`"
     assert any(banner in json.dumps(o) for c in nb.cells for o in c.get("outputs", [])), chapter
@@ -98,6 +110,7 @@ def test_built_smoke_book_shows_its_figures(smoke_book):
     assert_page_images(html / "method.html", 5)
     for e in ROWS:
         assert_page_images(html / f"{e}.html", 1)
+    assert_page_images(html / "ablations.html", 3)
 
 
 def test_source_notebooks_are_clean_and_parametrised():

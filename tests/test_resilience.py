@@ -159,3 +159,26 @@ def test_resume_refuses_other_parameters(tmp_path, cifar):
     exp._checkpoint()
     with pytest.raises(ConfigError, match="other parameters.*lr"):
         Experiment(tiny("baseline", num_epochs=3, lr=0.01), tmp_path, data=cifar).run()
+
+
+def test_bad_parameters_through_papermill_fail_before_any_work(tmp_path, data_tar):
+    import papermill as pm
+    with pytest.raises(pm.PapermillExecutionError) as e:
+        pm.execute_notebook(str(REPO / "chapters" / "baseline.ipynb"), str(tmp_path / "out.ipynb"),
+                            parameters={"profile": "smoke", "data": str(data_tar), "num_epochs": 0,
+                                        "results_root": str(tmp_path / "results"), "book_dir": str(tmp_path)},
+                            cwd=str(REPO), kernel_name="python3", progress_bar=False)
+    assert e.value.ename == "ConfigError" and "num_epochs=0" in e.value.evalue
+    assert not list((tmp_path / "results").rglob("hist_*.csv"))
+    with pytest.raises(pm.PapermillExecutionError) as e:
+        pm.execute_notebook(str(REPO / "chapters" / "sel95.ipynb"), str(tmp_path / "out2.ipynb"),
+                            parameters={"profile": "fast", "results_root": str(tmp_path / "results")},
+                            cwd=str(REPO), kernel_name="python3", progress_bar=False)
+    assert e.value.ename == "ConfigError" and "profile='fast'" in e.value.evalue
+
+
+def test_runner_rejects_bad_profile_and_chapter_in_one_line(tmp_path):
+    for args in (["--profile", "fast"], ["--profile", "smoke", "--only", "nonsense"]):
+        r = subprocess.run([sys.executable, "-m", "selcore", "run", *args, "--book-dir", str(tmp_path)], cwd=REPO,
+                           capture_output=True, text=True, timeout=60)
+        assert r.returncode == 2 and len(r.stderr.strip().splitlines()) == 1 and r.stderr.startswith("error:")
