@@ -95,8 +95,11 @@ class Experiment:
             return [Phase("pretrain", cfg.lth_pretrain_epochs, everything, logged=False),
                     Phase("retrain", cfg.num_epochs, everything, setup=Experiment._prune_and_rewind,
                           reset_clock=True)]
-        order, gamma0 = self.curriculum()
         e = cfg.experiment
+        if e in ("random_windows", "dense_budget"):  # need the windows' sizes only: no scorer, no cost
+            order, gamma0 = [torch.nonzero(self.data.train_y == c).flatten() for c in range(self.data.num_classes)], None
+        else:
+            order, gamma0 = self.curriculum(("calibration",) if e == "mask_only" else ("scoring", "calibration"))
         if e == "oracle_order":
             order = self.oracle_order()
         if e in ("mask_only", "random_windows"):
@@ -151,12 +154,12 @@ class Experiment:
         lottery.rewind(self.net, self.initial_state, self.masks)
         self.opt = make_optimizer(self.net, self.cfg.lr, self.cfg.optimizer)
 
-    def curriculum(self):
+    def curriculum(self, charge: tuple = ("scoring", "calibration")):
         """The scorer's per-class easy-to-hard order and gamma0, computed once and cached in the results
-        folder (shared by sel95 and warmup). Its cost goes to ``prior`` (the original counts it as free)."""
+        folder (shared by every staged experiment of the seed). The cost of the parts an experiment uses
+        (``charge``) goes to ``prior``; the original counts it as free."""
         cfg, data = self.cfg, self.data
-        key = f"s{cfg.seed}-w{cfg.width}-p{int(cfg.pretrained)}-n{cfg.train_per_class}-q{cfg.percentile:g}-c{cfg.calib_size}"
-        path = self.paths.curriculum(key)
+        path = curriculum_path(cfg, self.paths.root)
         n = len(data)
         if path.exists():
             cur = torch.load(path, weights_only=True)
@@ -170,22 +173,29 @@ class Experiment:
                                                   data.train_y[i:i + 5000], cfg.eval_batch_size)
                             for i in range(0, n, 5000)])
             order = sel.sort_by_difficulty(xs, data.train_y, data.num_classes)
+            t1 = time.perf_counter()
             calib = torch.arange(min(cfg.calib_size, n), device=self.device)
             gamma0 = sel.calibrate_gamma(scorer, data.train_eval_batch(calib), data.train_y[calib], cfg.percentile)
             cur = {"order": [o.cpu() for o in order], "gamma0": gamma0, "scores": xs.cpu(),
-                   "time_s": time.perf_counter() - t0,
-                   "exec_flops": float(self.flops.forward_pass(n, cfg.eval_batch_size) + self.flops.train(len(calib))),
-                   "samples": n + len(calib)}
+                   "cost": {"scoring": {"time_s": t1 - t0, "samples": n,
+                                        "exec_flops": float(self.flops.forward_pass(n, cfg.eval_batch_size)),
+                                        "what": "difficulty scoring of the training set"},
+                            "calibration": {"time_s": time.perf_counter() - t1, "samples": len(calib),
+                                            "exec_flops": float(self.flops.train(len(calib))),
+                                            "what": "gamma calibration batch"}}}
             path.parent.mkdir(parents=True, exist_ok=True)
             tmp = path.with_name(path.name + ".tmp")
             torch.save(cur, tmp)
             os.replace(tmp, path)
         if not self.prior["what"]:
-            self.prior.update(exec_flops=cur["exec_flops"], samples=cur["samples"], time_s=cur["time_s"],
-                              what=["difficulty scoring of the training set", "gamma calibration batch"],
-                              gamma0=cur["gamma0"])
-            self.c["exec_flops"] += cur["exec_flops"]
-            self.c["samples"] += cur["samples"]
+            for part in charge:
+                cost = cur["cost"][part]
+                self.prior["what"].append(cost["what"])
+                for k in ("exec_flops", "samples", "time_s"):
+                    self.prior[k] += cost[k]
+                self.c["exec_flops"] += cost["exec_flops"]
+                self.c["samples"] += cost["samples"]
+            self.prior["gamma0"] = cur["gamma0"]
         return [o.to(self.device) for o in cur["order"]], cur["gamma0"]
 
     # ---------------------------------------------------------------- checkpoints
@@ -393,6 +403,21 @@ class Experiment:
         elif self.cfg.progress == "log":
             self._log(f"[{self.cfg.experiment}] " + " ".join(f"{k}={v}" for k, v in info.items()) +
                       f" time={self.c['time_s']:.0f}s")
+
+
+def curriculum_path(cfg: Config, root: str | Path) -> Path:
+    """Where the scorer's order, scores and gamma0 of ``cfg`` are cached in the results folder ``root``."""
+    key = f"s{cfg.seed}-w{cfg.width}-p{int(cfg.pretrained)}-n{cfg.train_per_class}-q{cfg.percentile:g}-c{cfg.calib_size}"
+    return RunPaths(Path(root), cfg.experiment).curriculum(key)
+
+
+def load_curriculum(cfg: Config, root: str | Path) -> dict:
+    """The cached curriculum of ``cfg`` in ``root``: per-class ``order``, per-sample ``scores``, ``gamma0``
+    and the ``cost`` of computing them."""
+    path = curriculum_path(cfg, root)
+    if not path.exists():
+        raise FileNotFoundError(f"no curriculum for these parameters in {root}: run sel95 there first")
+    return torch.load(path, weights_only=True)
 
 
 def _source_name(data: str) -> str:

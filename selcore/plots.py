@@ -1,7 +1,9 @@
 """The book's figures: every panel of the original release's 14-panel figure, plus honest ones.
 
-Each function takes the dict of ``selcore.summary.load_results`` (experiment name -> history
-DataFrame) and returns a matplotlib ``Figure``. An experiment missing from the dict is skipped; a panel
+Each function takes either the dict of ``selcore.summary.load_results`` (experiment name -> history
+DataFrame) for one seed, or a list of such dicts (one per seed), and returns a matplotlib ``Figure``.
+Given a list, a curve is the mean over the seeds at each epoch with the min-max range across seeds
+shaded, and a bar or point is the mean with a min-max error bar; the legend states n. An experiment missing from the dict is skipped; a panel
 with nothing to show (executed FLOPs in the original release's CSVs, SEL signals without an SEL run)
 says so inside the figure instead of failing. One colour per system throughout (``COLORS``).
 
@@ -24,14 +26,30 @@ from .config import EXPERIMENTS, EXPERIMENT_TITLES
 from .summary import flops_saved, summary_table
 
 Results = dict[str, pd.DataFrame]
+"""One seed's results: experiment name -> history DataFrame."""
+AnyResults = Results | list[Results]
+"""One seed's results, or a list of them (one per seed)."""
 
 COLORS = dict(zip(EXPERIMENTS, sns.color_palette("colorblind", len(EXPERIMENTS))))
 """One colour per system, used by every figure."""
 
 DPI = 110
 
+SPREAD = "min-max over seeds"
+"""What a shaded band or an error bar shows when several seeds are given."""
+
 
 # ----------------------------------------------------------------------------- helpers
+def as_seed_list(results: AnyResults) -> list[Results]:
+    """A list of per-seed results dicts (a single dict becomes a one-element list)."""
+    if isinstance(results, dict):
+        return [results]
+    seeds = list(results)
+    if not seeds:
+        raise ValueError("no results given (an empty list of seeds)")
+    return seeds
+
+
 def _new(title: str, xlabel: str, ylabel: str, size=(6.4, 4.0)):
     with sns.axes_style("whitegrid"):
         fig = plt.figure(figsize=size, layout="constrained")
@@ -43,10 +61,43 @@ def _new(title: str, xlabel: str, ylabel: str, size=(6.4, 4.0)):
     return fig, ax
 
 
-def _present(results: Results, column: str | None = None):
-    """(name, DataFrame) of the experiments present, in the book's order (with ``column``, if given)."""
-    return [(e, results[e]) for e in EXPERIMENTS
-            if e in results and (column is None or column in results[e].columns)]
+def _present(results: AnyResults, column: str | None = None):
+    """(name, [DataFrame per seed]) of the experiments present in any seed, in the book's order (with
+    ``column``, if given)."""
+    seeds = as_seed_list(results)
+    out = []
+    for e in EXPERIMENTS:
+        frames = [r[e] for r in seeds if e in r and (column is None or column in r[e].columns)]
+        if frames:
+            out.append((e, frames))
+    return out
+
+
+def _frames(results: AnyResults, name: str) -> list[pd.DataFrame]:
+    return [r[name] for r in as_seed_list(results) if name in r]
+
+
+def epoch_stats(frames: list[pd.DataFrame], column: str, x: str = "epoch") -> pd.DataFrame:
+    """Per value of ``x`` (the epoch): ``mean``, ``min``, ``max`` and ``n`` of ``column`` over the
+    per-seed frames that hold it."""
+    cat = pd.concat([f[[x, column]] for f in frames if column in f.columns], ignore_index=True)
+    g = cat.groupby(x)[column]
+    return pd.DataFrame({"mean": g.mean(), "min": g.min(), "max": g.max(), "n": g.count()})
+
+
+def _label(text: str, n: int) -> str:
+    return f"{text} (n={n})" if n > 1 else text
+
+
+def _line(ax, frames: list[pd.DataFrame], column: str, color, label: str | None, x: str = "epoch",
+          scale: float = 1.0, **kw):
+    """The mean over seeds of ``column`` against ``x``, the min-max range shaded where n > 1."""
+    s = epoch_stats(frames, column, x) * [scale, scale, scale, 1]
+    n = len(frames)
+    ax.plot(s.index, s["mean"], color=color, label=_label(label, n) if label else None, **kw)
+    if n > 1:
+        ax.fill_between(s.index, s["min"], s["max"], color=color, alpha=0.18, lw=0)
+    return s
 
 
 def _note(ax, text: str) -> None:
@@ -54,23 +105,29 @@ def _note(ax, text: str) -> None:
             fontsize=10, color="0.35")
 
 
-def _finish(fig, ax, empty_note: str | None = None):
+def _finish(fig, ax, empty_note: str | None = None, n: int = 1):
     if ax.has_data():
         if ax.get_legend_handles_labels()[0]:
             ax.legend(fontsize=8)
+        if n > 1:
+            ax.set_title(f"{ax.get_title()}\n(mean of {n} seeds; shaded / bars: {SPREAD})", fontsize=10)
     else:
         _note(ax, empty_note or "no data")
     return fig
 
 
-def _per_epoch(results: Results, column: str, title: str, ylabel: str, log: bool = False,
-               empty_note: str | None = None):
+def _n(results: AnyResults) -> int:
+    return len(as_seed_list(results))
+
+
+def _per_epoch(results: AnyResults, column: str, title: str, ylabel: str, log: bool = False,
+               empty_note: str | None = None, scale: float = 1.0):
     fig, ax = _new(title, "epoch (logged)", ylabel)
-    for e, df in _present(results, column):
-        ax.plot(df["epoch"], df[column], marker=".", color=COLORS[e], label=EXPERIMENT_TITLES[e])
-        if log and (df[column] > 0).any():
+    for e, frames in _present(results, column):
+        _line(ax, frames, column, COLORS[e], EXPERIMENT_TITLES[e], marker=".", scale=scale)
+        if log and any((f[column] > 0).any() for f in frames):
             ax.set_yscale("log")
-    return _finish(fig, ax, empty_note)
+    return _finish(fig, ax, empty_note, _n(results))
 
 
 def _stage_starts(df: pd.DataFrame) -> list[float]:
@@ -86,191 +143,281 @@ def _mark_stages(ax, df: pd.DataFrame) -> None:
         ax.axvline(x, color="0.6", ls=":", lw=1, label="stage change" if i == 0 else None)
 
 
-def comparison_table(results: Results) -> pd.DataFrame:
+def comparison_table(results: AnyResults) -> pd.DataFrame:
     """What the comparison figures plot: ``summary_table`` (last epoch of each system) plus
-    ``exec FLOPs saved %``, the executed training FLOPs saved vs the Baseline's (%, negative = more)."""
-    table = summary_table(results)
-    base = table.loc["baseline", "exec FLOPs T"] if "baseline" in table.index else float("nan")
-    table["exec FLOPs saved %"] = [flops_saved(v, base) for v in table["exec FLOPs T"]]
-    return table
+    ``exec FLOPs saved %``, the executed training FLOPs saved vs the Baseline's (%, negative = more),
+    and ``ideal FLOPs T`` (training FLOPs with perfect sparse weight-gradient kernels, where logged).
+    Given several seeds, each numeric column is the mean over the seeds (``n`` = seeds per system)."""
+    tables = comparison_tables(results)
+    if len(tables) == 1:
+        return tables[0]
+    cat = pd.concat(tables)
+    numeric = cat.drop(columns="System").apply(pd.to_numeric, errors="coerce")
+    mean = numeric.groupby(level=0, sort=False).mean()
+    mean["n"] = cat.groupby(level=0, sort=False)["System"].count()
+    systems = cat.groupby(level=0, sort=False)["System"].first()
+    mean.insert(0, "System", systems)
+    return mean
+
+
+def comparison_tables(results: AnyResults) -> list[pd.DataFrame]:
+    """One comparison table (see ``comparison_table``) per seed."""
+    tables = []
+    for r in as_seed_list(results):
+        table = summary_table(r)
+        base = table.loc["baseline", "exec FLOPs T"] if "baseline" in table.index else float("nan")
+        table["exec FLOPs saved %"] = [flops_saved(v, base) for v in table["exec FLOPs T"]]
+        table["ideal FLOPs T"] = [float(r[e]["ideal_flops_T"].iloc[-1]) if "ideal_flops_T" in r[e].columns
+                                  else float("nan") for e in table.index]
+        table["n"] = 1
+        tables.append(table)
+    return tables
+
+
+def _spread(results: AnyResults, column: str) -> pd.DataFrame:
+    """Per system: mean, min and max of a comparison-table column over the seeds."""
+    cat = pd.concat(comparison_tables(results))[[column]].apply(pd.to_numeric, errors="coerce")
+    g = cat.groupby(level=0, sort=False)[column]
+    return pd.DataFrame({"mean": g.mean(), "min": g.min(), "max": g.max(), "n": g.count()})
 
 
 # ----------------------------------------------------------------------------- the original's panels
-def accuracy_full(results: Results):
+def accuracy_full(results: AnyResults):
     """Accuracy (%) on the whole test set (``test_full``) after each logged epoch, one line per system.
     Under a reduced profile "whole" means the profile's test subset."""
     return _per_epoch(results, "test_full", "Test accuracy, full test set", "accuracy (%)")
 
 
-def accuracy_held_out(results: Results):
+def accuracy_held_out(results: AnyResults):
     """Accuracy (%) on the held-out set (the first 100 test images per class, ``test_100``) per epoch."""
     return _per_epoch(results, "test_100", "Test accuracy, held-out 100/class", "accuracy (%)")
 
 
-def train_accuracy(results: Results):
+def train_accuracy(results: AnyResults):
     """Training accuracy (%) per epoch, measured on the batches of that epoch (``train_acc``); SEL's
     stages train on slices of the data, so its curve follows the stage, not the whole training set."""
     return _per_epoch(results, "train_acc", "Training accuracy (convergence)", "accuracy (%)")
 
 
-def _gap(results: Results, name: str):
+def _gap(results: AnyResults, name: str):
     fig, ax = _new(f"Train vs test: {EXPERIMENT_TITLES[name]}", "epoch (logged)", "accuracy (%)")
-    df = results.get(name)
-    if df is not None:
-        ax.plot(df["epoch"], df["train_acc"], color=COLORS[name], label="train")
-        ax.plot(df["epoch"], df["test_full"], color=COLORS[name], ls="--", label="test (full)")
-        ax.fill_between(df["epoch"], df["train_acc"], df["test_full"], color=COLORS[name], alpha=0.15,
-                        label="gap")
-        _mark_stages(ax, df)
-    return _finish(fig, ax, f"no {EXPERIMENT_TITLES[name]} run in these results")
+    frames = _frames(results, name)
+    if frames:
+        tr = _line(ax, frames, "train_acc", COLORS[name], "train")
+        te = _line(ax, frames, "test_full", COLORS[name], "test (full)", ls="--")
+        common = tr.index.intersection(te.index)
+        ax.fill_between(common, tr.loc[common, "mean"], te.loc[common, "mean"], color=COLORS[name], alpha=0.10,
+                        hatch="//", lw=0, label="gap (means)")
+        _mark_stages(ax, frames[0])
+    return _finish(fig, ax, f"no {EXPERIMENT_TITLES[name]} run in these results", len(frames))
 
 
-def gap_sel95(results: Results):
-    """SEL-95: training accuracy and full-test accuracy per epoch, the gap between them shaded;
-    dotted lines mark the stage changes."""
+def gap_sel95(results: AnyResults):
+    """SEL-95: training accuracy and full-test accuracy per epoch, the gap between them hatched;
+    dotted lines mark the stage changes (of the first seed; every seed has the same plan)."""
     return _gap(results, "sel95")
 
 
-def gap_warmup(results: Results):
-    """Warmup+SEL: training and full-test accuracy per epoch, gap shaded, stage changes dotted
+def gap_warmup(results: AnyResults):
+    """Warmup+SEL: training and full-test accuracy per epoch, gap hatched, stage changes dotted
     (stage 0 = the dense warmup)."""
     return _gap(results, "warmup")
 
 
-def _class_signal(results: Results, prefix: str, title: str, ylabel: str, name: str = "sel95"):
+def _class_signal(results: AnyResults, prefix: str, title: str, ylabel: str, name: str = "sel95"):
     fig, ax = _new(f"{title}: {EXPERIMENT_TITLES[name]}", "epoch (logged)", ylabel, size=(7.2, 4.0))
-    df = results.get(name)
-    cols = [c for c in (df.columns if df is not None else []) if c.startswith(prefix)]
+    frames = _frames(results, name)
+    cols = [c for c in (frames[0].columns if frames else []) if c.startswith(prefix)]
     palette = sns.color_palette("tab10", len(cols))
     for c, colour in zip(cols, palette):
-        ax.plot(df["epoch"], df[c], color=colour, label=c[len(prefix):])
+        _line(ax, frames, c, colour, c[len(prefix):])
     if cols:
-        _mark_stages(ax, df)
+        _mark_stages(ax, frames[0])
         ax.legend(fontsize=7, ncols=2, loc="best")
+        if len(frames) > 1:
+            ax.set_title(f"{ax.get_title()}\n(mean of {len(frames)} seeds; shaded: {SPREAD})", fontsize=10)
         return fig
     return _finish(fig, ax, f"no {EXPERIMENT_TITLES[name]} run in these results")
 
 
-def embarrassment_sel95(results: Results):
+def embarrassment_sel95(results: AnyResults):
     """SEL-95: per-class embarrassment E_c (mean temperature-scaled cross-entropy of the class's
     training samples, as logged for the epoch), one line per class."""
     return _class_signal(results, "E_", "Per-class embarrassment E", "E_c")
 
 
-def confidence_sel95(results: Results):
+def confidence_sel95(results: AnyResults):
     """SEL-95: per-class confidence C_c = max(0, 1 - E_c), one line per class."""
     return _class_signal(results, "C_", "Per-class confidence C", "C_c")
 
 
-def sparsity(results: Results):
+def sparsity(results: AnyResults):
     """Sparsity per epoch (%): the fraction of gradient entries SEL zeroed; for the Lottery Ticket,
     the fraction of weights its mask removed; 0 for the Baseline."""
-    fig, ax = _new("Sparsity", "epoch (logged)", "sparsity (%)")
-    for e, df in _present(results, "sparsity"):
-        ax.plot(df["epoch"], 100 * df["sparsity"], marker=".", color=COLORS[e], label=EXPERIMENT_TITLES[e])
-    return _finish(fig, ax)
+    return _per_epoch(results, "sparsity", "Sparsity", "sparsity (%)", scale=100.0)
 
 
-def flops_proxy(results: Results):
+def update_density(results: AnyResults):
+    """Per epoch (%): the gradient density 1 - sparsity (dashed: the fraction of gradient entries the
+    mask kept) beside the update density (solid, ``update_density``: the fraction of parameter entries
+    that actually changed in a step, epoch mean). Under Adam a zeroed gradient entry still moves its
+    weight through the running moments, so the update density can stay far above the gradient density."""
+    fig, ax = _new("Gradient density vs update density", "epoch (logged)", "% of parameter entries")
+    for e, frames in _present(results, "update_density"):
+        _line(ax, frames, "update_density", COLORS[e], f"{EXPERIMENT_TITLES[e]}, updated", scale=100.0,
+              marker=".")
+        dens = [f.assign(grad_density=1.0 - f["sparsity"]) for f in frames]
+        _line(ax, dens, "grad_density", COLORS[e], f"{EXPERIMENT_TITLES[e]}, gradient kept", scale=100.0, ls="--")
+    return _finish(fig, ax, "these CSVs hold no update density (update_density): the original release's format",
+                   _n(results))
+
+
+def flops_proxy(results: AnyResults):
     """Cumulative "FLOPs" as the original release counts them (``flops_T``, the proxy
     2 * params * samples * (1 - sparsity), in 1e12), log scale. Not executed work."""
     return _per_epoch(results, "flops_T", "Cumulative FLOPs (the original's proxy)", "proxy FLOPs (T, log)",
                       log=True)
 
 
-def training_time(results: Results):
+def training_time(results: AnyResults):
     """Cumulative wall-clock training time (s) per epoch (``time_s``; the Lottery Ticket's clock
     starts at retraining, as in the original)."""
     return _per_epoch(results, "time_s", "Training time", "wall clock (s)")
 
 
-def per_class_accuracy(results: Results):
-    """Held-out accuracy (%) of each class at each system's last epoch, grouped bars."""
+def per_class_accuracy(results: AnyResults):
+    """Held-out accuracy (%) of each class at each system's last epoch, grouped bars (mean over seeds,
+    error bar = min-max where several seeds are given)."""
     rows = [{"class": c[4:], "system": EXPERIMENT_TITLES[e], "accuracy": df[c].iloc[-1]}
-            for e, df in _present(results) for c in df.columns if c.startswith("acc_")]
+            for e, frames in _present(results) for df in frames for c in df.columns if c.startswith("acc_")]
     fig, ax = _new("Per-class held-out accuracy (last epoch)", "", "accuracy (%)", size=(9.0, 4.0))
     if rows:
         palette = {EXPERIMENT_TITLES[e]: COLORS[e] for e in EXPERIMENTS}
-        sns.barplot(pd.DataFrame(rows), x="class", y="accuracy", hue="system", palette=palette, ax=ax)
+        sns.barplot(pd.DataFrame(rows), x="class", y="accuracy", hue="system", palette=palette, ax=ax,
+                    errorbar=("pi", 100) if _n(results) > 1 else None)
         ax.tick_params(axis="x", rotation=30)
-    return _finish(fig, ax)
+    return _finish(fig, ax, n=_n(results))
 
 
-def _accuracy_vs_saved(results: Results, title: str, saved: str, bubbles: bool):
+def _accuracy_vs_saved(results: AnyResults, title: str, saved: str, bubbles: bool):
     fig, ax = _new(title, f"{'executed ' if saved.startswith('exec') else ''}FLOPs saved vs Baseline (%)",
                    "held-out accuracy (%)")
     table = comparison_table(results)
     table = table[table[saved].notna()]
+    n = _n(results)
+    if n > 1 and len(table):
+        xs, ys = _spread(results, saved), _spread(results, "100/class")
     for e, row in table.iterrows():
         size = 1500 * row["Time s"] / table["Time s"].max() if bubbles else 60
         ax.scatter(row[saved], row["100/class"], s=size, color=COLORS[e], alpha=0.6 if bubbles else 1.0,
                    edgecolor="k")
+        if n > 1:
+            ax.errorbar(row[saved], row["100/class"],
+                        xerr=[[row[saved] - xs.loc[e, "min"]], [xs.loc[e, "max"] - row[saved]]],
+                        yerr=[[row["100/class"] - ys.loc[e, "min"]], [ys.loc[e, "max"] - row["100/class"]]],
+                        color=COLORS[e], capsize=3, lw=1)
         ax.annotate(row["System"], (row[saved], row["100/class"]), textcoords="offset points",
                     xytext=(8, 8), fontsize=8)
     if bubbles and len(table) > 1:
         front = pareto_front(table[saved], table["100/class"])
         ax.plot(table.loc[front, saved], table.loc[front, "100/class"], ls="--", color="0.4",
-                label="Pareto front")
+                label="Pareto front" + (" (of the means)" if n > 1 else ""))
     if ax.has_data():
         ax.margins(0.15)
-    return _finish(fig, ax, "needs the Baseline run to compute FLOPs saved")
+    return _finish(fig, ax, "needs the Baseline run to compute FLOPs saved", n)
 
 
-def accuracy_vs_flops_saved(results: Results):
+def accuracy_vs_flops_saved(results: AnyResults):
     """Held-out accuracy (%) at the last epoch against proxy FLOPs saved vs the Baseline (%)."""
     return _accuracy_vs_saved(results, "Accuracy vs FLOPs saved (proxy)", "FLOPs saved %", bubbles=False)
 
 
-def pareto(results: Results):
+def pareto(results: AnyResults):
     """Pareto bubble chart: x = proxy FLOPs saved (%), y = held-out accuracy (%), bubble area
     proportional to wall-clock time; the dashed line joins the systems no other system beats on
-    both axes."""
+    both axes (of the means, where several seeds are given)."""
     return _accuracy_vs_saved(results, "Pareto: accuracy vs FLOPs saved (bubble = time)", "FLOPs saved %",
                               bubbles=True)
 
 
-def summary_panel(results: Results):
+def summary_panel(results: AnyResults):
     """Accuracy vs time vs FLOPs per system at the last epoch, grouped bars: held-out accuracy (%),
-    wall-clock time, proxy FLOPs and (where logged) executed FLOPs, each as % of the Baseline's."""
-    table = comparison_table(results)
+    wall-clock time, proxy FLOPs and (where logged) executed FLOPs, each as % of the Baseline's
+    (the same seed's Baseline; bars = mean over seeds, error bars = min-max)."""
     fig, ax = _new("Summary: accuracy, time and FLOPs", "", "% (accuracy) or % of Baseline", size=(8.0, 4.0))
-    if "baseline" in table.index:
+    rows = []
+    for table in comparison_tables(results):
+        if "baseline" not in table.index:
+            continue
         base = table.loc["baseline"]
-        long = pd.DataFrame(
-            [{"system": row["System"], "metric": metric, "value": value}
-             for _, row in table.iterrows()
-             for metric, value in (("held-out accuracy", row["100/class"]),
-                                   ("time", 100 * row["Time s"] / base["Time s"]),
-                                   ("proxy FLOPs", 100 * row["FLOPs T"] / base["FLOPs T"]),
-                                   ("executed FLOPs", 100 * row["exec FLOPs T"] / base["exec FLOPs T"]))
-             if pd.notna(value)])
-        sns.barplot(long, x="system", y="value", hue="metric", palette="muted", ax=ax)
-    return _finish(fig, ax, "needs the Baseline run (values are relative to it)")
+        rows += [{"system": row["System"], "metric": metric, "value": value}
+                 for _, row in table.iterrows()
+                 for metric, value in (("held-out accuracy", row["100/class"]),
+                                       ("time", 100 * row["Time s"] / base["Time s"]),
+                                       ("proxy FLOPs", 100 * row["FLOPs T"] / base["FLOPs T"]),
+                                       ("executed FLOPs", 100 * row["exec FLOPs T"] / base["exec FLOPs T"]))
+                 if pd.notna(value)]
+    if rows:
+        sns.barplot(pd.DataFrame(rows), x="system", y="value", hue="metric", palette="muted", ax=ax,
+                    errorbar=("pi", 100) if _n(results) > 1 else None)
+    return _finish(fig, ax, "needs the Baseline run (values are relative to it)", _n(results))
 
 
 # ----------------------------------------------------------------------------- honest panels
-def flops_proxy_vs_executed(results: Results):
+def flops_proxy_vs_executed(results: AnyResults):
     """Cumulative training FLOPs per epoch, log scale: executed forward+backward FLOPs measured by
     torch's counter (``exec_flops_T``, solid; includes prior work such as the Lottery Ticket's
     pretraining and SEL's difficulty scoring) beside the original's proxy (``flops_T``, dashed)."""
     fig, ax = _new("Cumulative FLOPs: executed (solid) vs proxy (dashed)", "epoch (logged)", "FLOPs (T, log)")
-    for e, df in _present(results, "exec_flops_T"):
-        ax.plot(df["epoch"], df["exec_flops_T"], color=COLORS[e], label=f"{EXPERIMENT_TITLES[e]}, executed")
-        ax.plot(df["epoch"], df["flops_T"], color=COLORS[e], ls="--", label=f"{EXPERIMENT_TITLES[e]}, proxy")
+    for e, frames in _present(results, "exec_flops_T"):
+        _line(ax, frames, "exec_flops_T", COLORS[e], f"{EXPERIMENT_TITLES[e]}, executed")
+        _line(ax, frames, "flops_T", COLORS[e], f"{EXPERIMENT_TITLES[e]}, proxy", ls="--")
     if ax.has_data():
         ax.set_yscale("log")
-    return _finish(fig, ax, "these CSVs hold no executed FLOPs (exec_flops_T): the original release's format")
+    return _finish(fig, ax, "these CSVs hold no executed FLOPs (exec_flops_T): the original release's format",
+                   _n(results))
 
 
-def accuracy_vs_executed_flops(results: Results):
+def accuracy_vs_executed_flops(results: AnyResults):
     """Held-out accuracy (%) after each epoch against the cumulative executed training FLOPs
-    (``exec_flops_T``, log scale): the cost each system really paid for its accuracy."""
+    (``exec_flops_T``, log scale): the cost each system really paid for its accuracy (per epoch, the
+    means over seeds of both; the accuracy's min-max shaded)."""
     fig, ax = _new("Accuracy vs executed FLOPs", "executed FLOPs (T, log)", "held-out accuracy (%)")
-    for e, df in _present(results, "exec_flops_T"):
-        ax.plot(df["exec_flops_T"], df["test_100"], marker=".", color=COLORS[e], label=EXPERIMENT_TITLES[e])
+    for e, frames in _present(results, "exec_flops_T"):
+        x = epoch_stats(frames, "exec_flops_T")["mean"]
+        y = epoch_stats(frames, "test_100")
+        ax.plot(x, y["mean"], marker=".", color=COLORS[e], label=_label(EXPERIMENT_TITLES[e], len(frames)))
+        if len(frames) > 1:
+            ax.fill_between(x, y["min"], y["max"], color=COLORS[e], alpha=0.18, lw=0)
     if ax.has_data():
         ax.set_xscale("log")
-    return _finish(fig, ax, "these CSVs hold no executed FLOPs (exec_flops_T): the original release's format")
+    return _finish(fig, ax, "these CSVs hold no executed FLOPs (exec_flops_T): the original release's format",
+                   _n(results))
+
+
+COMPUTE_VIEWS = {"flops_T": "original's proxy", "exec_flops_T": "executed (measured)",
+                 "ideal_flops_T": "ideal sparse kernels"}
+"""The three ways the book counts cumulative training FLOPs, by CSV column."""
+
+
+def compute_views(results: AnyResults):
+    """Three views of each system's cumulative training FLOPs at its last epoch (T, log scale): the
+    original's proxy (``flops_T``), the executed count (``exec_flops_T``) and what an accelerator with
+    perfect sparse weight-gradient kernels would execute (``ideal_flops_T`` = executed - sparsity x
+    forward). Bars = mean over seeds, error bars = min-max; a view missing from the CSVs is left out."""
+    rows = [{"system": EXPERIMENT_TITLES[e], "view": label, "FLOPs T": float(df[col].iloc[-1])}
+            for e, frames in _present(results) for df in frames
+            for col, label in COMPUTE_VIEWS.items() if col in df.columns]
+    fig, ax = _new("Training compute, three ways to count", "", "cumulative FLOPs (T, log)", size=(8.0, 4.0))
+    if rows:
+        sns.barplot(pd.DataFrame(rows), x="system", y="FLOPs T", hue="view", palette="deep", ax=ax,
+                    hue_order=[v for v in COMPUTE_VIEWS.values() if v in {r["view"] for r in rows}],
+                    errorbar=("pi", 100) if _n(results) > 1 else None)
+        ax.set_yscale("log")
+        if not any(r["view"] != COMPUTE_VIEWS["flops_T"] for r in rows):
+            ax.text(0.5, 0.92, "only the proxy: these CSVs hold no exec_flops_T / ideal_flops_T",
+                    transform=ax.transAxes, ha="center", fontsize=9, color="0.35")
+    return _finish(fig, ax, n=_n(results))
 
 
 def pareto_front(x: pd.Series, y: pd.Series) -> list:
@@ -281,7 +428,7 @@ def pareto_front(x: pd.Series, y: pd.Series) -> list:
 
 
 # ----------------------------------------------------------------------------- registry
-FIGURES: dict[str, Callable[[Results], Figure]] = {
+FIGURES: dict[str, Callable[[AnyResults], Figure]] = {
     "accuracy_full": accuracy_full,
     "accuracy_held_out": accuracy_held_out,
     "train_accuracy": train_accuracy,
@@ -290,6 +437,7 @@ FIGURES: dict[str, Callable[[Results], Figure]] = {
     "embarrassment_sel95": embarrassment_sel95,
     "confidence_sel95": confidence_sel95,
     "sparsity": sparsity,
+    "update_density": update_density,
     "flops_proxy": flops_proxy,
     "training_time": training_time,
     "per_class_accuracy": per_class_accuracy,
@@ -298,13 +446,15 @@ FIGURES: dict[str, Callable[[Results], Figure]] = {
     "pareto": pareto,
     "flops_proxy_vs_executed": flops_proxy_vs_executed,
     "accuracy_vs_executed_flops": accuracy_vs_executed_flops,
+    "compute_views": compute_views,
 }
 """Every figure by name: the panels of the original release's figure and web page, then the honest
-FLOPs panels (executed beside proxy)."""
+FLOPs panels (executed beside proxy, and the three views of compute)."""
 
 
-def save_all(results: Results, out_dir: str | Path) -> list[Path]:
-    """Write every figure of ``FIGURES`` as ``<out_dir>/<name>.png``; returns the paths."""
+def save_all(results: AnyResults, out_dir: str | Path) -> list[Path]:
+    """Write every figure of ``FIGURES`` as ``<out_dir>/<name>.png`` (one seed's results or a list of
+    them, as every figure takes); returns the paths."""
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     paths = []

@@ -4,7 +4,8 @@ Everything the status chapter shows is read here from artifacts the runs leave b
 
 * the executed notebooks of the book folder (papermill's metadata: start, end, duration, exception;
   the runner's ``metadata.selcore``: profile and data source),
-* each experiment's ``run_<name>.json`` in ``<results_root>/<profile>/``,
+* each experiment's ``run_<name>.json`` in every seed folder ``<results_root>/<profile>/seed<k>/`` (and in
+  sub-studies such as ``<profile>/sgd/seed<k>/``),
 * the software versions and the hardware of the machine executing the status page, and the git commit.
 
 Nothing here trains or writes; every function returns plain dicts or pandas DataFrames.
@@ -200,22 +201,52 @@ def executed_notebooks(book_dir: str | Path, exclude: Iterable[str] = ("status",
     return df
 
 
-def run_records(results_root: str | Path, profile: str) -> pd.DataFrame:
-    """One row per ``run_<experiment>.json`` in ``<results_root>/<profile>``: status, seed, device, data
-    source, training images, logged epochs, start and last-update times (UTC), short git commit and error."""
+def _seed_of(folder: Path) -> int | None:
+    """k of a ``seed<k>`` folder name, else None."""
+    return int(folder.name[4:]) if folder.name.startswith("seed") and folder.name[4:].isdigit() else None
+
+
+def run_files(results_root: str | Path, profile: str) -> list[Path]:
+    """Every ``run_<experiment>.json`` under ``<results_root>/<profile>``: the per-seed folders
+    (``seed<k>/``), sub-studies holding their own seed folders (``sgd/seed<k>/``), and a folder in the
+    original single-seed layout (run files directly in ``<profile>/``). Checkpoint folders are skipped."""
     folder = Path(results_root) / profile
+    if not folder.is_dir():
+        return []
+    found = [p for p in folder.rglob("run_*.json") if "checkpoints" not in p.relative_to(folder).parts]
+    return sorted(found, key=lambda p: (str(p.parent.relative_to(folder)), p.name))
+
+
+RUN_COLUMNS = ["group", "seed", "experiment", "status", "device", "device name", "data source", "train images",
+               "epochs logged", "started (UTC)", "last update (UTC)", "resumed", "git commit", "error", "folder"]
+"""Columns of ``run_records``."""
+
+
+def run_records(results_root: str | Path, profile: str) -> pd.DataFrame:
+    """One row per (seed, experiment): each ``run_<experiment>.json`` found by ``run_files``, with its
+    group (``main`` for the experiment chapters' ``seed<k>/`` folders, else the sub-folder, e.g. ``sgd``),
+    seed (from the run.json, else the folder name), status, device, data source, training images, logged
+    epochs, start and last-update times (UTC), short git commit, error, and the folder relative to
+    ``<results_root>/<profile>``. Sorted by group, seed and experiment."""
+    base = Path(results_root) / profile
     rows = []
-    for p in sorted(folder.glob("run_*.json")) if folder.is_dir() else []:
+    for p in run_files(results_root, profile):
+        rel = p.parent.relative_to(base)
+        seed_from_folder = _seed_of(p.parent)
+        group_parts = [part for part in rel.parts if _seed_of(Path(part)) is None]
+        common = {"group": "/".join(group_parts) or "main", "folder": rel.as_posix() or ".",
+                  "experiment": p.stem[4:], "seed": seed_from_folder}
         try:
             info = json.loads(p.read_text())
         except (OSError, ValueError) as e:
-            rows.append({"experiment": p.stem[4:], "status": f"unreadable run.json ({type(e).__name__})"})
+            rows.append({**common, "status": f"unreadable run.json ({type(e).__name__})"})
             continue
         env = info.get("environment") or {}
         rows.append({
+            **common,
             "experiment": info.get("experiment", p.stem[4:]),
             "status": info.get("status"),
-            "seed": info.get("seed"),
+            "seed": info.get("seed", seed_from_folder),
             "device": env.get("device"),
             "device name": env.get("device_name"),
             "data source": info.get("data_source"),
@@ -227,9 +258,13 @@ def run_records(results_root: str | Path, profile: str) -> pd.DataFrame:
             "git commit": short_commit(env.get("git_commit")),
             "error": info.get("error", ""),
         })
-    columns = ["experiment", "status", "seed", "device", "device name", "data source", "train images",
-               "epochs logged", "started (UTC)", "last update (UTC)", "resumed", "git commit", "error"]
-    return pd.DataFrame(rows, columns=columns)
+    df = pd.DataFrame(rows, columns=RUN_COLUMNS)
+    if not df.empty:
+        df["_main"] = df["group"] != "main"
+        df["_seed"] = pd.to_numeric(df["seed"], errors="coerce")
+        df = (df.sort_values(["_main", "group", "_seed", "experiment"], kind="stable")
+              .drop(columns=["_main", "_seed"]).reset_index(drop=True))
+    return df
 
 
 def as_table(mapping: dict, key: str = "item", value: str = "value") -> pd.DataFrame:

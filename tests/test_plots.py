@@ -1,4 +1,5 @@
-"""Every figure of selcore.plots is drawn for our CSV format, the original release's, and partial folders."""
+"""Every figure of selcore.plots is drawn for our CSV format, the original release's, partial folders,
+and several seeds at once (a list of results dicts)."""
 import matplotlib
 
 matplotlib.use("Agg")
@@ -18,11 +19,16 @@ PNG = b"\x89PNG\r\n\x1a\n"
 EPOCHS = {"baseline": 3, "lottery": 3, "sel95": 5, "warmup": 6}
 
 
-def synthetic_history(name: str, original_format: bool = False) -> pd.DataFrame:
-    """A small history with exactly our CSV schema (or the original's: no exec_flops_T/samples_seen)."""
+NEW_COLUMNS = ("exec_flops_T", "samples_seen", "exec_eval_flops_T", "ideal_flops_T", "update_density")
+"""Our columns that the original release's CSVs do not have."""
+
+
+def synthetic_history(name: str, original_format: bool = False, seed: int = 0) -> pd.DataFrame:
+    """A small history with exactly our CSV schema (or the original's: none of NEW_COLUMNS); ``seed``
+    shifts the accuracies a little, as another seed would."""
     n = EPOCHS[name]
-    rng = np.random.default_rng(len(name))
-    f = np.arange(1, n + 1) / n
+    rng = np.random.default_rng(len(name) + 100 * seed)
+    f = np.arange(1, n + 1) / n + 0.02 * seed
     sel = name in ("sel95", "warmup")
     per_epoch = {"baseline": 1.0, "lottery": 1.0, "sel95": 0.3, "warmup": 0.35}[name]
     values = {
@@ -35,20 +41,28 @@ def synthetic_history(name: str, original_format: bool = False) -> pd.DataFrame:
     }
     values["flops_T"] = 1e-3 * per_epoch * np.arange(1, n + 1) * (1 - values["sparsity"])
     values["exec_flops_T"] = 0.05 * per_epoch * np.arange(1, n + 1) + (0.05 if name == "lottery" else 0.0)
+    values["exec_eval_flops_T"] = 0.01 * np.arange(1, n + 1)
+    values["ideal_flops_T"] = values["exec_flops_T"] - values["sparsity"] * values["exec_flops_T"] / 3
+    values["update_density"] = np.full(n, 0.97 if name != "lottery" else 0.2)
     for c in CLASSES:
         values[f"acc_{c}"] = rng.uniform(0, 100, n)
         if sel:
             values[f"E_{c}"] = rng.uniform(1, 2.5, n)
             values[f"C_{c}"] = np.maximum(0, 1 - values[f"E_{c}"])
-    cols = [c for c in columns(name) if not (original_format and c in ("exec_flops_T", "samples_seen"))]
+    cols = [c for c in columns(name) if not (original_format and c in NEW_COLUMNS)]
     return pd.DataFrame({c: values[c] for c in cols})
 
 
-def write_folder(folder, names=EXPERIMENTS, original_format=False):
+def write_folder(folder, names=EXPERIMENTS, original_format=False, seed=0):
     folder.mkdir(parents=True, exist_ok=True)
     for name in names:
-        synthetic_history(name, original_format).to_csv(folder / f"hist_{name}.csv", index=False)
+        synthetic_history(name, original_format, seed).to_csv(folder / f"hist_{name}.csv", index=False)
     return folder
+
+
+def seed_results(tmp_path, seeds=(42, 43, 44), **kw):
+    """One results dict per seed, from ``<tmp>/smoke/seed<k>`` folders."""
+    return [load_results(write_folder(tmp_path / "smoke" / f"seed{s}", seed=i, **kw)) for i, s in enumerate(seeds)]
 
 
 def assert_all_written(paths, out):
@@ -110,3 +124,52 @@ def test_pareto_front():
 def test_every_figure_on_a_real_short_run(tiny_results, tmp_path):
     out = tmp_path / "figures"
     assert_all_written(plots.save_all(load_results(tiny_results), out), out)
+
+
+@pytest.mark.parametrize("original_format", [False, True], ids=["ours", "original-release-format"])
+def test_save_all_over_seeds(tmp_path, original_format):
+    seeds = seed_results(tmp_path, original_format=original_format)
+    out = tmp_path / "figures"
+    assert_all_written(plots.save_all(seeds, out), out)
+
+
+def test_every_figure_takes_a_dict_or_a_list(tmp_path):
+    seeds = seed_results(tmp_path)
+    for name, make in plots.FIGURES.items():
+        for results in (seeds[0], seeds[:1], seeds):
+            assert make(results).axes, name
+
+
+def test_seed_spread_is_shaded_and_the_mean_drawn(tmp_path):
+    seeds = seed_results(tmp_path)
+    ax = plots.accuracy_held_out(seeds).axes[0]
+    baseline = next(line for line in ax.get_lines() if line.get_label().startswith("Baseline"))
+    assert "(n=3)" in baseline.get_label()
+    expected = np.mean([s["baseline"]["test_100"].to_numpy() for s in seeds], axis=0)
+    assert np.allclose(baseline.get_ydata(), expected)
+    assert ax.collections, "the min-max band over seeds is drawn"
+    single = plots.accuracy_held_out(seeds[0]).axes[0]
+    assert not single.collections and "(n=" not in single.get_lines()[0].get_label()
+
+
+def test_comparison_table_over_seeds_is_the_mean(tmp_path):
+    seeds = seed_results(tmp_path)
+    table = plots.comparison_table(seeds)
+    per_seed = plots.comparison_tables(seeds)
+    assert len(per_seed) == 3 and (table["n"] == 3).all()
+    expected = np.mean([t.loc["sel95", "100/class"] for t in per_seed])
+    assert table.loc["sel95", "100/class"] == pytest.approx(expected)
+    assert table.loc["sel95", "ideal FLOPs T"] < table.loc["sel95", "exec FLOPs T"]
+
+
+def test_compute_views_shows_three_views(tmp_path):
+    ax = plots.compute_views(seed_results(tmp_path)).axes[0]
+    labels = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert labels == list(plots.COMPUTE_VIEWS.values())
+    ax = plots.compute_views(load_results(write_folder(tmp_path / "orig", original_format=True))).axes[0]
+    assert any("no exec_flops_T" in t.get_text() for t in ax.texts)
+
+
+def test_empty_list_is_refused():
+    with pytest.raises(ValueError):
+        plots.accuracy_full([])

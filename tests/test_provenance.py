@@ -62,6 +62,31 @@ def test_run_records(tmp_path):
     assert provenance.run_records(tmp_path, "paper").empty
 
 
+def _run_json(folder, experiment, seed, status="finished"):
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / f"run_{experiment}.json").write_text(json.dumps({
+        "experiment": experiment, "status": status, "seed": seed, "environment": {"device": "cpu"}}))
+
+
+def test_run_records_over_seed_folders(tmp_path):
+    root = tmp_path / "quick"
+    for seed in (44, 42, 43):
+        for e in ("sel95", "baseline"):
+            _run_json(root / f"seed{seed}", e, seed)
+        _run_json(root / "sgd" / f"seed{seed}", "sel95", seed, status="running")
+    _run_json(root / "seed42" / "checkpoints", "baseline", 42)          # not a run of its own
+    (root / "seed43" / "run_lottery.json").write_text("{not json")
+    df = provenance.run_records(tmp_path, "quick")
+    assert len(df) == 3 * 2 + 1 + 3
+    main = df[df["group"] == "main"]
+    assert list(main["seed"]) == [42, 42, 43, 43, 43, 44, 44]
+    assert list(main["experiment"][:2]) == ["baseline", "sel95"]
+    assert main.set_index(["seed", "experiment"]).loc[(43, "lottery"), "status"].startswith("unreadable")
+    sgd = df[df["group"] == "sgd"]
+    assert list(sgd["seed"]) == [42, 43, 44] and set(sgd["status"]) == {"running"}
+    assert list(sgd["folder"]) == ["sgd/seed42", "sgd/seed43", "sgd/seed44"]
+
+
 def test_versions_and_hardware():
     v = provenance.package_versions(("pandas", "no-such-package-xyz"))
     assert v["python"] and v["pandas"] != "not installed" and v["no-such-package-xyz"] == "not installed"
