@@ -50,6 +50,16 @@ def portable_path(path: str, base: Path) -> str:
     return os.path.relpath(path, base)
 
 
+def portable_metadata(nb, out: Path, repo: Path) -> None:
+    """Rewrite the machine paths papermill records (``metadata.papermill.input_path``/``output_path``)
+    relative to ``repo``, the output path naming the final notebook rather than its temporary file."""
+    pm_meta = nb.metadata.get("papermill", {})
+    if pm_meta.get("input_path"):
+        pm_meta["input_path"] = portable_path(str(pm_meta["input_path"]), repo)
+    if "output_path" in pm_meta:
+        pm_meta["output_path"] = portable_path(str(Path(out).resolve()), repo)
+
+
 def is_current(nb_path: Path, profile: str, data: str) -> bool:
     """True if ``nb_path`` was executed to the end by this runner under ``profile`` and ``data``."""
     import nbformat
@@ -110,6 +120,7 @@ def run_book(profile: str, data: str = "", only: list[str] | None = None, force:
                                 f"in {failed}") from None
         nb = nbformat.read(tmp, as_version=4)
         nb.metadata["selcore"] = {"profile": profile, "data": data, "complete": True}
+        portable_metadata(nb, out, repo)
         nbformat.write(nb, tmp)
         os.replace(tmp, out)
         secs = time.perf_counter() - t0

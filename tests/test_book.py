@@ -145,3 +145,25 @@ def test_ci_runs_the_readme_test_command():
     readme = (REPO / "README.md").read_text()
     ci = (REPO / ".ci" / "run").read_text()
     assert "python -m pytest -q" in readme and "python3 -m pytest -q" in ci
+
+
+MACHINE_PATH = re.compile(r"""["'\s=(](/(?:work|root|tmp|home|check|Users|mnt)/[^"'\s]*)""")
+
+
+def test_portable_metadata_makes_papermill_paths_relative(tmp_path):
+    from selcore.runbook import portable_metadata
+    nb = nbformat.v4.new_notebook()
+    nb.metadata["papermill"] = {"input_path": str(tmp_path / "chapters" / "x.ipynb"),
+                                "output_path": str(tmp_path / "book" / ".x.running.ipynb")}
+    portable_metadata(nb, tmp_path / "book" / "x.ipynb", tmp_path)
+    assert nb.metadata["papermill"]["input_path"] == "chapters/x.ipynb"
+    assert nb.metadata["papermill"]["output_path"] == "book/x.ipynb"
+
+
+def test_committed_book_and_results_record_no_machine_paths():
+    files = sorted((REPO / "book").glob("*.ipynb")) + sorted((REPO / "results").rglob("*.json")) \
+        + sorted((REPO / "results").rglob("*.csv"))
+    assert files, "no committed book or results"
+    for f in files:
+        hit = MACHINE_PATH.search(f.read_text())
+        assert not hit, f"{f.relative_to(REPO)} records the machine path {hit.group(1)}"

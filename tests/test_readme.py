@@ -1,0 +1,39 @@
+"""The README's headline figures are the committed book's: recomputed here from results/quick."""
+import re
+
+import pytest
+
+from selcore import claims
+from selcore.profiles import PROFILE_SEEDS, seed_dir
+from tests.conftest import REPO
+
+
+@pytest.fixture(scope="module")
+def ledger():
+    folders = [seed_dir("quick", s, REPO / "results") for s in PROFILE_SEEDS["quick"]]
+    missing = [f for f in folders if not (f / "run_sel95.json").exists()]
+    assert not missing, f"the committed quick results are missing: {missing}"
+    return claims.ledger(folders, "quick")
+
+
+def _readme_finding() -> str:
+    text = (REPO / "README.md").read_text()
+    m = re.search(r"\*\*What the committed book found\*\*(.*?)\n\n", text, re.S)
+    assert m, "the README has lost its 'What the committed book found' paragraph"
+    return " ".join(m.group(1).split())
+
+
+def test_readme_verdict_counts_match_the_committed_ledger(ledger):
+    text = _readme_finding()
+    counts = ledger["verdict"].value_counts()
+    assert f"of the original's {len(ledger)} claims" in text
+    for verdict in claims.VERDICTS:
+        assert f"{int(counts.get(verdict, 0))} {verdict}" in text, verdict
+    assert f"n = {len(PROFILE_SEEDS['quick'])}" in text
+
+
+def test_readme_figures_match_the_committed_ledger(ledger):
+    text = _readme_finding()
+    assert f"executed {ledger.loc['flops_saved', 'mean']:.1f}% fewer training FLOPs" in text
+    assert f"by {ledger.loc['frozen', 'mean']:.1f} percentage points" in text
+    assert ledger.loc["frozen", "verdict"] == "refuted" and "did not freeze" in text
