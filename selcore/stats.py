@@ -28,6 +28,9 @@ def mean_ci(values: Iterable[float]) -> dict:
     m = sum(v) / n
     if n == 1:
         return {"n": 1, "mean": m, "std": math.nan, "lo": math.nan, "hi": math.nan}
+    if max(v) - min(v) <= 1e-12 * max(1.0, abs(m)):
+        # equal values (e.g. a FLOP count that no seed changes): no spread, not rounding noise
+        return {"n": n, "mean": v[0], "std": 0.0, "lo": v[0], "hi": v[0]}
     sd = math.sqrt(sum((x - m) ** 2 for x in v) / (n - 1))
     half = t975(n - 1) * sd / math.sqrt(n)
     return {"n": n, "mean": m, "std": sd, "lo": m - half, "hi": m + half}
@@ -54,7 +57,12 @@ def over_seeds(tables: list[pd.DataFrame], columns: Iterable[str]) -> pd.DataFra
 
 
 def format_mean_ci(mean: float, lo: float, hi: float, n: int, digits: int = 1) -> str:
-    """'m [lo, hi] (n=k)', or 'm (n=1)' where no interval exists."""
+    """'m [lo, hi] (n=k)', or 'm (n=1)' where no interval exists; a value that rounds to zero is
+    written without a sign ('0.0', not '-0.0')."""
+    def fmt(x: float) -> str:
+        text = f"{x:.{digits}f}"
+        return text[1:] if text.startswith("-") and float(text) == 0 else text
+
     if n <= 1 or pd.isna(lo):
-        return f"{mean:.{digits}f} (n={n})"
-    return f"{mean:.{digits}f} [{lo:.{digits}f}, {hi:.{digits}f}] (n={n})"
+        return f"{fmt(mean)} (n={n})"
+    return f"{fmt(mean)} [{fmt(lo)}, {fmt(hi)}] (n={n})"

@@ -116,6 +116,10 @@ def test_mean_ci_and_t_quantiles():
     assert s["mean"] == 2.0 and s["std"] == pytest.approx(1.0)
     assert s["hi"] - s["mean"] == pytest.approx(4.303 / 3 ** 0.5)
     assert stats.mean_ci([5.0])["n"] == 1 and pd.isna(stats.mean_ci([5.0])["lo"])
+    same = stats.mean_ci([2.97377, 2.97377, 2.97377])   # no seed changes it: exactly no spread
+    assert same["std"] == 0.0 and same["lo"] == same["hi"] == same["mean"] == 2.97377
+    assert stats.format_mean_ci(-0.01, -0.04, 0.02, 3) == "0.0 [0.0, 0.0] (n=3)"
+    assert stats.format_mean_ci(-1.25, -2.0, -0.5, 3, digits=2) == "-1.25 [-2.00, -0.50] (n=3)"
 
 
 @pytest.mark.parametrize("rule, ci, verdict", [
