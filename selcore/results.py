@@ -76,12 +76,20 @@ def read_json(path: Path) -> dict:
     return json.loads(Path(path).read_text())
 
 
-def git_commit() -> str:
+OUTPUT_PATHSPECS = (":(top,exclude)book/*.ipynb", ":(top,exclude)results")
+"""What a run itself rewrites (executed chapters, results): changes there do not make the code dirty."""
+
+
+def git_commit(where: Path | str | None = None) -> str:
+    """The HEAD commit of the code (the checkout holding ``where``, default this package), ``-dirty`` when
+    tracked files other than the run's own outputs (:data:`OUTPUT_PATHSPECS`) differ from it; ``unknown``
+    outside a git checkout."""
     try:
-        here = Path(__file__).resolve().parent
+        here = Path(where) if where is not None else Path(__file__).resolve().parent
         out = subprocess.run(["git", "rev-parse", "HEAD"], cwd=here, capture_output=True, text=True, timeout=10)
         if out.returncode == 0:
-            dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=here,
+            dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no", "--",
+                                    ":(top)", *OUTPUT_PATHSPECS], cwd=here,
                                    capture_output=True, text=True, timeout=10).stdout.strip()
             return out.stdout.strip() + ("-dirty" if dirty else "")
     except (OSError, subprocess.SubprocessError):

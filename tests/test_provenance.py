@@ -92,3 +92,25 @@ def test_versions_and_hardware():
     assert v["python"] and v["pandas"] != "not installed" and v["no-such-package-xyz"] == "not installed"
     hw = provenance.hardware()
     assert hw["logical cores"] >= 1 and hw["torch threads"] >= 1 and "gpus" in hw
+
+
+def test_git_commit_is_dirty_for_code_changes_not_for_the_runs_own_outputs(tmp_path):
+    import subprocess
+    from selcore.results import git_commit
+
+    def git(*args):
+        subprocess.run(["git", *args], cwd=tmp_path, check=True, capture_output=True)
+
+    for rel in ("book/baseline.ipynb", "results/quick/seed42/hist_baseline.csv", "selcore/train.py"):
+        (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / rel).write_text("v1\n")
+    git("init", "-q")
+    git("add", "-A")
+    git("-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "x")
+    head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=tmp_path, capture_output=True, text=True).stdout.strip()
+    assert git_commit(tmp_path / "selcore") == head
+    (tmp_path / "book/baseline.ipynb").write_text("re-executed\n")
+    (tmp_path / "results/quick/seed42/hist_baseline.csv").unlink()
+    assert git_commit(tmp_path / "selcore") == head            # a rerun of the book rewrites these
+    (tmp_path / "selcore/train.py").write_text("v2\n")
+    assert git_commit(tmp_path / "selcore") == head + "-dirty"  # a code change does not go unrecorded
