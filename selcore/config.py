@@ -15,13 +15,15 @@ from typing import Any, Iterable, Mapping
 EXPERIMENTS = ("baseline", "lottery", "sel95", "warmup")
 """The four experiments, in the order the original runs them (also the CSV suffixes)."""
 
-ABLATIONS = ("curriculum_only", "mask_only", "random_windows", "oracle_order", "dense_budget")
+ABLATIONS = ("curriculum_only", "mask_only", "random_windows", "oracle_order", "dense_budget", "calib_train_clean")
 """Where do SEL's savings come from? Each ablation sees exactly SEL-95's number of training images:
 curriculum_only: SEL's stage windows, no gradient mask, no lr scaling;
 mask_only: the mask and lr scaling on random subsets of the windows' sizes;
 random_windows: random subsets of the windows' sizes, no mask, no lr scaling (the data-budget control);
 oracle_order: SEL-95 with its windows sorted by a trained model's (the finished Baseline's) per-sample loss;
-dense_budget: the Baseline's dense training stopped after SEL-95's number of images."""
+dense_budget: the Baseline's dense training stopped after SEL-95's number of images;
+calib_train_clean: SEL-95 with this project's earlier calibration rule (train-mode BatchNorm, clean images for
+scoring and calibration) instead of the original code's (eval mode, augmented images): a sensitivity check."""
 
 ALL_EXPERIMENTS = EXPERIMENTS + ABLATIONS
 
@@ -35,6 +37,7 @@ EXPERIMENT_TITLES = {
     "random_windows": "Random windows",
     "oracle_order": "Oracle order",
     "dense_budget": "Dense, SEL's budget",
+    "calib_train_clean": "SEL-95%, train-mode calibration on clean images",
 }
 
 PAPER_STAGES = ((0.00, 0.25), (0.20, 0.50), (0.40, 0.65), (0.60, 0.82), (0.78, 1.00))
@@ -55,7 +58,7 @@ class Config:
     """All tunable values of one experiment run. Defaults reproduce the original SEL protocol."""
 
     experiment: str = _f("baseline", "which experiment: baseline, lottery, sel95, warmup, or an ablation: "
-                         "curriculum_only, mask_only, random_windows, oracle_order, dense_budget")
+                         "curriculum_only, mask_only, random_windows, oracle_order, dense_budget, calib_train_clean")
     # --- data -------------------------------------------------------------------------------
     data: str = _f("torchvision", "CIFAR-10 source: 'torchvision' (download) or a path to an "
                    "image-folder tree train/<class>/*, test/<class>/* or a .tar/.tar.gz of one")
@@ -69,6 +72,12 @@ class Config:
     width: int = _f(64, "channels of the first ResNet-18 stage (64 = the paper; stages are w, 2w, 4w, 8w)")
     pretrained: bool = _f(False, "start from torchvision's ImageNet ResNet-18 weights (the original "
                           "did; needs the weights in torch's hub cache and width 64)")
+    conv1_init: str = _f("default", "the 3x3 stem conv1's initialisation: 'default' (nn.Conv2d's own, "
+                         "kaiming-uniform a=sqrt(5): the original code replaces conv1 after torchvision's init) "
+                         "or 'kaiming' (torchvision's kaiming-normal fan_out, as every other conv)")
+    scorer: str = _f("separate", "which network scores and calibrates: 'separate' (the original code: the "
+                     "first model drawn from the seeded stream; the training model is the next draw) or "
+                     "'same_init' (the scorer equals the training model's initial weights)")
     # --- optimisation -----------------------------------------------------------------------
     lr: float = _f(1e-3, "base learning rate")
     optimizer: str = _f("adam", "'adam' (the original) or 'sgd' (plain, no momentum: a zeroed gradient "
@@ -83,10 +92,19 @@ class Config:
     prune_fraction: float = _f(0.8, "Lottery Ticket: fraction of weights removed by global magnitude pruning")
     prune_scope: str = _f("all", "Lottery Ticket: 'all' parameter tensors (the original) or "
                           "'conv_linear' weights only")
+    rewind_masking: str = _f("after_step", "Lottery Ticket: when the masks first act on the rewound weights: "
+                             "'after_step' (the original code: rewind to the dense initial weights, re-mask after "
+                             "every optimizer step, the first included) or 'at_rewind' (w0 * m at the rewind)")
     # --- SEL --------------------------------------------------------------------------------
     temperature: float = _f(1.5, "SEL: temperature T of the embarrassment cross-entropy")
     percentile: float = _f(40.0, "SEL: guilt threshold gamma0 = this percentile of |grad| at calibration")
     calib_size: int = _f(128, "SEL: calibration batch = the first n training images")
+    calibration_mode: str = _f("eval", "SEL: BatchNorm mode of the calibration forward/backward: 'eval' "
+                               "(the original code: its scorer is left in eval mode, running statistics) or "
+                               "'train' (batch statistics)")
+    score_augmented: bool = _f(True, "SEL: score every training image, and take the calibration batch, through "
+                               "the training augmentation (crop pad 4 + flip; the original code) instead of the "
+                               "clean images; drawn from a generator seeded with the run's seed")
     stage_windows: tuple = _f(PAPER_STAGES, "SEL: (start, end) fraction of each class's easy-to-hard "
                               "order per stage, as JSON, e.g. [[0,0.25],[0.2,0.5]]")
     stage_epochs: tuple = _f((10, 10, 10, 10, 10), "SEL: epochs per stage, as JSON or comma list")
@@ -140,6 +158,11 @@ class Config:
             bad("prune_fraction", "must lie strictly between 0 and 1")
         if self.prune_scope not in ("all", "conv_linear"):
             bad("prune_scope", "must be 'all' or 'conv_linear'")
+        for name, allowed in (("conv1_init", ("default", "kaiming")), ("scorer", ("separate", "same_init")),
+                              ("calibration_mode", ("eval", "train")),
+                              ("rewind_masking", ("after_step", "at_rewind"))):
+            if getattr(self, name) not in allowed:
+                bad(name, f"must be {' or '.join(repr(a) for a in allowed)}")
         if not self.lr > 0:
             bad("lr", "must be > 0")
         if not self.temperature > 0:

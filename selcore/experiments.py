@@ -22,7 +22,8 @@ from . import lottery, sel
 from .config import Config, ConfigError
 from .data import CIFAR10, DeviceData, load_cifar10
 from .flops import ExecutedFlops, ideal_sparse_flops, proxy_flops
-from .models import build_model, count_params
+from .curriculum import cached_curriculum, curriculum_path, load_curriculum, training_model  # noqa: F401 (re-exported)
+from .models import count_params
 from .paths import RunPaths
 from .results import SEL_EXPERIMENTS, atomic_write_bytes, columns, environment, read_json, write_csv, write_json
 from .train import (Divergence, Hook, MaskHook, ResourceError, SELHook, UpdateDensityHook, check_finite_weights, evaluate,
@@ -69,8 +70,7 @@ class Experiment:
         raw = self._raw if self._raw is not None else load_cifar10(cfg.data, cfg.data_cache)
         self.data = DeviceData(raw, self.device, cfg.train_per_class, cfg.held_out_per_class,
                                cfg.test_per_class)
-        torch.manual_seed(cfg.seed)
-        self.net = build_model(cfg.width, cfg.pretrained, self.data.num_classes).to(self.device)
+        self.net = training_model(cfg, self.data.num_classes).to(self.device)
         self.num_params = count_params(self.net)
         self.flops = ExecutedFlops(self.net)
         self.opt = make_optimizer(self.net, cfg.lr, cfg.optimizer)
@@ -108,7 +108,7 @@ class Experiment:
             windows = [sel.stage_indices(order, a, b, cfg.stage_cap) for a, b in cfg.stage_windows]
         if e == "dense_budget":
             return self.budget_phases(everything, sum(len(w) * k for w, k in zip(windows, cfg.stage_epochs)))
-        masked = e in ("sel95", "warmup", "mask_only", "oracle_order")
+        masked = e in ("sel95", "warmup", "mask_only", "oracle_order", "calib_train_clean")
         stages = [Phase(f"stage{s + 1}", cfg.stage_epochs[s], w, stage=s + 1, sel_signals=True, scale_lr=masked,
                         gamma=sel.stage_gamma(gamma0, s, cfg.num_stages, cfg.gamma_decay) if masked else None)
                   for s, w in enumerate(windows)]
@@ -151,42 +151,14 @@ class Experiment:
 
     def _prune_and_rewind(self):
         self.masks = lottery.global_magnitude_masks(self.net, self.cfg.prune_fraction, self.cfg.prune_scope)
-        lottery.rewind(self.net, self.initial_state, self.masks)
+        lottery.rewind(self.net, self.initial_state, self.masks, mask_now=self.cfg.rewind_masking == "at_rewind")
         self.opt = make_optimizer(self.net, self.cfg.lr, self.cfg.optimizer)
 
     def curriculum(self, charge: tuple = ("scoring", "calibration")):
         """The scorer's per-class easy-to-hard order and gamma0, computed once and cached in the results
         folder (shared by every staged experiment of the seed). The cost of the parts an experiment uses
         (``charge``) goes to ``prior``; the original counts it as free."""
-        cfg, data = self.cfg, self.data
-        path = curriculum_path(cfg, self.paths.root)
-        n = len(data)
-        if path.exists():
-            cur = torch.load(path, weights_only=True)
-        else:
-            t0 = time.perf_counter()
-            state = torch.random.get_rng_state()
-            torch.manual_seed(cfg.seed)
-            scorer = build_model(cfg.width, cfg.pretrained, data.num_classes).to(self.device)
-            torch.random.set_rng_state(state)
-            xs = torch.cat([sel.difficulty_scores(scorer, data.train_eval_batch(torch.arange(i, min(i + 5000, n), device=self.device)),
-                                                  data.train_y[i:i + 5000], cfg.eval_batch_size)
-                            for i in range(0, n, 5000)])
-            order = sel.sort_by_difficulty(xs, data.train_y, data.num_classes)
-            t1 = time.perf_counter()
-            calib = torch.arange(min(cfg.calib_size, n), device=self.device)
-            gamma0 = sel.calibrate_gamma(scorer, data.train_eval_batch(calib), data.train_y[calib], cfg.percentile)
-            cur = {"order": [o.cpu() for o in order], "gamma0": gamma0, "scores": xs.cpu(),
-                   "cost": {"scoring": {"time_s": t1 - t0, "samples": n,
-                                        "exec_flops": float(self.flops.forward_pass(n, cfg.eval_batch_size)),
-                                        "what": "difficulty scoring of the training set"},
-                            "calibration": {"time_s": time.perf_counter() - t1, "samples": len(calib),
-                                            "exec_flops": float(self.flops.train(len(calib))),
-                                            "what": "gamma calibration batch"}}}
-            path.parent.mkdir(parents=True, exist_ok=True)
-            tmp = path.with_name(path.name + ".tmp")
-            torch.save(cur, tmp)
-            os.replace(tmp, path)
+        cur = cached_curriculum(self.cfg, self.data, self.paths.root, self.flops)
         if not self.prior["what"]:
             for part in charge:
                 cost = cur["cost"][part]
@@ -196,6 +168,7 @@ class Experiment:
                 self.c["exec_flops"] += cost["exec_flops"]
                 self.c["samples"] += cost["samples"]
             self.prior["gamma0"] = cur["gamma0"]
+            self.prior["curriculum_rules"] = cur.get("rules")
         return [o.to(self.device) for o in cur["order"]], cur["gamma0"]
 
     # ---------------------------------------------------------------- checkpoints
@@ -403,21 +376,6 @@ class Experiment:
         elif self.cfg.progress == "log":
             self._log(f"[{self.cfg.experiment}] " + " ".join(f"{k}={v}" for k, v in info.items()) +
                       f" time={self.c['time_s']:.0f}s")
-
-
-def curriculum_path(cfg: Config, root: str | Path) -> Path:
-    """Where the scorer's order, scores and gamma0 of ``cfg`` are cached in the results folder ``root``."""
-    key = f"s{cfg.seed}-w{cfg.width}-p{int(cfg.pretrained)}-n{cfg.train_per_class}-q{cfg.percentile:g}-c{cfg.calib_size}"
-    return RunPaths(Path(root), cfg.experiment).curriculum(key)
-
-
-def load_curriculum(cfg: Config, root: str | Path) -> dict:
-    """The cached curriculum of ``cfg`` in ``root``: per-class ``order``, per-sample ``scores``, ``gamma0``
-    and the ``cost`` of computing them."""
-    path = curriculum_path(cfg, root)
-    if not path.exists():
-        raise FileNotFoundError(f"no curriculum for these parameters in {root}: run sel95 there first")
-    return torch.load(path, weights_only=True)
 
 
 def _source_name(data: str) -> str:

@@ -43,10 +43,15 @@ def snapshot(net: nn.Module) -> dict[str, torch.Tensor]:
     return copy.deepcopy(net.state_dict())
 
 
-def rewind(net: nn.Module, initial_state: dict[str, torch.Tensor], masks: dict[str, torch.Tensor]) -> None:
-    """Restore ``initial_state`` exactly, then zero the pruned entries."""
+def rewind(net: nn.Module, initial_state: dict[str, torch.Tensor], masks: dict[str, torch.Tensor],
+           mask_now: bool = False) -> None:
+    """Restore ``initial_state`` exactly (weights and BN buffers). ``mask_now=False`` (the original code,
+    ``rewind_masking='after_step'``): the weights stay dense until the training loop re-applies the masks
+    after the next optimizer step (``MaskHook``), so the first forward/backward pass after the rewind sees the
+    dense initial network; ``mask_now=True`` (``'at_rewind'``): w <- w0 * m at once."""
     net.load_state_dict(initial_state)
-    apply_masks(net, masks)
+    if mask_now:
+        apply_masks(net, masks)
 
 
 @torch.no_grad()

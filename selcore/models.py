@@ -54,9 +54,20 @@ class CifarResNet18(nn.Module):
         return self.fc(torch.flatten(self.avgpool(x), 1))
 
 
-def build_model(width: int = 64, pretrained: bool = False, num_classes: int = 10) -> CifarResNet18:
-    """A fresh CIFAR ResNet-18 (uses the global torch RNG: seed before calling)."""
+def build_model(width: int = 64, pretrained: bool = False, num_classes: int = 10,
+                conv1_init: str = "default") -> CifarResNet18:
+    """A fresh CIFAR ResNet-18 (uses the global torch RNG: seed before calling).
+
+    ``conv1_init='default'`` (the original code): the 3x3 stem keeps ``nn.Conv2d``'s own initialisation
+    (kaiming-uniform with a = sqrt(5), i.e. U(-b, b) with b = 1/sqrt(fan_in), std = 1/sqrt(3 fan_in)), drawn
+    after the rest of the network, because the original replaces torchvision's conv1 after torchvision has
+    initialised its layers. ``'kaiming'``: torchvision's kaiming-normal (fan_out) like every other conv,
+    std = sqrt(2 / (9 w)), about half of the default's at width 64."""
+    if conv1_init not in ("default", "kaiming"):
+        raise ValueError(f"conv1_init must be 'default' or 'kaiming', not {conv1_init!r}")
     net = CifarResNet18(width, num_classes)
+    if conv1_init == "default":
+        net.conv1.reset_parameters()
     if pretrained:
         if width != 64:
             raise WeightsUnavailable("ImageNet weights exist only for width=64")

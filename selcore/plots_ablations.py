@@ -33,7 +33,7 @@ SYSTEMS = EXPERIMENTS + ABLATIONS + ("sel95_sgd",)
 TITLES = {**EXPERIMENT_TITLES, "sel95_sgd": "SEL-95% (SGD)"}
 """Display name of each system."""
 
-COLORS = dict(zip(SYSTEMS, sns.color_palette("colorblind", len(SYSTEMS))))
+COLORS = dict(zip(SYSTEMS, list(sns.color_palette("colorblind", 10)) + list(sns.color_palette("dark", 10))))
 """One colour per system (the four experiments keep the colours of ``selcore.plots``)."""
 
 MEASURES = {"test_100": "held-out acc. %", "test_full": "full test acc. %", "exec_flops_T": "executed FLOPs T",

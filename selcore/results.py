@@ -15,7 +15,8 @@ import torch
 
 from .data import CLASSES
 
-SEL_EXPERIMENTS = ("sel95", "warmup", "curriculum_only", "mask_only", "random_windows", "oracle_order")
+SEL_EXPERIMENTS = ("sel95", "warmup", "curriculum_only", "mask_only", "random_windows", "oracle_order",
+                   "calib_train_clean")
 """Experiments trained in stages: their CSVs carry the stage column and per-class E/C."""
 
 

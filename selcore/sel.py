@@ -36,16 +36,27 @@ def guilt_percentile(values: torch.Tensor, percentile: float) -> float:
     return float(np.percentile(values.detach().float().cpu().numpy(), percentile))
 
 
-def calibrate_gamma(net: nn.Module, x: torch.Tensor, y: torch.Tensor, percentile: float = 40.0) -> float:
+def calibrate_gamma(net: nn.Module, x: torch.Tensor, y: torch.Tensor, percentile: float = 40.0,
+                    mode: str = "eval") -> float:
     """Guilt threshold gamma0: one forward/backward of ``net`` on the calibration batch (x, y) with the
     cross-entropy loss; gamma0 = the ``percentile``-th percentile of |grad| over all parameter entries.
-    The model's weights are left unchanged (its gradients are cleared again)."""
+
+    ``mode='eval'`` (the original code, whose scorer is left in evaluation mode after scoring): BatchNorm
+    normalises with its running statistics and does not update them; ``mode='train'``: with the batch's own
+    statistics (the running statistics are updated by this pass and restored afterwards). The model's weights
+    and buffers are left unchanged (its gradients are cleared again) and its mode is restored."""
+    if mode not in ("eval", "train"):
+        raise ValueError(f"calibration mode must be 'eval' or 'train', not {mode!r}")
     was_training = net.training
-    net.train()
+    buffers = {k: b.clone() for k, b in net.named_buffers()}
+    net.train(mode == "train")
     net.zero_grad(set_to_none=True)
     F.cross_entropy(net(x), y).backward()
     grads = torch.cat([p.grad.detach().abs().flatten() for p in net.parameters() if p.grad is not None])
     net.zero_grad(set_to_none=True)
+    with torch.no_grad():
+        for k, b in net.named_buffers():
+            b.copy_(buffers[k])
     net.train(was_training)
     return guilt_percentile(grads, percentile)
 

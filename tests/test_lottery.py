@@ -25,7 +25,7 @@ def test_global_magnitude_masks_keep_20_percent(scope):
     assert kept_min > cut_max
 
 
-def test_rewind_restores_initial_state_exactly_then_masks(cifar):
+def _trained_and_pruned(cifar):
     torch.manual_seed(0)
     net = build_model(8)
     init = lottery.snapshot(net)
@@ -33,12 +33,34 @@ def test_rewind_restores_initial_state_exactly_then_masks(cifar):
     opt = make_optimizer(net, 1e-3)
     train_epoch(net, opt, data, torch.arange(len(data)), 32, torch.Generator().manual_seed(0))
     assert not torch.equal(net.conv1.weight, init["conv1.weight"])  # training moved the weights
-    masks = lottery.global_magnitude_masks(net, 0.8)
-    lottery.rewind(net, init, masks)
+    return net, init, lottery.global_magnitude_masks(net, 0.8), data
+
+
+def test_rewind_restores_initial_state_exactly_then_masks_at_once(cifar):
+    net, init, masks, _ = _trained_and_pruned(cifar)
+    lottery.rewind(net, init, masks, mask_now=True)  # rewind_masking='at_rewind'
     state = net.state_dict()
     for k, v in init.items():
         expect = v * masks[k] if k in masks else v
         assert torch.equal(state[k], expect), k  # bit-exact, BN buffers included
+
+
+def test_original_rewind_is_dense_until_the_first_step_which_leaves_pruned_entries_at_zero(cifar):
+    """rewind_masking='after_step' (the original code): the rewound network is the dense initial one; the
+    masks act after each optimizer step, the first included."""
+    net, init, masks, data = _trained_and_pruned(cifar)
+    lottery.rewind(net, init, masks)
+    state = net.state_dict()
+    assert all(torch.equal(state[k], v) for k, v in init.items())  # dense w0, pruned entries not yet zero
+    assert any(bool((state[k][m == 0] != 0).any()) for k, m in masks.items())
+    opt = make_optimizer(net, 1e-3)
+    first = torch.arange(32)
+    train_epoch(net, opt, data, first, 32, torch.Generator().manual_seed(1), [MaskHook(masks)])  # one step
+    params = dict(net.named_parameters())
+    for k, m in masks.items():
+        assert (params[k][m == 0] == 0).all(), k
+        kept = m == 1
+        assert not torch.equal(params[k][kept], init[k][kept]) or k.endswith("bias"), k  # the kept ones moved
 
 
 def test_pruned_weights_stay_zero_through_retraining(cifar):

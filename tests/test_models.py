@@ -37,3 +37,24 @@ def test_pretrained_without_weights_fails_at_once_with_a_way_out(tmp_path, monke
 def test_pretrained_needs_width_64():
     with pytest.raises(ConfigError, match="pretrained"):
         Config(pretrained=True, width=16)
+
+
+def test_conv1_default_init_matches_nn_conv2d_and_kaiming_is_about_half():
+    """conv1_init='default' (the original code) keeps nn.Conv2d's own init; 'kaiming' is torchvision's."""
+    stds = {}
+    for init in ("default", "kaiming"):
+        vals = []
+        for seed in range(4):
+            torch.manual_seed(seed)
+            vals.append(build_model(64, conv1_init=init).conv1.weight.detach().flatten())
+        stds[init] = float(torch.cat(vals).std())
+    ref = torch.cat([torch.nn.Conv2d(3, 64, 3, padding=1, bias=False).weight.detach().flatten() for _ in range(4)])
+    n = ref.numel()  # 6,912 entries: the std's sampling error is about std / sqrt(2 n) ~ 0.9%
+    assert stds["default"] == pytest.approx(float(ref.std()), rel=0.04)
+    assert stds["default"] == pytest.approx((1 / (3 * 27)) ** 0.5, rel=0.04)   # U(-1/sqrt(27), 1/sqrt(27))
+    assert stds["kaiming"] == pytest.approx((2 / (64 * 9)) ** 0.5, rel=0.04)  # N(0, 2 / fan_out)
+    assert 0.45 < stds["kaiming"] / stds["default"] < 0.6 and n == 4 * 64 * 27
+    # every other conv keeps torchvision's kaiming-normal either way
+    torch.manual_seed(0)
+    w = build_model(64).layer1[0].conv1.weight.detach()
+    assert float(w.std()) == pytest.approx((2 / (64 * 9)) ** 0.5, rel=0.04)

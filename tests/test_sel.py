@@ -41,7 +41,7 @@ def test_calibrate_gamma_is_the_percentile_of_abs_grad_and_leaves_model_unchange
     net = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(12, 3))
     x, y = torch.randn(8, 3, 2, 2), torch.tensor([0, 1, 2, 0, 1, 2, 0, 1])
     before = [p.detach().clone() for p in net.parameters()]
-    gamma = sel.calibrate_gamma(net, x, y, percentile=40)
+    gamma = sel.calibrate_gamma(net, x, y, percentile=40, mode="train")
     ref = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(12, 3))
     ref.load_state_dict(net.state_dict())
     torch.nn.functional.cross_entropy(ref(x), y).backward()
@@ -50,6 +50,56 @@ def test_calibrate_gamma_is_the_percentile_of_abs_grad_and_leaves_model_unchange
     assert (g <= gamma).float().mean().item() == pytest.approx(0.4, abs=1 / len(g) + 1e-9)
     assert all(torch.equal(a, b) for a, b in zip(before, net.parameters()))
     assert all(p.grad is None for p in net.parameters())
+
+
+def _bn_net_with_running_stats():
+    """A conv + BatchNorm network whose running statistics are far from the batch's (non-trivial)."""
+    torch.manual_seed(3)
+    net = torch.nn.Sequential(torch.nn.Conv2d(3, 4, 3, padding=1), torch.nn.BatchNorm2d(4), torch.nn.ReLU(),
+                              torch.nn.Flatten(), torch.nn.Linear(4 * 4 * 4, 3))
+    with torch.no_grad():
+        net[1].running_mean.copy_(torch.tensor([0.5, -1.0, 2.0, 0.0]))
+        net[1].running_var.copy_(torch.tensor([4.0, 0.25, 9.0, 1.0]))
+    x, y = torch.randn(16, 3, 4, 4), torch.arange(16) % 3
+    return net, x, y
+
+
+def _hand_gamma(net, x, y, percentile, eval_mode: bool):
+    """gamma0 computed by hand: BN written out with the running (eval) or the batch (train) statistics."""
+    conv, bn, lin = net[0], net[1], net[4]
+    w = {k: v.detach().clone().requires_grad_(True) for k, v in
+         (("cw", conv.weight), ("cb", conv.bias), ("g", bn.weight), ("b", bn.bias), ("lw", lin.weight), ("lb", lin.bias))}
+    h = torch.nn.functional.conv2d(x, w["cw"], w["cb"], padding=1)
+    if eval_mode:
+        mean, var = bn.running_mean.view(1, -1, 1, 1), bn.running_var.view(1, -1, 1, 1)
+    else:
+        mean, var = h.mean((0, 2, 3), keepdim=True), h.var((0, 2, 3), unbiased=False, keepdim=True)
+    h = (h - mean) / torch.sqrt(var + bn.eps) * w["g"].view(1, -1, 1, 1) + w["b"].view(1, -1, 1, 1)
+    out = torch.relu(h).flatten(1) @ w["lw"].T + w["lb"]
+    torch.nn.functional.cross_entropy(out, y).backward()
+    order = ("cw", "cb", "g", "b", "lw", "lb")  # = net.parameters() order
+    g = torch.cat([w[k].grad.abs().flatten() for k in order])
+    return float(np.percentile(g.numpy(), percentile))
+
+
+@pytest.mark.parametrize("mode", ["eval", "train"])
+def test_calibration_mode_is_honoured_and_equals_a_hand_computation(mode):
+    net, x, y = _bn_net_with_running_stats()
+    buffers = {k: b.clone() for k, b in net.named_buffers()}
+    net.train()
+    gamma = sel.calibrate_gamma(net, x, y, percentile=40, mode=mode)
+    assert gamma == pytest.approx(_hand_gamma(net, x, y, 40, eval_mode=mode == "eval"), rel=1e-5)
+    assert net.training  # the caller's mode is restored
+    assert all(torch.equal(b, buffers[k]) for k, b in net.named_buffers())  # running stats untouched
+
+
+def test_calibration_modes_differ_on_non_trivial_running_statistics():
+    net, x, y = _bn_net_with_running_stats()
+    g_eval = sel.calibrate_gamma(net, x, y, 40, mode="eval")
+    g_train = sel.calibrate_gamma(net, x, y, 40, mode="train")
+    assert abs(g_eval - g_train) > 0.05 * max(g_eval, g_train)
+    with pytest.raises(ValueError, match="eval"):
+        sel.calibrate_gamma(net, x, y, 40, mode="inference")
 
 
 def test_sparse_update_zeroes_entries_at_or_below_gamma_and_returns_fraction():
