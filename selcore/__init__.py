@@ -3,8 +3,10 @@
 One module per concern:
 ``config`` (hyperparameters), ``data`` (CIFAR-10 tensors), ``models`` (CIFAR ResNet-18),
 ``sel`` (the SEL formulas), ``lottery`` (magnitude pruning), ``train`` (the loop and its hooks),
-``flops`` (proxy vs executed FLOPs), ``experiments`` (the four experiments), ``results`` (CSV and
-run.json), ``summary`` (the results table), ``paths`` (artifact locations), ``cli``.
+``flops`` (proxy vs executed FLOPs), ``curriculum`` (scorer, scoring, gamma0 calibration),
+``checkpoint`` (safe, two-generation checkpoints), ``experiments`` (the four experiments and the ablations),
+``results`` (CSV and run.json), ``summary`` (the results table), ``paths`` (artifact locations),
+``bench`` (throughput against a reference loop), ``cli``.
 """
 from .config import EXPERIMENTS, EXPERIMENT_TITLES, Config, ConfigError
 from .data import CLASSES, CIFAR10, DataError, DeviceData, load_cifar10

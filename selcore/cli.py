@@ -1,9 +1,10 @@
-"""Command line: ``python -m selcore {summary,experiment,params} ...``."""
+"""Command line: ``python -m selcore {summary,experiment,run,bench,params} ...``."""
 from __future__ import annotations
 
 import argparse
 import sys
 
+from .checkpoint import CheckpointError
 from .config import ALL_EXPERIMENTS, Config, ConfigError
 from .data import DataError, default_source
 from .models import WeightsUnavailable
@@ -44,6 +45,16 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--book-dir", default="book", help="where executed chapters go (default: book)")
     r.add_argument("--results-root", default="results", help="results go to RESULTS_ROOT/<profile>")
 
+    b = sub.add_parser("bench", help="images/s of our dense and SEL steps vs a plain reference loop, one run")
+    b.add_argument("--device", default="auto", help="'auto', 'cpu', 'cuda' or 'cuda:N'")
+    b.add_argument("--data", default=None, help="CIFAR-10 source (default: $SELCORE_DATA or torchvision)")
+    b.add_argument("--width", type=int, default=None, help="network width (default: 64 on a GPU, 16 on a CPU)")
+    b.add_argument("--images", type=int, default=2000, help="training images per timed epoch (default 2000)")
+    b.add_argument("--repeats", type=int, default=3, help="timed epochs per row, median reported (default 3)")
+    b.add_argument("--out", default="benchmarks/bench.csv", help="CSV the rows are appended to ('' = none)")
+    b.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
+                   help="override a parameter (batch_size, lr ...); repeatable")
+
     sub.add_parser("params", help="list every parameter with its default and meaning")
     return p
 
@@ -82,6 +93,16 @@ def main(argv=None) -> int:
             for rec in records:
                 print(f"{rec['chapter']:12s} {rec['status']:9s} {rec['seconds']:7.0f}s")
             return 0
+        if args.cmd == "bench":
+            from .bench import run_bench
+            from .experiments import resolve_device
+            cfg = Config().with_overrides(list(args.overrides) + [f"device={args.device}",
+                                                                   f"data={args.data or default_source()}"])
+            width = args.width or (64 if resolve_device(cfg.device).type == "cuda" else 16)
+            if args.images < 10 or args.repeats < 1:
+                raise ConfigError("bad parameter: --images must be >= 10 and --repeats >= 1")
+            run_bench(cfg.replace(width=width), args.images, args.repeats, args.out or None)
+            return 0
         if args.cmd == "experiment":
             cfg = Config(experiment=args.name) if args.name in ALL_EXPERIMENTS else None
             if cfg is None:
@@ -95,7 +116,7 @@ def main(argv=None) -> int:
             print(path)
             return 0
     except (ConfigError, DataError, WeightsUnavailable, FileNotFoundError, ValueError, ChapterFailed,
-            Divergence, ResourceError) as err:
+            Divergence, ResourceError, CheckpointError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

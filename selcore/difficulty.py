@@ -19,7 +19,8 @@ def trained_model(root: Path | str, cfg: Config, data: DeviceData) -> torch.nn.M
     if not paths.checkpoint.exists():
         raise ConfigError(f"experiment {cfg.experiment} needs the finished baseline in {root} "
                           f"(run the baseline experiment into the same folder first)")
-    st = torch.load(paths.checkpoint, weights_only=False, map_location=data.device)
+    from .checkpoint import load
+    st = load(paths.checkpoint, map_location=data.device)
     base = st["identity"]
     for key in ("width", "train_per_class", "seed"):
         if base.get(key) != getattr(cfg, key):

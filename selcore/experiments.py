@@ -7,25 +7,22 @@ checkpoint, and a finished experiment (``run.json`` status ``finished``) skips i
 """
 from __future__ import annotations
 
-import os
-import random
 import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
-import numpy as np
 import torch
 
-from . import lottery, sel
+from . import checkpoint, lottery, sel
 from .config import Config, ConfigError
 from .data import CIFAR10, DeviceData, load_cifar10
 from .flops import ExecutedFlops, ideal_sparse_flops, proxy_flops
 from .curriculum import cached_curriculum, curriculum_path, load_curriculum, training_model  # noqa: F401 (re-exported)
 from .models import count_params
 from .paths import RunPaths
-from .results import SEL_EXPERIMENTS, atomic_write_bytes, columns, environment, read_json, write_csv, write_json
+from .results import SEL_EXPERIMENTS, columns, environment, read_json, write_csv, write_json
 from .train import (Divergence, Hook, MaskHook, ResourceError, SELHook, UpdateDensityHook, check_finite_weights, evaluate,
                     make_optimizer, set_determinism, train_epoch)
 
@@ -83,6 +80,7 @@ class Experiment:
                   "skippable": 0.0}  # skippable: weight-gradient work of zeroed entries (ideal = exec - skippable)
         self.prior = {"exec_flops": 0.0, "samples": 0, "time_s": 0.0, "what": []}
         self.pos = (0, 0)  # (phase, epochs done in it)
+        self.resumed = False
 
     # ---------------------------------------------------------------- plans
     def plan(self) -> list[Phase]:
@@ -142,6 +140,8 @@ class Experiment:
         Its scoring pass goes to ``prior`` (the Baseline's own training is not counted)."""
         from .difficulty import trained_model_scores
         scores, flops = trained_model_scores(self.paths.root, self.cfg, self.data, self.flops)
+        if self.resumed:  # the checkpoint's counters hold this pass already
+            return sel.sort_by_difficulty(scores, self.data.train_y, self.data.num_classes)
         self.prior["what"].append("scoring the training set with the trained Baseline")
         self.prior["exec_flops"] += flops
         self.prior["samples"] += len(self.data)
@@ -159,7 +159,7 @@ class Experiment:
         folder (shared by every staged experiment of the seed). The cost of the parts an experiment uses
         (``charge``) goes to ``prior``; the original counts it as free."""
         cur = cached_curriculum(self.cfg, self.data, self.paths.root, self.flops)
-        if not self.prior["what"]:
+        if not self.resumed:  # a resumed run's counters hold these costs already
             for part in charge:
                 cost = cur["cost"][part]
                 self.prior["what"].append(cost["what"])
@@ -173,19 +173,14 @@ class Experiment:
 
     # ---------------------------------------------------------------- checkpoints
     def _checkpoint(self):
-        state = {"identity": self._identity(), "pos": self.pos, "net": self.net.state_dict(),
-                 "opt": self.opt.state_dict(), "gen": self.gen.get_state(), "torch_rng": torch.random.get_rng_state(),
-                 "cuda_rng": torch.cuda.get_rng_state_all() if self.device.type == "cuda" else None,
-                 "np_rng": np.random.get_state(), "py_rng": random.getstate(), "masks": self.masks,
-                 "initial_state": self.initial_state, "rows": self.rows, "c": self.c, "prior": self.prior}
+        state = {"identity": self._identity(), "pos": list(self.pos), "net": self.net.state_dict(),
+                 "opt": self.opt.state_dict(), "gen": self.gen.get_state(), "rng": checkpoint.pack_rng(self.device),
+                 "masks": self.masks, "initial_state": self.initial_state, "rows": self.rows, "c": self.c,
+                 "prior": self.prior}
         p = self.paths.checkpoint
-        p.parent.mkdir(parents=True, exist_ok=True)
-        tmp = p.with_name(p.name + ".tmp")
         try:
-            torch.save(state, tmp)
-            os.replace(tmp, p)
+            checkpoint.save(p, state)
         except (OSError, RuntimeError) as e:
-            tmp.unlink(missing_ok=True)
             raise ResourceError(f"could not save the checkpoint {p} ({e}); the previous checkpoint is kept, "
                                 f"free disk space and rerun to resume") from None
 
@@ -201,9 +196,9 @@ class Experiment:
 
     def _restore(self) -> bool:
         p = self.paths.checkpoint
-        if not p.exists():
+        st = checkpoint.load(p, map_location=self.device, log=self._log)
+        if st is None:
             return False
-        st = torch.load(p, weights_only=False, map_location=self.device)
         if st.get("identity") != self._identity():
             old, new = st.get("identity", {}), self._identity()
             changed = sorted(k for k in set(old) | set(new) if old.get(k) != new.get(k))
@@ -213,11 +208,7 @@ class Experiment:
         self.opt = make_optimizer(self.net, self.cfg.lr, self.cfg.optimizer)
         self.opt.load_state_dict(st["opt"])
         self.gen.set_state(st["gen"].cpu())
-        torch.random.set_rng_state(st["torch_rng"].cpu())
-        if st["cuda_rng"] is not None:
-            torch.cuda.set_rng_state_all(st["cuda_rng"])
-        np.random.set_state(st["np_rng"])
-        random.setstate(st["py_rng"])
+        checkpoint.unpack_rng(st["rng"])
         self.masks, self.initial_state = st["masks"], st["initial_state"]
         self.rows, self.c, self.prior, self.pos = st["rows"], st["c"], st["prior"], tuple(st["pos"])
         return True
@@ -253,14 +244,15 @@ class Experiment:
     def run(self, fresh: bool = False) -> Path:
         """Run (or resume, or skip if finished) the experiment; returns the CSV path."""
         if fresh:
-            for p in (self.paths.checkpoint, self.paths.run_json, self.paths.csv):
+            for p in (self.paths.checkpoint, checkpoint.previous(self.paths.checkpoint), self.paths.run_json,
+                      self.paths.csv):
                 p.unlink(missing_ok=True)
         elif self.is_finished():
             self._log(f"{self.cfg.experiment}: finished results exist in {self.paths.root}, skipping "
                       f"(fresh=True reruns)")
             return self.paths.csv
         self._setup_state()
-        resumed = self._restore()
+        resumed = self.resumed = self._restore()
         phases = self.plan()
         self._write_run_json("running", {"resumed": resumed})
         cols = columns(self.cfg.experiment, self.data.classes)

@@ -64,20 +64,20 @@ def calibrate_gamma(net: nn.Module, x: torch.Tensor, y: torch.Tensor, percentile
 def sparse_update(net: nn.Module, gamma: float) -> torch.Tensor:
     """Guilt-threshold mask: every gradient entry with |g| <= gamma is set to 0 (mask = |g| > gamma).
 
-    Returns the fraction of gradient entries zeroed (a 0-dim device tensor, no host sync)."""
-    zeroed = None
-    total = 0
-    for p in net.parameters():
-        if p.grad is None:
-            continue
-        keep = p.grad.abs() > gamma
-        p.grad.mul_(keep)
-        z = keep.numel() - keep.sum()
-        zeroed = z if zeroed is None else zeroed + z
-        total += keep.numel()
-    if zeroed is None:
+    Computed with ``torch._foreach_*`` over all gradient tensors at once (no per-tensor Python loop):
+    mask = max(0, sign(|g| - gamma)), which is 1 exactly where |g| > gamma. Returns the fraction of gradient
+    entries zeroed (a 0-dim device tensor, no host sync)."""
+    grads = [p.grad for p in net.parameters() if p.grad is not None]
+    if not grads:
         return torch.tensor(0.0)
-    return zeroed.float() / max(total, 1)
+    keep = torch._foreach_abs(grads)
+    torch._foreach_sub_(keep, gamma)
+    torch._foreach_sign_(keep)
+    torch._foreach_clamp_min_(keep, 0.0)
+    torch._foreach_mul_(grads, keep)
+    total = sum(g.numel() for g in grads)
+    kept = torch.stack(torch._foreach_norm(keep, 1)).sum()
+    return (total - kept) / total
 
 
 def stage_gamma(gamma0: float, stage: int, num_stages: int = 5, decay: float = 0.3) -> float:

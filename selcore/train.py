@@ -25,14 +25,14 @@ class ResourceError(RuntimeError):
 
 def set_determinism(on: bool) -> None:
     """The determinism switch: deterministic algorithms (errors on ops that have none), cuDNN
-    deterministic and without autotuning, a fixed cuBLAS workspace. CPU runs are reproducible for a
+    deterministic and without autotuning, a fixed cuBLAS workspace; off: cuDNN autotuning on. CPU runs are reproducible for a
     given seed and thread count either way; GPU runs are as deterministic as torch allows."""
     import os
     if on:
         os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
     torch.use_deterministic_algorithms(on)
     torch.backends.cudnn.deterministic = on
-    torch.backends.cudnn.benchmark = False
+    torch.backends.cudnn.benchmark = not on  # autotuning unless determinism is asked for
 
 
 class Hook:
@@ -166,6 +166,7 @@ def train_epoch(net: nn.Module, opt: torch.optim.Optimizer, data: DeviceData, in
     correct = torch.zeros((), device=dev, dtype=torch.long)
     bad_step = torch.full((), -1, device=dev, dtype=torch.long)
     last_finite = torch.zeros((), device=dev)
+    step_t = torch.zeros((), device=dev, dtype=torch.long)  # the step number on the device: no host copy per step
     steps = 0
     for start in range(0, len(perm), batch_size):
         idx = perm[start:start + batch_size]
@@ -183,7 +184,8 @@ def train_epoch(net: nn.Module, opt: torch.optim.Optimizer, data: DeviceData, in
             h.after_step(net)
         ld = loss.detach()
         finite = torch.isfinite(ld)
-        bad_step = torch.where((bad_step < 0) & ~finite, torch.tensor(steps, device=dev), bad_step)
+        bad_step = torch.where((bad_step < 0) & ~finite, step_t, bad_step)
+        step_t += 1
         last_finite = torch.where(finite, ld, last_finite)
         loss_sum += ld * len(idx)
         correct += (logits.argmax(1) == y).sum()

@@ -52,7 +52,7 @@ def test_sigkill_mid_epoch_then_resume_gives_the_identical_csv(tmp_path, cifar, 
     proc.wait()
     info = json.loads((out / f"run_{name}.json").read_text())
     assert info["status"] == "running"  # really interrupted
-    done = torch.load(ckpt, weights_only=False)["pos"]
+    done = tuple(torch.load(ckpt, weights_only=True)["pos"])
     r = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True, timeout=300)
     assert r.returncode == 0, r.stderr
     assert json.loads((out / f"run_{name}.json").read_text())["resumed"] is True
@@ -118,7 +118,7 @@ def test_full_disk_keeps_the_previous_checkpoint(tmp_path, cifar, monkeypatch):
         Experiment(tiny("baseline", num_epochs=3), tmp_path, data=cifar).run()
     monkeypatch.undo()
     ckpt = tmp_path / "checkpoints" / "baseline.pt"
-    assert torch.load(ckpt, weights_only=False)["pos"] == (0, 1)
+    assert torch.load(ckpt, weights_only=True)["pos"] == [0, 1]
     assert not list(ckpt.parent.glob("*.tmp"))
     run_experiment(tiny("baseline", num_epochs=3), tmp_path, data=cifar)  # resumes to the end
     assert len(pd.read_csv(tmp_path / "hist_baseline.csv")) == 3

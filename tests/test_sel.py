@@ -112,6 +112,22 @@ def test_sparse_update_zeroes_entries_at_or_below_gamma_and_returns_fraction():
     assert float(frac) == pytest.approx(3 / 6)  # 0.1, 0.5 (equal counts as zeroed), -0.5
 
 
+def test_sparse_update_equals_the_per_tensor_rule_on_a_resnet_gradient():
+    from selcore.models import build_model
+    torch.manual_seed(0)
+    net = build_model(8)
+    torch.nn.functional.cross_entropy(net(torch.randn(16, 3, 32, 32)), torch.arange(16) % 10).backward()
+    grads = [p.grad.clone() for p in net.parameters()]
+    gamma = sel.guilt_percentile(torch.cat([g.abs().flatten() for g in grads]), 40)
+    frac = sel.sparse_update(net, gamma)
+    expect = [g * (g.abs() > gamma) for g in grads]
+    assert all(torch.equal(p.grad, e) for p, e in zip(net.parameters(), expect))
+    zeroed = sum(int((g.abs() <= gamma).sum()) for g in grads)
+    total = sum(g.numel() for g in grads)
+    assert float(frac) == zeroed / total or float(frac) == pytest.approx(zeroed / total, rel=1e-6)
+    assert 0.35 < float(frac) < 0.45
+
+
 def test_stage_gamma_decays_linearly():
     got = [sel.stage_gamma(2.0, s, 5, 0.3) / 2.0 for s in range(5)]
     assert got == pytest.approx([1.00, 0.94, 0.88, 0.82, 0.76])

@@ -1,0 +1,165 @@
+"""``python -m selcore bench``: training throughput of our step against a plain reference loop, one run.
+
+Everything is measured in one process, on the same device, data and network:
+
+* ``reference``: the loop most PyTorch users write (and the original release uses): a ``DataLoader``
+  over PIL images with torchvision transforms (random crop with padding 4, flip, to-tensor, normalise),
+  each batch copied to the device, forward, loss, backward, Adam step, ``loss.item()`` every step.
+* ``dense`` / ``sel``: ``selcore.train.train_epoch`` on device-resident uint8 images with augmentation
+  on the device; ``sel`` adds SEL's hook (per-class E/C, lr scaling, the guilt-threshold mask at the
+  calibrated gamma0). ``+density`` rows also carry ``UpdateDensityHook``, as every experiment run does today.
+
+Each row reports images/s (median of ``repeats`` timed epochs after one warm-up epoch), its ratio to the
+reference, and the achieved FLOP/s (executed training FLOPs per image x images/s) against a measured
+large-matmul rate on the device. Only the ``eager`` engine exists so far: ``compile`` and ``graph`` are
+listed as not implemented rather than timed. Rows are appended to ``benchmarks/bench.csv``.
+"""
+from __future__ import annotations
+
+import platform
+import statistics
+import time
+from pathlib import Path
+
+import pandas as pd
+import torch
+import torch.nn.functional as F
+
+from . import curriculum, sel
+from .config import Config
+from .data import MEAN, STD, DeviceData, load_cifar10
+from .experiments import resolve_device
+from .flops import ExecutedFlops
+from .train import SELHook, UpdateDensityHook, make_optimizer, train_epoch
+
+BENCH_CSV = Path("benchmarks") / "bench.csv"
+
+
+def _sync(dev: torch.device) -> None:
+    if dev.type == "cuda":
+        torch.cuda.synchronize(dev)
+
+
+def device_name(dev: torch.device) -> str:
+    if dev.type == "cuda":
+        return torch.cuda.get_device_name(dev)
+    return f"CPU ({platform.processor() or platform.machine()}, {torch.get_num_threads()} threads)"
+
+
+def matmul_flops_per_s(dev: torch.device, n: int | None = None, repeats: int = 5) -> float:
+    """FLOP/s of an n x n fp32 matrix product (2 n^3 FLOPs), best of ``repeats``: the device's practical peak."""
+    n = n or (8192 if dev.type == "cuda" else 1024)
+    a, b = torch.randn(n, n, device=dev), torch.randn(n, n, device=dev)
+    a @ b
+    best = float("inf")
+    for _ in range(repeats):
+        _sync(dev)
+        t0 = time.perf_counter()
+        a @ b
+        _sync(dev)
+        best = min(best, time.perf_counter() - t0)
+    return 2 * n ** 3 / best
+
+
+class _PILSet(torch.utils.data.Dataset):
+    """The training images as PIL images through torchvision transforms: the common reference pipeline."""
+
+    def __init__(self, x_uint8: torch.Tensor, y: torch.Tensor):
+        import torchvision.transforms as T
+        from PIL import Image
+        self.images = [Image.fromarray(img.permute(1, 2, 0).numpy()) for img in x_uint8.cpu()]
+        self.y = y.cpu().tolist()
+        self.tf = T.Compose([T.RandomCrop(32, padding=4), T.RandomHorizontalFlip(), T.ToTensor(),
+                             T.Normalize(MEAN, STD)])
+
+    def __len__(self):
+        return len(self.y)
+
+    def __getitem__(self, i):
+        return self.tf(self.images[i]), self.y[i]
+
+
+def reference_epoch(net, opt, loader, dev) -> int:
+    """One epoch of the reference loop; returns the number of images."""
+    net.train()
+    n = 0
+    for X, y in loader:
+        X, y = X.to(dev), y.to(dev)
+        loss = F.cross_entropy(net(X), y)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        loss.item()  # per-step host sync, as in the original release
+        n += len(y)
+    return n
+
+
+def _time(fn, dev, repeats: int) -> float:
+    fn()  # warm-up (allocator, autotuning)
+    times = []
+    for _ in range(repeats):
+        _sync(dev)
+        t0 = time.perf_counter()
+        n = fn()
+        _sync(dev)
+        times.append(n / (time.perf_counter() - t0))
+    return statistics.median(times)
+
+
+def run_bench(cfg: Config, images: int = 2000, repeats: int = 3, out_csv: Path | str | None = BENCH_CSV,
+              log=print) -> pd.DataFrame:
+    """Time the reference loop and our dense/SEL steps on ``cfg``'s device, width and batch size over the
+    first ``images`` training images (``images // 10`` per class); print and return the table."""
+    dev = resolve_device(cfg.device)
+    raw = load_cifar10(cfg.data, cfg.data_cache)
+    per_class = max(1, images // 10)
+    data = DeviceData(raw, dev, per_class, 1, 1)
+    idx = torch.arange(len(data), device=dev)
+    c = cfg.replace(train_per_class=per_class, calib_size=min(cfg.calib_size, len(data)))
+    gamma0 = curriculum.compute_curriculum(c, data)["gamma0"]
+    per_image = ExecutedFlops(curriculum.training_model(c, 10)).train(cfg.batch_size) / cfg.batch_size
+    peak = matmul_flops_per_s(dev)
+    rows = []
+
+    def fresh():
+        net = curriculum.training_model(c, data.num_classes).to(dev)
+        return net, make_optimizer(net, cfg.lr, cfg.optimizer)
+
+    net, opt = fresh()
+    g = torch.Generator().manual_seed(cfg.seed)
+    loader = torch.utils.data.DataLoader(_PILSet(data.train_x, data.train_y), batch_size=cfg.batch_size,
+                                         shuffle=True, num_workers=0, generator=g)
+    ref = _time(lambda: reference_epoch(net, opt, loader, dev), dev, repeats)
+    rows.append({"engine": "reference", "step": "dense", "images_per_s": ref})
+    for step in ("dense", "sel"):
+        for density in (False, True):
+            net, opt = fresh()
+            gen = torch.Generator(device=dev)
+            gen.manual_seed(cfg.seed)
+            hooks = ([SELHook(opt, cfg.lr, sel.stage_gamma(gamma0, 0), data.num_classes, cfg.temperature,
+                              cfg.lr_loss_scale)] if step == "sel" else []) + ([UpdateDensityHook(net)] if density else [])
+            rate = _time(lambda: train_epoch(net, opt, data, idx, cfg.batch_size, gen, hooks).samples, dev, repeats)
+            rows.append({"engine": "eager", "step": step + ("+density" if density else ""), "images_per_s": rate})
+    for engine in ("compile", "graph"):
+        rows.append({"engine": engine, "step": "not implemented yet", "images_per_s": float("nan")})
+    df = pd.DataFrame(rows)
+    df["ratio_to_reference"] = df["images_per_s"] / ref
+    df["achieved_TFLOP_s"] = df["images_per_s"] * per_image / 1e12
+    df["matmul_TFLOP_s"] = peak / 1e12
+    df["fraction_of_matmul"] = df["achieved_TFLOP_s"] / df["matmul_TFLOP_s"]
+    dense = float(df.loc[(df.engine == "eager") & (df.step == "dense"), "images_per_s"].iloc[0])
+    sel_rate = float(df.loc[(df.engine == "eager") & (df.step == "sel"), "images_per_s"].iloc[0])
+    df.insert(0, "device", device_name(dev))
+    df.insert(1, "width", cfg.width)
+    df.insert(2, "batch_size", cfg.batch_size)
+    df.insert(3, "images", len(data))
+    df["time_utc"] = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+    log(df.drop(columns=["time_utc"]).to_string(index=False, float_format=lambda v: f"{v:.3g}"))
+    log(f"SEL step time / dense step time (eager): {dense / sel_rate:.3f}; "
+        f"dense step vs reference loop: {dense / ref:.2f}x")
+    if out_csv:
+        out_csv = Path(out_csv)
+        out_csv.parent.mkdir(parents=True, exist_ok=True)
+        df.to_csv(out_csv, mode="a", header=not out_csv.exists(), index=False)
+        log(f"appended to {out_csv}")
+    return df

@@ -1,0 +1,29 @@
+"""The benchmark command: one run, every row measured on the same device, ratios against the reference."""
+import pandas as pd
+import pytest
+
+from selcore.cli import main
+from tests.conftest import tiny
+
+
+def test_bench_rows_ratios_and_csv(tmp_path, data_tar, capsys):
+    from selcore.bench import run_bench
+    out = tmp_path / "bench.csv"
+    cfg = tiny("sel95", data=str(data_tar), batch_size=16)
+    df = run_bench(cfg, images=40, repeats=1, out_csv=out, log=lambda m: None)
+    eager = df[df.engine == "eager"]
+    assert list(eager.step) == ["dense", "dense+density", "sel", "sel+density"]
+    assert (eager.images_per_s > 0).all()
+    ref = float(df.loc[df.engine == "reference", "images_per_s"].iloc[0])
+    assert eager.ratio_to_reference.tolist() == pytest.approx((eager.images_per_s / ref).tolist())
+    assert set(df.loc[df.engine.isin(["compile", "graph"]), "step"]) == {"not implemented yet"}
+    assert df.images_per_s[df.engine.isin(["compile", "graph"])].isna().all()  # never a made-up figure
+    assert (df.matmul_TFLOP_s > 0).all() and df.device.str.startswith("CPU").all()
+    run_bench(cfg, images=40, repeats=1, out_csv=out, log=lambda m: None)
+    saved = pd.read_csv(out)
+    assert len(saved) == 2 * len(df) and list(saved.columns) == list(df.columns)
+
+
+def test_bench_rejects_bad_arguments_in_one_line(capsys):
+    assert main(["bench", "--images", "3", "--data", "nowhere"]) == 2
+    assert "error:" in capsys.readouterr().err
