@@ -3,7 +3,7 @@
 * ``paper``: the original protocol (ResNet-18 width 64, all 50,000 images, 30/15+30/50/55 epochs);
   needs a GPU in practice.
 * ``quick``: the real CIFAR-10 images, 500 per class, width 16, fewer epochs, all five SEL stages;
-  the whole book (3 seeds, with the ablations) in about 37 minutes on a 2-core CPU.
+  the whole book (3 seeds, with the ablations) in 35 to 81 minutes on a 2-core CPU (measured).
 * ``smoke``: the same code paths in a few minutes (CI): 100 images per class, width 8, 1-2 epochs,
   a 2,000-image test set.
 """

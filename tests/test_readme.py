@@ -37,3 +37,15 @@ def test_readme_figures_match_the_committed_ledger(ledger):
     assert f"executed {ledger.loc['flops_saved', 'mean']:.1f}% fewer training FLOPs" in text
     assert f"by {ledger.loc['frozen', 'mean']:.1f} percentage points" in text
     assert ledger.loc["frozen", "verdict"] == "refuted" and "did not freeze" in text
+
+
+def test_readme_calibration_ratios_match_the_committed_runs():
+    import json
+    text = _readme_finding()
+    ratios = []
+    for s in PROFILE_SEEDS["quick"]:
+        folder = seed_dir("quick", s, REPO / "results")
+        g = {e: json.loads((folder / f"run_{e}.json").read_text())["prior_cost"]["gamma0"]
+             for e in ("sel95", "calib_train_clean")}
+        ratios.append(f"{g['calib_train_clean'] / g['sel95']:.2f}")
+    assert f"gamma0 {', '.join(ratios[:-1])} and {ratios[-1]} times the original rule's" in text
