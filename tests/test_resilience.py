@@ -92,7 +92,7 @@ def test_nan_loss_stops_with_epoch_step_and_last_finite_loss(tmp_path, cifar, mo
         exp.run()
     msg = str(e.value)
     assert "epoch 2" in msg and "step 2 " in msg and "last finite loss" in msg and "\n" not in msg
-    assert torch.load(tmp_path / "checkpoints" / "baseline.pt", weights_only=False)["pos"] == (0, 1)
+    assert torch.load(tmp_path / "checkpoints" / "baseline.pt", weights_only=True)["pos"] == [0, 1]
     assert json.loads((tmp_path / "run_baseline.json").read_text())["status"] == "failed"
     assert len(pd.read_csv(tmp_path / "hist_baseline.csv")) == 1
 
