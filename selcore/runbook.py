@@ -60,6 +60,21 @@ def portable_metadata(nb, out: Path, repo: Path) -> None:
         pm_meta["output_path"] = portable_path(str(Path(out).resolve()), repo)
 
 
+def declared_parameters(nb_path: Path) -> set[str]:
+    """The names a chapter's ``parameters`` cell assigns (plain or tuple assignments)."""
+    import ast
+
+    import nbformat
+    nb = nbformat.read(nb_path, as_version=4)
+    names: set[str] = set()
+    for cell in nb.cells:
+        if cell.cell_type == "code" and "parameters" in cell.metadata.get("tags", []):
+            for node in ast.walk(ast.parse(cell.source)):
+                if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
+                    names.add(node.id)
+    return names
+
+
 def is_current(nb_path: Path, profile: str, data: str) -> bool:
     """True if ``nb_path`` was executed to the end by this runner under ``profile`` and ``data``."""
     import nbformat
@@ -106,7 +121,9 @@ def run_book(profile: str, data: str = "", only: list[str] | None = None, force:
         tmp = out.with_name(f".{name}.running.ipynb")
         t0 = time.perf_counter()
         try:
-            pm.execute_notebook(str(repo / "chapters" / f"{name}.ipynb"), str(tmp), parameters=params,
+            source = repo / "chapters" / f"{name}.ipynb"
+            declared = declared_parameters(source)
+            pm.execute_notebook(str(source), str(tmp), parameters={k: v for k, v in params.items() if k in declared},
                                 cwd=str(repo), kernel_name="python3", log_output=True, progress_bar=False)
         except Exception as err:
             failed = book_dir / ".failed" / f"{name}.ipynb"

@@ -1,0 +1,188 @@
+"""What every experiment chapter does, once: run its experiment over the seeds, glue the last epoch's figures
+and the across-seed table, so that a chapter's code cells are the few lines a reader should see.
+
+``configs("sel95", profile, data, seeds, settings, **overrides)`` checks and returns each seed's configuration;
+``run(configs, profile, results_root, fresh)`` runs (or resumes, or skips when finished) them into
+``results/<profile>/seed<k>`` and returns the runs;
+``ChapterRuns.glue_final`` glues ``<name>_<column>`` values of the first seed's last epoch (with the original
+release's published figures) and ``ChapterRuns.across_seeds`` glues ``<name>_seeds_<column>`` (mean [95% CI]
+over the seeds) and returns the table.
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+import pandas as pd
+
+from .config import Config, ConfigError
+from .paths import RunPaths
+from .profiles import PROFILE_SEEDS, profile_config, seed_dir
+from .results import read_json
+from .stats import mean_ci
+from .summary import PUBLISHED, read_history
+
+SEED_METRICS = {"held-out accuracy (%)": "test_100", "full-test accuracy (%)": "test_full",
+                "proxy FLOPs (T)": "flops_T", "executed FLOPs (T)": "exec_flops_T",
+                "ideal-sparse FLOPs (T)": "ideal_flops_T", "time (s)": "time_s"}
+"""The last-epoch measures every experiment chapter states over seeds."""
+
+SEL_METRICS = {"update density (SEL epochs)": "update_density", "gradient density (SEL epochs)": "grad_density"}
+"""Added for the staged experiments: means over the SEL stages' epochs."""
+
+PUBLISHED_COLUMNS = {"100/class": "test_100", "Full test": "test_full", "FLOPs T": "flops_T", "Time s": "time_s",
+                     "FLOPs saved %": "saved"}
+
+
+def parse_settings(settings: str) -> dict[str, str]:
+    """A chapter's ``settings`` parameter: any further ``Config`` fields as "key=value key=value" (values
+    without spaces; lists as 2,2,2 or JSON). Unknown keys and bad values fail in ``chapter_configs``."""
+    import shlex
+    out = {}
+    for pair in shlex.split(settings or ""):
+        if "=" not in pair:
+            raise ConfigError(f"bad settings entry {pair!r}: write key=value (see python -m selcore params)")
+        key, value = pair.split("=", 1)
+        out[key.strip()] = value.strip()
+    return out
+
+
+def parse_seeds(seeds: Any, profile: str) -> list[int]:
+    """A chapter's ``seeds`` parameter: None (the profile's seeds), an int, a list, "42,43" or "[42, 43]"."""
+    if seeds is None or seeds == "":
+        return list(PROFILE_SEEDS[profile])
+    if isinstance(seeds, str):
+        s = seeds.strip()
+        seeds = json.loads(s) if s.startswith("[") else [v for v in s.split(",") if v.strip()]
+    if isinstance(seeds, (int, float)):
+        seeds = [seeds]
+    return [int(s) for s in seeds]
+
+
+def _glue(key: str, value: Any) -> None:
+    from myst_nb import glue
+    glue(key, value, display=False)
+
+
+@dataclass
+class ChapterRuns:
+    """One experiment over the seeds: configs, folders, CSV histories and run.json records per seed."""
+    name: str
+    configs: dict[int, Config]
+    histories: dict[int, pd.DataFrame]
+    run_info: dict[int, dict]
+
+    @property
+    def seeds(self) -> list[int]:
+        return list(self.configs)
+
+    @property
+    def first(self) -> int:
+        return self.seeds[0]
+
+    @property
+    def cfg(self) -> Config:
+        return self.configs[self.first]
+
+    @property
+    def hist(self) -> pd.DataFrame:
+        """The first seed's history (the single-run figures of the chapter)."""
+        return self.histories[self.first]
+
+    @property
+    def run(self) -> dict:
+        return self.run_info[self.first]
+
+    @property
+    def mine(self) -> dict[str, pd.DataFrame]:
+        return {self.name: self.hist}
+
+    @property
+    def per_seed(self) -> list[dict[str, pd.DataFrame]]:
+        return [{self.name: h} for h in self.histories.values()]
+
+    def tail(self, n: int = 5) -> pd.DataFrame:
+        """The first seed's last ``n`` CSV rows, the columns a reader needs (stage and sparsity where used)."""
+        h = self.hist
+        cols = ["epoch"] + (["stage"] if "stage" in h else []) + ["train_acc", "train_loss", "test_full", "test_100"]
+        cols += (["sparsity"] if h["sparsity"].any() else []) + ["flops_T", "exec_flops_T", "time_s"]
+        return h[cols].tail(n)
+
+    def glue_final(self, **extra: Any) -> None:
+        """Glue the first seed's last epoch (``<name>_<column>``, ``_epochs``, ``_exec_over_proxy``), the
+        original's published figures (``<name>_published_<key>``), ``<name>_first_seed`` and ``extra``
+        (``<name>_<key>``)."""
+        last = self.hist.iloc[-1]
+        n = self.name
+        for column in ("test_100", "test_full", "flops_T", "exec_flops_T", "time_s", "sparsity"):
+            _glue(f"{n}_{column}", float(last[column]))
+        _glue(f"{n}_epochs", int(last["epoch"]))
+        _glue(f"{n}_exec_over_proxy", float(last["exec_flops_T"] / last["flops_T"]))
+        for column, key in PUBLISHED_COLUMNS.items():
+            _glue(f"{n}_published_{key}", float(PUBLISHED.loc[n, column]))
+        _glue(f"{n}_first_seed", int(self.first))
+        for key, value in extra.items():
+            _glue(f"{n}_{key}", value)
+
+    def across_seeds(self) -> pd.DataFrame:
+        """Mean [95% CI] over seeds of the last epoch's measures (and, for staged runs, the update and gradient
+        densities over the SEL epochs); glues ``<name>_seeds_<column>`` (text), ``..._mean``, ``<name>_n_seeds``
+        and ``<name>_seed_list``; returns the table."""
+        metrics = dict(SEED_METRICS)
+        finals = pd.DataFrame({s: h.iloc[-1] for s, h in self.histories.items()}).T
+        if "stage" in self.hist:
+            metrics.update(SEL_METRICS)
+            sel_epochs = {s: h[h["stage"] > 0] for s, h in self.histories.items()}
+            finals["update_density"] = [float(sel_epochs[s]["update_density"].mean()) for s in finals.index]
+            finals["grad_density"] = [float(1 - sel_epochs[s]["sparsity"].mean()) for s in finals.index]
+        across = pd.DataFrame({label: mean_ci(finals[col]) for label, col in metrics.items() if col in finals}).T
+        for label, col in metrics.items():
+            s = across.loc[label]
+            spec = ".3g" if "FLOPs" in label or "density" in label else ".1f"
+            text = f"{s['mean']:{spec}}" + (f" [{s['lo']:{spec}}, {s['hi']:{spec}}]" if s["n"] > 1 else "") + \
+                f" (n={int(s['n'])})"
+            _glue(f"{self.name}_seeds_{col}", text)
+            _glue(f"{self.name}_seeds_{col}_mean", float(s["mean"]))
+        _glue(f"{self.name}_n_seeds", len(finals))
+        _glue(f"{self.name}_seed_list", ", ".join(str(s) for s in finals.index))
+        across["n"] = across["n"].astype(int)
+        return across.rename(columns={"lo": "95% CI lo", "hi": "95% CI hi"})
+
+
+def configs(name: str, profile: str, data: str = "", seeds: Any = None, settings: str = "",
+            **overrides: Any) -> dict[int, Config]:
+    """The configuration of ``name`` under ``profile`` for every seed of the chapter (``overrides`` whose value is
+    None keep the profile's; ``settings`` adds any other field as "key=value ..."); a bad value fails here,
+    before any training. Displays the page's banner (profile, data, device)."""
+    from IPython.display import display
+
+    from .book import banner
+    extra = parse_settings(settings)
+    both = sorted(k for k, v in overrides.items() if v is not None and k in extra)
+    if both:
+        raise ConfigError(f"parameter {both[0]!r} is given twice: as a chapter parameter and in settings")
+    out = {s: profile_config(profile, name, data=data, seed=s, progress="log", **overrides, **extra)
+           for s in parse_seeds(seeds, profile)}
+    cfg = next(iter(out.values()))
+    display(banner(profile, cfg.data, cfg.device))
+    return out
+
+
+def config_table(configs: dict[int, Config]) -> pd.DataFrame:
+    """Every value of the first seed's configuration, one row each (what actually runs)."""
+    cfg = next(iter(configs.values()))
+    return pd.Series({k: str(v) for k, v in cfg.to_dict().items()}, name="value").to_frame()
+
+
+def run(configs: dict[int, Config], profile: str, results_root: str = "results",
+                fresh: bool = False) -> ChapterRuns:
+    """Run every seed's configuration into ``results_root/<profile>/seed<k>`` (resuming, or skipping a finished
+    run) and return the runs."""
+    from .experiments import run_experiment
+    name = next(iter(configs.values())).experiment
+    folders = {s: seed_dir(profile, s, results_root) for s in configs}
+    histories = {s: read_history(run_experiment(c, folders[s], fresh=fresh)) for s, c in configs.items()}
+    run_info = {s: read_json(RunPaths(folders[s], name).run_json) for s in configs}
+    print(f"seeds run: {list(configs)}")
+    return ChapterRuns(name, configs, histories, run_info)
