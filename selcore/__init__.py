@@ -1,18 +1,19 @@
 """selcore: Staged Embarrassment Learning (SEL), its baselines, and honest compute accounting.
 
-One module per concern:
-``config`` (hyperparameters), ``data`` (CIFAR-10 tensors), ``models`` (CIFAR ResNet-18),
-``sel`` (the SEL formulas), ``lottery`` (magnitude pruning), ``train`` (the loop and its hooks),
-``flops`` (proxy vs executed FLOPs), ``curriculum`` (scorer, scoring, gamma0 calibration),
-``checkpoint`` (safe, two-generation checkpoints), ``experiments`` (the four experiments and the ablations),
-``results`` (CSV and run.json), ``summary`` (the results table), ``paths`` (artifact locations),
-``bench`` (throughput against a reference loop), ``cli``.
+Three layers, one module per concern in each:
+
+* ``selcore.engine``: data, model, formulas, the training loop and its hooks, FLOPs, checkpoints, experiments;
+* ``selcore.report``: statistics, the summary table, the claims ledger, the figures;
+* ``selcore.book``: profiles, the chapters' entry points, the papermill runner, provenance.
+
+Beside them: ``config`` (hyperparameters as one frozen dataclass), ``paths`` (every artifact location),
+``cli``.
 """
 from .config import EXPERIMENTS, EXPERIMENT_TITLES, Config, ConfigError
-from .data import CLASSES, CIFAR10, DataError, DeviceData, load_cifar10
-from .experiments import Experiment, run_experiment
-from .models import build_model, count_params
-from .summary import load_results, summary_table
+from .engine.data import CLASSES, CIFAR10, DataError, DeviceData, load_cifar10
+from .engine.experiments import Experiment, run_experiment
+from .engine.models import build_model, count_params
+from .report.summary import load_results, summary_table
 
 __all__ = ["EXPERIMENTS", "EXPERIMENT_TITLES", "Config", "ConfigError", "CLASSES", "CIFAR10", "DataError",
            "DeviceData", "load_cifar10", "Experiment", "run_experiment", "build_model", "count_params",

@@ -4,12 +4,12 @@ from __future__ import annotations
 import argparse
 import sys
 
-from .checkpoint import CheckpointError
+from .engine.checkpoint import CheckpointError
 from .config import ALL_EXPERIMENTS, Config, ConfigError
-from .data import DataError, default_source
-from .models import WeightsUnavailable
-from .runbook import ChapterFailed
-from .train import Divergence, ResourceError
+from .engine.data import DataError, default_source
+from .engine.models import WeightsUnavailable
+from .book.runbook import ChapterFailed
+from .engine.train import Divergence, ResourceError
 
 
 class _Parser(argparse.ArgumentParser):
@@ -66,7 +66,7 @@ def main(argv=None) -> int:
             print(Config.help())
             return 0
         if args.cmd == "summary":
-            from .summary import format_table, load_results, published_discrepancies, summary_table
+            from .report.summary import format_table, load_results, published_discrepancies, summary_table
             table = summary_table(load_results(args.results, args.partial), best=args.best)
             print(format_table(table))
             if "exec FLOPs T" in table and table["exec FLOPs T"].isna().all():
@@ -76,8 +76,8 @@ def main(argv=None) -> int:
                     print("\n".join(f"- {n}" for n in notes))
             return 0
         if args.cmd == "run":
-            from .profiles import check_profile, default_profile, results_dir
-            from .runbook import run_book
+            from .book.profiles import check_profile, default_profile, results_dir
+            from .book.runbook import run_book
             profile = args.profile
             if profile is None:
                 profile = default_profile()
@@ -94,8 +94,8 @@ def main(argv=None) -> int:
                 print(f"{rec['chapter']:12s} {rec['status']:9s} {rec['seconds']:7.0f}s")
             return 0
         if args.cmd == "bench":
-            from .bench import run_bench
-            from .experiments import resolve_device
+            from .engine.bench import run_bench
+            from .engine.experiments import resolve_device
             cfg = Config().with_overrides(list(args.overrides) + [f"device={args.device}",
                                                                    f"data={args.data or default_source()}"])
             width = args.width or (64 if resolve_device(cfg.device).type == "cuda" else 16)
@@ -111,7 +111,7 @@ def main(argv=None) -> int:
             if args.data or not any(o.startswith("data=") for o in overrides):
                 overrides.append(f"data={args.data or default_source()}")
             cfg = cfg.with_overrides(overrides)
-            from .experiments import run_experiment
+            from .engine.experiments import run_experiment
             path = run_experiment(cfg, args.out, fresh=args.fresh)
             print(path)
             return 0

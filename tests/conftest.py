@@ -25,7 +25,7 @@ def data_tar() -> Path:
 
 @pytest.fixture(scope="session")
 def cifar(data_tar):
-    from selcore.data import load_cifar10
+    from selcore.engine.data import load_cifar10
     return load_cifar10(str(data_tar))
 
 
@@ -42,7 +42,7 @@ def tiny(experiment: str, **kw):
 @pytest.fixture(scope="session")
 def tiny_results(tmp_path_factory, cifar):
     """All four experiments, run for real at a tiny size into one results folder."""
-    from selcore.experiments import run_experiment
+    from selcore.engine.experiments import run_experiment
     out = tmp_path_factory.mktemp("results")
     for e in ("baseline", "lottery", "sel95", "warmup"):
         run_experiment(tiny(e), out, data=cifar)

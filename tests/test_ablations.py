@@ -6,11 +6,11 @@ import pandas as pd
 import pytest
 import torch
 
-from selcore import claims, stats
+from selcore.report import claims, stats
 from selcore.config import ABLATIONS
-from selcore.experiments import Experiment, run_experiment
-from selcore.flops import ExecutedFlops, ideal_sparse_flops
-from selcore.train import UpdateDensityHook, make_optimizer
+from selcore.engine.experiments import Experiment, run_experiment
+from selcore.engine.flops import ExecutedFlops, ideal_sparse_flops
+from selcore.engine.train import UpdateDensityHook, make_optimizer
 from tests.conftest import tiny
 
 
@@ -103,7 +103,7 @@ def test_update_density_on_a_hand_made_step(kind, moved):
 
 
 def test_difficulty_agreement_is_spearman_per_class():
-    from selcore.difficulty import rank_agreement
+    from selcore.engine.difficulty import rank_agreement
     y = torch.tensor([0, 0, 0, 1, 1, 1])
     a = torch.tensor([1.0, 2.0, 3.0, 1.0, 2.0, 3.0])
     b = torch.tensor([10.0, 20.0, 30.0, 3.0, 2.0, 1.0])

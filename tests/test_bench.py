@@ -7,7 +7,7 @@ from tests.conftest import tiny
 
 
 def test_bench_rows_ratios_and_csv(tmp_path, data_tar, capsys):
-    from selcore.bench import run_bench
+    from selcore.engine.bench import run_bench
     out = tmp_path / "bench.csv"
     cfg = tiny("sel95", data=str(data_tar), batch_size=16)
     df = run_bench(cfg, images=40, repeats=1, out_csv=out, log=lambda m: None)

@@ -12,10 +12,10 @@ import pandas as pd
 import pytest
 import yaml
 
-from selcore import plots
+from selcore.report import plots
 from selcore.config import ABLATIONS
-from selcore.profiles import PROFILES, PROFILE_SEEDS
-from selcore.results import columns
+from selcore.book.profiles import PROFILES, PROFILE_SEEDS
+from selcore.engine.results import columns
 from tests.conftest import REPO
 
 SMOKE = PROFILES["smoke"]
@@ -116,7 +116,7 @@ def test_built_smoke_book_shows_its_figures(smoke_book):
 def test_source_notebooks_are_clean_and_parametrised():
     from papermill.translators import PythonTranslator
 
-    from selcore.runbook import declared_parameters
+    from selcore.book.runbook import declared_parameters
     for nb_path in sorted((REPO / "chapters").glob("*.ipynb")):
         nb = nbformat.read(nb_path, as_version=4)
         assert nb.metadata["kernelspec"]["name"] == "python3", nb_path.name
@@ -133,7 +133,7 @@ def test_source_notebooks_are_clean_and_parametrised():
 
 
 def test_toc_lists_only_existing_pages():
-    from selcore.runbook import toc_files
+    from selcore.book.runbook import toc_files
     for name in toc_files(REPO):
         assert (REPO / "book" / f"{name}.md").exists() or (REPO / "chapters" / f"{name}.ipynb").exists(), name
     assert (REPO / "book" / "_toc.yml").resolve() == (REPO / "_toc.yml").resolve()
@@ -156,7 +156,7 @@ MACHINE_PATH = re.compile(r"""["'\s=(](/(?:work|root|tmp|home|check|Users|mnt)/[
 
 
 def test_portable_metadata_makes_papermill_paths_relative(tmp_path):
-    from selcore.runbook import portable_metadata
+    from selcore.book.runbook import portable_metadata
     nb = nbformat.v4.new_notebook()
     nb.metadata["papermill"] = {"input_path": str(tmp_path / "chapters" / "x.ipynb"),
                                 "output_path": str(tmp_path / "book" / ".x.running.ipynb")}

@@ -3,8 +3,8 @@ import pytest
 import torch
 
 from conftest import tiny
-from selcore import curriculum, sel
-from selcore.data import DeviceData
+from selcore.engine import curriculum, sel
+from selcore.engine.data import DeviceData
 
 
 @pytest.fixture(scope="module")

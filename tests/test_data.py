@@ -8,7 +8,7 @@ import pytest
 import torch
 from PIL import Image
 
-from selcore.data import CLASSES, DataError, DeviceData, first_per_class, held_out_indices, load_cifar10
+from selcore.engine.data import CLASSES, DataError, DeviceData, first_per_class, held_out_indices, load_cifar10
 
 
 def test_tar_source_gives_cifar10_shapes_and_statistics(cifar):

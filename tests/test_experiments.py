@@ -6,9 +6,9 @@ import sys
 import pandas as pd
 import pytest
 
-from selcore.data import CLASSES
-from selcore.experiments import run_experiment
-from selcore.results import columns
+from selcore.engine.data import CLASSES
+from selcore.engine.experiments import run_experiment
+from selcore.engine.results import columns
 from tests.conftest import REPO, tiny
 
 ROWS = {"baseline": 2, "lottery": 2, "sel95": 5, "warmup": 7}

@@ -2,8 +2,8 @@
 import pytest
 import torch
 
-from selcore.flops import ExecutedFlops, proxy_flops
-from selcore.models import build_model
+from selcore.engine.flops import ExecutedFlops, proxy_flops
+from selcore.engine.models import build_model
 
 
 def test_proxy_is_two_params_samples_density():

@@ -2,10 +2,10 @@
 import pytest
 import torch
 
-from selcore import lottery
-from selcore.data import DeviceData
-from selcore.models import build_model
-from selcore.train import MaskHook, make_optimizer, train_epoch
+from selcore.engine import lottery
+from selcore.engine.data import DeviceData
+from selcore.engine.models import build_model
+from selcore.engine.train import MaskHook, make_optimizer, train_epoch
 
 
 @pytest.mark.parametrize("scope", ["all", "conv_linear"])

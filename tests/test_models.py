@@ -4,7 +4,7 @@ import torch
 import torchvision
 
 from selcore.config import Config, ConfigError
-from selcore.models import WeightsUnavailable, build_model, count_params
+from selcore.engine.models import WeightsUnavailable, build_model, count_params
 
 
 def test_width_64_state_dict_matches_torchvision_resnet18_with_cifar_stem():

@@ -1,4 +1,4 @@
-"""Every figure of selcore.plots is drawn for our CSV format, the original release's, partial folders,
+"""Every figure of selcore.report.plots is drawn for our CSV format, the original release's, partial folders,
 and several seeds at once (a list of results dicts)."""
 import matplotlib
 
@@ -9,11 +9,11 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 import pytest  # noqa: E402
 
-from selcore import plots  # noqa: E402
+from selcore.report import plots  # noqa: E402
 from selcore.config import EXPERIMENT_TITLES, EXPERIMENTS  # noqa: E402
-from selcore.data import CLASSES  # noqa: E402
-from selcore.results import columns  # noqa: E402
-from selcore.summary import load_results  # noqa: E402
+from selcore.engine.data import CLASSES  # noqa: E402
+from selcore.engine.results import columns  # noqa: E402
+from selcore.report.summary import load_results  # noqa: E402
 
 PNG = b"\x89PNG\r\n\x1a\n"
 EPOCHS = {"baseline": 3, "lottery": 3, "sel95": 5, "warmup": 6}

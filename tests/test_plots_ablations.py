@@ -13,10 +13,10 @@ import pytest  # noqa: E402
 import torch  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 
-from selcore import plots_ablations as pa  # noqa: E402
+from selcore.report import plots_ablations as pa  # noqa: E402
 from selcore.config import ABLATIONS, EXPERIMENTS  # noqa: E402
-from selcore.data import CLASSES  # noqa: E402
-from selcore.results import SEL_EXPERIMENTS, columns  # noqa: E402
+from selcore.engine.data import CLASSES  # noqa: E402
+from selcore.engine.results import SEL_EXPERIMENTS, columns  # noqa: E402
 
 PNG = b"\x89PNG\r\n\x1a\n"
 SEEDS = (42, 43, 44)

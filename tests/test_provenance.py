@@ -1,4 +1,4 @@
-"""selcore.provenance reads executed notebooks and run.json files (no training, no kernel: seconds)."""
+"""selcore.book.provenance reads executed notebooks and run.json files (no training, no kernel: seconds)."""
 from __future__ import annotations
 
 import json
@@ -6,9 +6,7 @@ import json
 import nbformat
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_output
 
-from selcore import provenance
-
-
+from selcore.book import provenance
 def _executed(path, profile="smoke", error=None, papermill=True):
     cell = new_code_cell("1 + 1")
     cell.metadata["papermill"] = {"duration": 1.5}
@@ -96,7 +94,7 @@ def test_versions_and_hardware():
 
 def test_git_commit_is_dirty_for_code_changes_not_for_the_runs_own_outputs(tmp_path):
     import subprocess
-    from selcore.results import git_commit
+    from selcore.engine.results import git_commit
 
     def git(*args):
         subprocess.run(["git", *args], cwd=tmp_path, check=True, capture_output=True)

@@ -3,8 +3,8 @@ import re
 
 import pytest
 
-from selcore import claims
-from selcore.profiles import PROFILE_SEEDS, seed_dir
+from selcore.report import claims
+from selcore.book.profiles import PROFILE_SEEDS, seed_dir
 from tests.conftest import REPO
 
 

@@ -11,10 +11,10 @@ import pandas as pd
 import pytest
 import torch
 
-import selcore.experiments as ex
-from selcore.experiments import Experiment, run_experiment
-from selcore.summary import PartialResults, load_results, summary_table
-from selcore.train import Divergence, ResourceError
+import selcore.engine.experiments as ex
+from selcore.engine.experiments import Experiment, run_experiment
+from selcore.report.summary import PartialResults, load_results, summary_table
+from selcore.engine.train import Divergence, ResourceError
 from tests.conftest import REPO, tiny
 
 
@@ -86,7 +86,7 @@ def test_nan_loss_stops_with_epoch_step_and_last_finite_loss(tmp_path, cifar, mo
             loss = real(*a, **k)
             return loss * float("nan") if calls["n"] == 9 else loss  # 7 steps per epoch: epoch 2, step 2
 
-    monkeypatch.setattr("selcore.train.F", Poisoned())
+    monkeypatch.setattr("selcore.engine.train.F", Poisoned())
     exp = Experiment(tiny("baseline", num_epochs=3), tmp_path, data=cifar)
     with pytest.raises(Divergence) as e:
         exp.run()
@@ -139,7 +139,7 @@ def test_unfinished_results_are_refused_unless_partial(tmp_path, cifar, monkeypa
 
 
 def test_atomic_writes_leave_no_partial_file(tmp_path, monkeypatch):
-    from selcore.results import atomic_write_bytes
+    from selcore.engine.results import atomic_write_bytes
     target = tmp_path / "hist_x.csv"
     atomic_write_bytes(target, b"old\n")
 

@@ -6,9 +6,9 @@ import pandas as pd
 import pytest
 import torch
 
-from selcore import checkpoint
+from selcore.engine import checkpoint
 from selcore.config import ALL_EXPERIMENTS
-from selcore.experiments import Experiment, run_experiment
+from selcore.engine.experiments import Experiment, run_experiment
 from tests.conftest import tiny
 
 SIZE = dict(train_per_class=30, num_epochs=3, lth_pretrain_epochs=2, warmup_epochs=2)

@@ -5,9 +5,7 @@ import numpy as np
 import pytest
 import torch
 
-from selcore import sel
-
-
+from selcore.engine import sel
 def test_class_embarrassment_is_mean_temperature_scaled_ce_per_class():
     logits = torch.tensor([[2.0, 0.0, 0.0], [0.0, 1.0, 0.0], [1.0, 1.0, 1.0]])
     y = torch.tensor([0, 1, 1])
@@ -113,7 +111,7 @@ def test_sparse_update_zeroes_entries_at_or_below_gamma_and_returns_fraction():
 
 
 def test_sparse_update_equals_the_per_tensor_rule_on_a_resnet_gradient():
-    from selcore.models import build_model
+    from selcore.engine.models import build_model
     torch.manual_seed(0)
     net = build_model(8)
     torch.nn.functional.cross_entropy(net(torch.randn(16, 3, 32, 32)), torch.arange(16) % 10).backward()

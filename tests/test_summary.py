@@ -5,8 +5,8 @@ import sys
 import pandas as pd
 import pytest
 
-from selcore.data import CLASSES
-from selcore.summary import flops_saved, load_results, read_history, summary_table
+from selcore.engine.data import CLASSES
+from selcore.report.summary import flops_saved, load_results, read_history, summary_table
 from tests.conftest import REPO
 
 # Last rows of the original release's CSVs, built from its published description (not fetched):

@@ -17,8 +17,8 @@ from typing import Callable
 
 import pandas as pd
 
-from .paths import csv_path
-from .results import read_json
+from ..paths import csv_path
+from ..engine.results import read_json
 from .stats import format_mean_ci, mean_ci
 from .summary import read_history
 

@@ -7,10 +7,10 @@ import pandas as pd
 import torch
 
 from . import sel
-from .config import Config, ConfigError
+from ..config import Config, ConfigError
 from .data import DeviceData
 from .models import build_model
-from .paths import RunPaths
+from ..paths import RunPaths
 
 
 def trained_model(root: Path | str, cfg: Config, data: DeviceData) -> torch.nn.Module:

@@ -16,12 +16,12 @@ from typing import Any
 
 import pandas as pd
 
-from .config import Config, ConfigError
-from .paths import RunPaths
+from ..config import Config, ConfigError
+from ..paths import RunPaths
 from .profiles import PROFILE_SEEDS, profile_config, seed_dir
-from .results import read_json
-from .stats import mean_ci
-from .summary import PUBLISHED, read_history
+from ..engine.results import read_json
+from ..report.stats import mean_ci
+from ..report.summary import PUBLISHED, read_history
 
 SEED_METRICS = {"held-out accuracy (%)": "test_100", "full-test accuracy (%)": "test_full",
                 "proxy FLOPs (T)": "flops_T", "executed FLOPs (T)": "exec_flops_T",
@@ -157,7 +157,7 @@ def configs(name: str, profile: str, data: str = "", seeds: Any = None, settings
     before any training. Displays the page's banner (profile, data, device)."""
     from IPython.display import display
 
-    from .book import banner
+    from .page import banner
     extra = parse_settings(settings)
     both = sorted(k for k, v in overrides.items() if v is not None and k in extra)
     if both:
@@ -179,7 +179,7 @@ def run(configs: dict[int, Config], profile: str, results_root: str = "results",
                 fresh: bool = False) -> ChapterRuns:
     """Run every seed's configuration into ``results_root/<profile>/seed<k>`` (resuming, or skipping a finished
     run) and return the runs."""
-    from .experiments import run_experiment
+    from ..engine.experiments import run_experiment
     name = next(iter(configs.values())).experiment
     folders = {s: seed_dir(profile, s, results_root) for s in configs}
     histories = {s: read_history(run_experiment(c, folders[s], fresh=fresh)) for s, c in configs.items()}

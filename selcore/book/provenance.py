@@ -74,7 +74,7 @@ def hardware() -> dict[str, object]:
 
 def git_commit() -> str:
     """The repository's HEAD commit (``-dirty`` when tracked files differ from it), or ``unknown``."""
-    from .results import git_commit as _commit
+    from ..engine.results import git_commit as _commit
     return _commit()
 
 

@@ -24,10 +24,10 @@ import pandas as pd
 import torch
 
 from . import sel
-from .config import Config
+from ..config import Config
 from .data import DeviceData
 from .models import build_model
-from .paths import RunPaths
+from ..paths import RunPaths
 
 CALIBRATION_OVERRIDES = {"calib_train_clean": {"calibration_mode": "train", "score_augmented": False}}
 """Experiments whose curriculum is computed under other calibration rules than their Config's."""

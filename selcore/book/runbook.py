@@ -17,7 +17,7 @@ from pathlib import Path
 
 from .profiles import check_profile
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
+REPO_ROOT = Path(__file__).resolve().parents[2]
 
 
 class ChapterFailed(RuntimeError):
@@ -102,7 +102,7 @@ def run_book(profile: str, data: str = "", only: list[str] | None = None, force:
     chapters = [n for n in toc_files(repo) if (repo / "chapters" / f"{n}.ipynb").exists()]
     unknown = sorted(set(only or []) - set(chapters))
     if unknown:
-        from .config import ConfigError
+        from ..config import ConfigError
         raise ConfigError(f"unknown chapter {unknown[0]!r}: the chapters are {', '.join(chapters)}")
     logging.basicConfig(level=logging.INFO, format="%(message)s", stream=sys.stderr)
     params = {"profile": profile, "data": data, "results_root": portable_path(str(results_root), repo),

@@ -11,7 +11,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from . import lottery, sel
+from . import lottery
+from . import sel
 from .data import DeviceData
 
 

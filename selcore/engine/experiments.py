@@ -16,12 +16,12 @@ from typing import Callable
 import torch
 
 from . import checkpoint, lottery, sel
-from .config import Config, ConfigError
+from ..config import Config, ConfigError
 from .data import CIFAR10, DeviceData, load_cifar10
 from .flops import ExecutedFlops, ideal_sparse_flops, proxy_flops
 from .curriculum import cached_curriculum, curriculum_path, load_curriculum, training_model  # noqa: F401 (re-exported)
 from .models import count_params
-from .paths import RunPaths
+from ..paths import RunPaths
 from .results import SEL_EXPERIMENTS, columns, environment, read_json, write_csv, write_json
 from .train import (Divergence, Hook, MaskHook, ResourceError, SELHook, UpdateDensityHook, check_finite_weights, evaluate,
                     make_optimizer, set_determinism, train_epoch)

@@ -5,7 +5,7 @@ Everything is measured in one process, on the same device, data and network:
 * ``reference``: the loop most PyTorch users write (and the original release uses): a ``DataLoader``
   over PIL images with torchvision transforms (random crop with padding 4, flip, to-tensor, normalise),
   each batch copied to the device, forward, loss, backward, Adam step, ``loss.item()`` every step.
-* ``dense`` / ``sel``: ``selcore.train.train_epoch`` on device-resident uint8 images with augmentation
+* ``dense`` / ``sel``: ``selcore.engine.train.train_epoch`` on device-resident uint8 images with augmentation
   on the device; ``sel`` adds SEL's hook (per-class E/C, lr scaling, the guilt-threshold mask at the
   calibrated gamma0). ``+density`` rows also carry ``UpdateDensityHook``, as every experiment run does today.
 
@@ -25,8 +25,9 @@ import pandas as pd
 import torch
 import torch.nn.functional as F
 
-from . import curriculum, sel
-from .config import Config
+from . import curriculum
+from . import sel
+from ..config import Config
 from .data import MEAN, STD, DeviceData, load_cifar10
 from .experiments import resolve_device
 from .flops import ExecutedFlops

@@ -22,8 +22,8 @@ import seaborn as sns
 import torch
 from matplotlib.ticker import MaxNLocator
 
-from .config import ABLATIONS, EXPERIMENTS, EXPERIMENT_TITLES
-from .paths import csv_path
+from ..config import ABLATIONS, EXPERIMENTS, EXPERIMENT_TITLES
+from ..paths import csv_path
 from .stats import mean_ci
 from .summary import read_history
 
@@ -34,7 +34,7 @@ TITLES = {**EXPERIMENT_TITLES, "sel95_sgd": "SEL-95% (SGD)"}
 """Display name of each system."""
 
 COLORS = dict(zip(SYSTEMS, list(sns.color_palette("colorblind", 10)) + list(sns.color_palette("dark", 10))))
-"""One colour per system (the four experiments keep the colours of ``selcore.plots``)."""
+"""One colour per system (the four experiments keep the colours of ``selcore.report.plots``)."""
 
 MEASURES = {"test_100": "held-out acc. %", "test_full": "full test acc. %", "exec_flops_T": "executed FLOPs T",
             "ideal_flops_T": "ideal FLOPs T", "flops_T": "proxy FLOPs T", "samples_seen": "images seen",

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from .config import EXPERIMENTS, EXPERIMENT_TITLES
-from .paths import csv_path
+from ..config import EXPERIMENTS, EXPERIMENT_TITLES
+from ..paths import csv_path
 
 PUBLISHED = pd.DataFrame(
     {"System": [EXPERIMENT_TITLES[e] for e in EXPERIMENTS],

@@ -13,7 +13,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from .config import Config, ConfigError
+from ..config import Config, ConfigError
 
 PROFILES: dict[str, dict[str, Any]] = {
     "paper": {},

@@ -1,6 +1,6 @@
 """The book's figures: every panel of the original release's 14-panel figure, plus honest ones.
 
-Each function takes either the dict of ``selcore.summary.load_results`` (experiment name -> history
+Each function takes either the dict of ``selcore.report.summary.load_results`` (experiment name -> history
 DataFrame) for one seed, or a list of such dicts (one per seed), and returns a matplotlib ``Figure``.
 Given a list, a curve is the mean over the seeds at each epoch with the min-max range across seeds
 shaded, and a bar or point is the mean with a min-max error bar; the legend states n. An experiment missing from the dict is skipped; a panel
@@ -22,7 +22,7 @@ import seaborn as sns
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
-from .config import EXPERIMENTS, EXPERIMENT_TITLES
+from ..config import EXPERIMENTS, EXPERIMENT_TITLES
 from .summary import flops_saved, summary_table
 
 Results = dict[str, pd.DataFrame]

@@ -1,0 +1,9 @@
+"""The engine: data on the device, the network, the SEL and Lottery Ticket formulas as hooks around one
+training loop, compute accounting, checkpoints and the experiments.
+
+``data`` (CIFAR-10 as device tensors), ``models`` (CIFAR ResNet-18), ``sel`` (the SEL formulas),
+``lottery`` (magnitude pruning and rewind), ``train`` (the loop and its hooks), ``flops`` (proxy vs executed
+FLOPs), ``curriculum`` (scorer, scoring, gamma0 calibration), ``difficulty`` (trained-model order),
+``checkpoint`` (safe two-generation checkpoints), ``experiments`` (the four experiments and the ablations),
+``results`` (CSV and run.json writers, environment capture), ``bench`` (throughput against a reference loop).
+"""
