@@ -1,4 +1,4 @@
-"""Command line: ``python -m selcore {summary,experiment,run,bench,params} ...``."""
+"""Command line: ``python -m selcore {summary,experiment,run,chapter,chapters,bench,params} ...``."""
 from __future__ import annotations
 
 import argparse
@@ -8,7 +8,7 @@ from .engine.checkpoint import CheckpointError
 from .config import ALL_EXPERIMENTS, Config, ConfigError
 from .engine.data import DataError, default_source
 from .engine.models import WeightsUnavailable
-from .book.runbook import ChapterFailed
+from .book.runbook import ChapterFailed, Interrupted
 from .engine.train import Divergence, ResourceError
 
 
@@ -29,6 +29,8 @@ def build_parser() -> argparse.ArgumentParser:
     e = sub.add_parser("experiment", help="run one experiment (resumes an interrupted run)")
     e.add_argument("name", help=f"one of {', '.join(ALL_EXPERIMENTS)}")
     e.add_argument("--out", required=True, help="results folder")
+    e.add_argument("--profile", default="paper", help="paper | quick | smoke: the configuration the --set values "
+                                                    "change (default: paper, the original protocol)")
     e.add_argument("--data", default=None, help="CIFAR-10 source: 'torchvision', an image-folder tree or a tar of one "
                                                "(default: $SELCORE_DATA or torchvision)")
     e.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
@@ -42,8 +44,20 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--only", nargs="+", default=None, metavar="NAME", help="execute only these chapters")
     r.add_argument("--force", action="store_true", help="re-execute chapters already executed")
     r.add_argument("--fresh", action="store_true", help="also discard the experiments' results and checkpoints")
-    r.add_argument("--book-dir", default="book", help="where executed chapters go (default: book)")
+    r.add_argument("--book-dir", default=None, help="where executed chapters go (default: book/ when it holds "
+                                                  "this profile's chapters, else runs/book-<profile>/book)")
     r.add_argument("--results-root", default="results", help="results go to RESULTS_ROOT/<profile>")
+
+    c = sub.add_parser("chapter", help="execute one chapter with other parameters into a place of its own (runs/)")
+    c.add_argument("name", help="a chapter (python -m selcore chapters lists them and their parameters)")
+    c.add_argument("-p", "--parameter", dest="params", nargs=2, action="append", default=[], metavar=("NAME", "VALUE"),
+                   help="a chapter parameter, as with papermill; repeatable")
+    c.add_argument("--profile", default="quick", help="paper | quick | smoke (default: quick)")
+    c.add_argument("--data", default="", help="CIFAR-10 source (default: $SELCORE_DATA or torchvision)")
+    c.add_argument("--out", default=None, help="executed notebook (default: runs/<name>-<parameters>-<profile>/<name>.ipynb)")
+
+    cs = sub.add_parser("chapters", help="each chapter's parameters with their defaults and meanings")
+    cs.add_argument("names", nargs="*", help="chapters to list (default: all)")
 
     b = sub.add_parser("bench", help="images/s of our dense and SEL steps vs a plain reference loop, one run")
     b.add_argument("--device", default="auto", help="'auto', 'cpu', 'cuda' or 'cuda:N'")
@@ -93,6 +107,18 @@ def main(argv=None) -> int:
             for rec in records:
                 print(f"{rec['chapter']:12s} {rec['status']:9s} {rec['seconds']:7.0f}s")
             return 0
+        if args.cmd == "chapters":
+            from .book.params import format_parameters
+            from .book.runbook import REPO_ROOT, toc_files
+            names = args.names or [n for n in toc_files() if (REPO_ROOT / "chapters" / f"{n}.ipynb").exists()]
+            print(format_parameters(names))
+            return 0
+        if args.cmd == "chapter":
+            import yaml
+            from .book.runbook import run_chapter
+            params = {k: yaml.safe_load(v) for k, v in args.params}
+            print(run_chapter(args.name, args.profile, args.data, params, args.out))
+            return 0
         if args.cmd == "bench":
             from .engine.bench import run_bench
             from .engine.experiments import resolve_device
@@ -104,9 +130,10 @@ def main(argv=None) -> int:
             run_bench(cfg.replace(width=width), args.images, args.repeats, args.out or None)
             return 0
         if args.cmd == "experiment":
-            cfg = Config(experiment=args.name) if args.name in ALL_EXPERIMENTS else None
-            if cfg is None:
+            if args.name not in ALL_EXPERIMENTS:
                 raise ConfigError(f"unknown experiment {args.name!r}: choose one of {', '.join(ALL_EXPERIMENTS)}")
+            from .book.profiles import profile_config
+            cfg = profile_config(args.profile, args.name)
             overrides = list(args.overrides)
             if args.data or not any(o.startswith("data=") for o in overrides):
                 overrides.append(f"data={args.data or default_source()}")
@@ -119,6 +146,9 @@ def main(argv=None) -> int:
             Divergence, ResourceError, CheckpointError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
+    except Interrupted as err:
+        print(str(err), file=sys.stderr)
+        return 130
     except KeyboardInterrupt:
         print("interrupted: rerun the same command to resume from the last finished epoch", file=sys.stderr)
         return 130

@@ -20,7 +20,7 @@ class RunPaths:
 
     @property
     def run_json(self) -> Path:
-        return self.root / f"run_{self.experiment}.json"
+        return run_json_path(self.root, self.experiment)
 
     @property
     def checkpoint(self) -> Path:
@@ -31,5 +31,20 @@ class RunPaths:
         return self.root / "checkpoints" / f"curriculum-{key}.pt"
 
 
+RUN_JSON_GLOB = "run_*.json"
+"""The pattern every ``run_<experiment>.json`` matches (to find the runs of a folder)."""
+
+
 def csv_path(root: Path | str, experiment: str) -> Path:
+    """The history CSV of ``experiment`` in the results folder ``root``."""
     return Path(root) / f"hist_{experiment}.csv"
+
+
+def run_json_path(root: Path | str, experiment: str) -> Path:
+    """The run record (configuration, provenance, prior cost) of ``experiment`` in ``root``."""
+    return Path(root) / f"run_{experiment}.json"
+
+
+def run_json_experiment(path: Path | str) -> str:
+    """The experiment a ``run_<experiment>.json`` path belongs to."""
+    return Path(path).stem.removeprefix("run_")

@@ -105,3 +105,33 @@ def screenshot(html_file: str | Path, png: str | Path, full_page: bool = True, w
         page_images(html_file, page=page)
         page.screenshot(path=str(png), full_page=full_page)
     return png
+
+
+def open_offline(page_file: Path, wait_for: str, count: int = 1) -> dict:
+    """Open a built page from disk with every non-file:// request aborted, wait until ``count`` elements match
+    ``wait_for`` (and a second more for late requests such as fonts); what it requested and shows."""
+    requested, aborted = [], []
+
+    def route(r):
+        if r.request.url.startswith("file://"):
+            r.continue_()
+        else:
+            aborted.append(r.request.url)
+            r.abort()
+
+    with browser_page() as page:
+        page.context.route("**/*", route)
+        page.on("request", lambda req: requested.append(req.url))
+        page.goto(page_file.resolve().as_uri(), wait_until="load", timeout=30000)
+        page.wait_for_function("([sel, n]) => document.querySelectorAll(sel).length >= n", arg=[wait_for, count],
+                               timeout=30000)
+        page.wait_for_timeout(1000)
+        shown = page.evaluate("""() => ({
+            text: (document.querySelector('main') || document.body).innerText,
+            math: Array.from(document.querySelectorAll('mjx-container')).map(m => m.getAttribute('display') || ''),
+            plots: Array.from(document.querySelectorAll('.js-plotly-plot')).map(p => ({
+                points: p.querySelectorAll('.scatterlayer .trace .points path.point').length,
+                legend: Array.from(p.querySelectorAll('.legend .legendtext')).map(t => t.textContent),
+                svg: p.querySelectorAll('svg.main-svg').length})),
+            links: Array.from(document.querySelectorAll('a[href$=".csv"]')).map(a => a.href)})""")
+    return {"requested": requested, "aborted": aborted, **shown}

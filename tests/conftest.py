@@ -2,12 +2,53 @@
 from __future__ import annotations
 
 import os
+import sys
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
 
 REPO = Path(__file__).resolve().parents[1]
 DATA_TAR = REPO.parent / "shared" / "data" / "cifar10-jpeg.tar.gz"
+
+
+@contextmanager
+def global_state_kept():
+    """Put back, on exit (error or not), the process-wide state that tests or the runs they start may change:
+    torch's thread count, determinism switches (``selcore.engine.train.set_determinism`` sets them for each
+    run), default dtype and global RNG, the environment variables, the working directory and matplotlib's
+    rcParams."""
+    import torch
+    cudnn = torch.backends.cudnn
+    saved = dict(threads=torch.get_num_threads(), det=torch.are_deterministic_algorithms_enabled(),
+                 warn_only=torch.is_deterministic_algorithms_warn_only_enabled(), cudnn_det=cudnn.deterministic,
+                 cudnn_bench=cudnn.benchmark, dtype=torch.get_default_dtype(), rng=torch.random.get_rng_state(),
+                 environ=dict(os.environ), cwd=os.getcwd())
+    mpl = sys.modules.get("matplotlib")
+    rc = {k: v for k, v in mpl.rcParams.copy().items() if k != "backend"} if mpl else None
+    try:
+        yield
+    finally:
+        if torch.get_num_threads() != saved["threads"]:
+            torch.set_num_threads(saved["threads"])
+        torch.use_deterministic_algorithms(saved["det"], warn_only=saved["warn_only"])
+        cudnn.deterministic, cudnn.benchmark = saved["cudnn_det"], saved["cudnn_bench"]
+        torch.set_default_dtype(saved["dtype"])
+        torch.random.set_rng_state(saved["rng"])
+        if dict(os.environ) != saved["environ"]:
+            os.environ.clear()
+            os.environ.update(saved["environ"])
+        if os.getcwd() != saved["cwd"]:
+            os.chdir(saved["cwd"])
+        if rc is not None:
+            dict.update(mpl.rcParams, rc)
+
+
+@pytest.fixture(autouse=True)
+def _keep_global_state():
+    """Every test leaves the process as it found it (see ``global_state_kept``)."""
+    with global_state_kept():
+        yield
 
 
 def _need_data():
@@ -44,6 +85,7 @@ def tiny_results(tmp_path_factory, cifar):
     """All four experiments, run for real at a tiny size into one results folder."""
     from selcore.engine.experiments import run_experiment
     out = tmp_path_factory.mktemp("results")
-    for e in ("baseline", "lottery", "sel95", "warmup"):
-        run_experiment(tiny(e), out, data=cifar)
+    with global_state_kept():
+        for e in ("baseline", "lottery", "sel95", "warmup"):
+            run_experiment(tiny(e), out, data=cifar)
     return out

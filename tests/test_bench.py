@@ -6,6 +6,7 @@ from selcore.cli import main
 from tests.conftest import tiny
 
 
+@pytest.mark.slow
 def test_bench_rows_ratios_and_csv(tmp_path, data_tar, capsys):
     from selcore.engine.bench import run_bench
     out = tmp_path / "bench.csv"

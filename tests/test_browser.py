@@ -27,6 +27,8 @@ from browser_util import assert_page_images, browser_missing_reason, browser_pag
 
 REPO = Path(__file__).resolve().parents[1]
 
+pytestmark = pytest.mark.slow  # builds Jupyter Books and drives a real browser
+
 MIN_FIGURES = {"method.html": 5, "baseline.html": 1, "lottery.html": 1, "sel95.html": 1, "warmup.html": 1,
                "ablations.html": 3, "analysis.html": 15}
 """Pages of the project's book and the fewest figures each must show (extend as chapters gain figures)."""
@@ -112,9 +114,13 @@ def test_tiny_book_too_few_figures_is_detected(tiny_book_html):
 
 
 def test_tiny_book_screenshot(tiny_book_html, tmp_path):
+    from PIL import Image
     png = screenshot(tiny_book_html / "figure.html", tmp_path / "figure.png")
-    data = png.read_bytes()
-    assert data[:8] == b"\x89PNG\r\n\x1a\n" and len(data) > 10_000
+    with Image.open(png) as shot:
+        rgb = shot.convert("RGB")
+    assert rgb.width == 1280 and rgb.height >= 900  # the whole page at the browser's width
+    # a rendered page, not a blank one: many colours (text, the figure's antialiased curve)
+    assert len(rgb.getcolors(maxcolors=1 << 20)) > 50
 
 
 # ----------------------------------------------------------------------------- the project's book
@@ -148,3 +154,42 @@ def test_built_book_every_image_loads(built_book_html):
             if bad:
                 broken[html.name] = bad
     assert not broken, f"images that failed to load: {broken}"
+
+
+CHAPTER_PAGES = ("method", "baseline", "lottery", "sel95", "warmup", "ablations", "analysis", "claims")
+
+
+def test_built_book_figures_are_numbered_captioned_with_alt_text(built_book_html):
+    import re
+    for name in CHAPTER_PAGES:
+        html = (built_book_html / f"{name}.html").read_text()
+        main = html[html.index("<main"):]
+        alts = re.findall(r'<img[^>]*\balt="([^"]*)"', main)
+        assert alts, name
+        hashes = [a for a in alts if re.fullmatch(r"[0-9a-f]{16,}(\.png)?", a) or not a.strip()]
+        assert not hashes, f"{name}: images without alt text: {hashes}"
+        captions = re.findall(r'<span class="caption-number">Fig\. (\d+)', main)
+        assert len(captions) >= len(re.findall(r"<figure", main)) > 0, name   # every figure numbered
+
+
+def test_built_book_chapters_open_with_their_finding(built_book_html):
+    import re
+    for name in ("baseline", "lottery", "sel95", "warmup", "ablations", "analysis", "claims"):
+        main = (built_book_html / f"{name}.html").read_text()
+        main = main[main.index("<main"):]
+        text = re.sub(r"<[^>]+>", " ", main)
+        first_screen = text[:3000]
+        assert "Finding." in first_screen, name
+        assert "[" in first_screen.split("Finding.", 1)[1][:1500], f"{name}: no interval in the finding"
+
+
+def test_built_book_renders_math_and_interactive_figures_offline(built_book_html):
+    from browser_util import open_offline
+    seen = open_offline(built_book_html / "analysis.html", ".js-plotly-plot .scatterlayer", count=3)
+    assert seen["aborted"] == [] and all(u.startswith("file://") for u in seen["requested"]), seen["aborted"]
+    assert len(seen["plots"]) == 3 and all(p["svg"] >= 1 for p in seen["plots"])
+    assert sum(1 for u in seen["requested"] if u.endswith("plotly.min.js")) == 1
+    seen = open_offline(built_book_html / "method.html", "mjx-container", count=20)
+    assert seen["aborted"] == [] and "\\frac" not in seen["text"] and "\\gamma" not in seen["text"]
+    seen = open_offline(built_book_html / "sel95.html", ".js-plotly-plot .scatterlayer", count=1)
+    assert seen["aborted"] == [] and seen["links"] and all(u.startswith("file://") for u in seen["links"])

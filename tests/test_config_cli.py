@@ -45,6 +45,7 @@ def cli(*args, cwd=REPO):
                           timeout=120)
 
 
+@pytest.mark.slow  # a fresh interpreter per case
 @pytest.mark.parametrize("args, words", [
     (["experiment", "sel50", "--out", "{out}"], "unknown experiment"),
     (["experiment", "baseline", "--out", "{out}", "--frobnicate"], "unrecognized arguments"),
@@ -63,6 +64,7 @@ def test_cli_bad_input_is_one_line_and_starts_no_work(tmp_path, args, words):
     assert not list(tmp_path.glob("run_*.json")) and not list(tmp_path.glob("hist_*.csv"))
 
 
+@pytest.mark.slow
 def test_cli_corrupt_and_nine_class_data(tmp_path, data_tar):
     cut = tmp_path / "cut.tar.gz"
     cut.write_bytes(data_tar.read_bytes()[:1_000_000])
@@ -81,6 +83,7 @@ def test_cli_corrupt_and_nine_class_data(tmp_path, data_tar):
     assert not (tmp_path / "o" / "hist_baseline.csv").exists()
 
 
+@pytest.mark.slow
 def test_params_lists_every_field():
     r = cli("params")
     assert r.returncode == 0

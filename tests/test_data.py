@@ -1,5 +1,4 @@
 """Data loading from the real CIFAR-10 JPEG copy, the held-out set, augmentation, bad sources."""
-import io
 import shutil
 import tarfile
 
@@ -22,15 +21,40 @@ def test_tar_source_gives_cifar10_shapes_and_statistics(cifar):
     assert cifar.train_y[:10].tolist() == list(range(10))  # classes interleaved: any prefix mixes them
 
 
-def _member(tar, name):
-    with tarfile.open(tar) as tf:
+FEW = ("0000.jpg", "0001.jpg", "0002.jpg")
+
+
+@pytest.fixture(scope="module")
+def few(tmp_path_factory, data_tar):
+    """Real images extracted in one pass over the archive: ``tree``, the first three images of every class and
+    split (a small image-folder tree, never committed), and ``extra``, the held-out set's 100th cat."""
+    out = tmp_path_factory.mktemp("few")
+    with tarfile.open(data_tar) as tf:
         for m in tf:
-            if m.name.endswith(name):
-                return np.asarray(Image.open(io.BytesIO(tf.extractfile(m).read())).convert("RGB"))
-    raise KeyError(name)
+            if m.isfile() and m.name.rsplit("/", 1)[-1] in FEW:
+                tf.extract(m, out / "tree", filter="data")
+            elif m.isfile() and m.name.endswith("test/cat/0099.jpg"):
+                tf.extract(m, out / "extra", filter="data")
+    root = next(p for p in (out / "tree").rglob("train")).parent
+    return {"tree": root, "extra": out / "extra"}
 
 
-def test_held_out_is_first_100_test_images_of_each_class(cifar, data_tar):
+def _member(few, name):
+    """The pixels of the extracted archive member whose path ends with ``name``."""
+    path = next(p for folder in few.values() for p in sorted(folder.rglob("*.jpg")) if p.as_posix().endswith(name))
+    return np.asarray(Image.open(path).convert("RGB"))
+
+
+def _subtree(few, dest, keep):
+    """A copy of the extracted tree holding only the files for which ``keep(path)`` is true; its root."""
+    for f in few["tree"].rglob("*.jpg"):
+        if keep(f):
+            (dest / f.relative_to(few["tree"])).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy(f, dest / f.relative_to(few["tree"]))
+    return dest
+
+
+def test_held_out_is_first_100_test_images_of_each_class(cifar, few):
     idx = held_out_indices(cifar.test_y, 100)
     assert len(idx) == 1000
     assert torch.bincount(cifar.test_y[idx]).tolist() == [100] * 10
@@ -38,21 +62,17 @@ def test_held_out_is_first_100_test_images_of_each_class(cifar, data_tar):
         assert torch.equal(idx[cifar.test_y[idx] == c], torch.nonzero(cifar.test_y == c).flatten()[:100])
     # the 100th cat of the held-out set is test/cat/0099.jpg, the 101st is not in it
     cats = torch.nonzero(cifar.test_y == 3).flatten()
-    assert np.array_equal(cifar.test_x[cats[99]].permute(1, 2, 0).numpy(), _member(data_tar, "test/cat/0099.jpg"))
+    assert np.array_equal(cifar.test_x[cats[99]].permute(1, 2, 0).numpy(), _member(few, "test/cat/0099.jpg"))
     assert cats[100] not in idx
 
 
-def test_folder_tree_source_matches_tar(tmp_path, data_tar):
+def test_folder_tree_source_matches_tar(tmp_path, few):
     # a small real tree: 3 images per class and split, extracted from the archive (never committed)
-    with tarfile.open(data_tar) as tf:
-        for m in tf:
-            if m.isfile() and m.name.rsplit("/", 1)[-1] in ("0000.jpg", "0001.jpg", "0002.jpg"):
-                tf.extract(m, tmp_path / "tree", filter="data")
-    root = next(p for p in (tmp_path / "tree").rglob("train")).parent
+    root = few["tree"]
     d = load_cifar10(str(root), cache=str(tmp_path / "cache"))
     assert d.train_x.shape == (30, 3, 32, 32) and d.test_x.shape == (30, 3, 32, 32)
     assert d.train_y.tolist() == list(range(10)) * 3
-    assert np.array_equal(d.train_x[3].permute(1, 2, 0).numpy(), _member(data_tar, "train/cat/0000.jpg"))
+    assert np.array_equal(d.train_x[3].permute(1, 2, 0).numpy(), _member(few, "train/cat/0000.jpg"))
     # the cache is used on the second call
     assert len(list((tmp_path / "cache").glob("cifar10-*.pt"))) == 1
     assert torch.equal(load_cifar10(str(root), cache=str(tmp_path / "cache")).train_x, d.train_x)
@@ -101,22 +121,14 @@ def test_truncated_archive_is_a_clear_error(tmp_path, data_tar):
         load_cifar10(str(bad), cache=str(tmp_path / "c"))
 
 
-def test_tree_without_ten_classes_is_a_clear_error(tmp_path, data_tar):
-    with tarfile.open(data_tar) as tf:
-        for m in tf:
-            if m.isfile() and m.name.endswith("/0000.jpg") and "/truck/" not in m.name:
-                tf.extract(m, tmp_path / "t", filter="data")
-    root = next(p for p in (tmp_path / "t").rglob("train")).parent
+def test_tree_without_ten_classes_is_a_clear_error(tmp_path, few):
+    root = _subtree(few, tmp_path / "t", lambda f: f.name == "0000.jpg" and f.parent.name != "truck")
     with pytest.raises(DataError, match="9 class folders"):
         load_cifar10(str(root), cache=str(tmp_path / "c"))
 
 
-def test_undecodable_image_is_a_clear_error(tmp_path, data_tar):
-    with tarfile.open(data_tar) as tf:
-        for m in tf:
-            if m.isfile() and m.name.endswith("/0000.jpg"):
-                tf.extract(m, tmp_path / "t", filter="data")
-    root = next(p for p in (tmp_path / "t").rglob("train")).parent
+def test_undecodable_image_is_a_clear_error(tmp_path, few):
+    root = _subtree(few, tmp_path / "t", lambda f: f.name == "0000.jpg")
     (root / "train" / "cat" / "0000.jpg").write_bytes(b"not a jpeg")
     with pytest.raises(DataError, match="cannot be decoded"):
         load_cifar10(str(root), cache=str(tmp_path / "c"))

@@ -11,6 +11,8 @@ from selcore.engine.experiments import run_experiment
 from selcore.engine.results import columns
 from tests.conftest import REPO, tiny
 
+pytestmark = pytest.mark.slow  # every test reads the four real runs of the tiny_results fixture
+
 ROWS = {"baseline": 2, "lottery": 2, "sel95": 5, "warmup": 7}
 
 

@@ -36,6 +36,7 @@ def _trained_and_pruned(cifar):
     return net, init, lottery.global_magnitude_masks(net, 0.8), data
 
 
+@pytest.mark.slow  # trains an epoch
 def test_rewind_restores_initial_state_exactly_then_masks_at_once(cifar):
     net, init, masks, _ = _trained_and_pruned(cifar)
     lottery.rewind(net, init, masks, mask_now=True)  # rewind_masking='at_rewind'
@@ -45,6 +46,7 @@ def test_rewind_restores_initial_state_exactly_then_masks_at_once(cifar):
         assert torch.equal(state[k], expect), k  # bit-exact, BN buffers included
 
 
+@pytest.mark.slow
 def test_original_rewind_is_dense_until_the_first_step_which_leaves_pruned_entries_at_zero(cifar):
     """rewind_masking='after_step' (the original code): the rewound network is the dense initial one; the
     masks act after each optimizer step, the first included."""
@@ -63,6 +65,7 @@ def test_original_rewind_is_dense_until_the_first_step_which_leaves_pruned_entri
         assert not torch.equal(params[k][kept], init[k][kept]) or k.endswith("bias"), k  # the kept ones moved
 
 
+@pytest.mark.slow
 def test_pruned_weights_stay_zero_through_retraining(cifar):
     torch.manual_seed(1)
     net = build_model(8)

@@ -14,8 +14,10 @@ from selcore.config import EXPERIMENT_TITLES, EXPERIMENTS  # noqa: E402
 from selcore.engine.data import CLASSES  # noqa: E402
 from selcore.engine.results import columns  # noqa: E402
 from selcore.report.summary import load_results  # noqa: E402
+from PIL import Image  # noqa: E402
 
-PNG = b"\x89PNG\r\n\x1a\n"
+from figure_data import assert_figure_shows, csv_seeds  # noqa: E402
+
 EPOCHS = {"baseline": 3, "lottery": 3, "sel95": 5, "warmup": 6}
 
 
@@ -60,15 +62,30 @@ def write_folder(folder, names=EXPERIMENTS, original_format=False, seed=0):
     return folder
 
 
+def seed_folders(tmp_path, seeds=(42, 43, 44)):
+    """The folders ``seed_results`` writes."""
+    return [tmp_path / "smoke" / f"seed{s}" for s in seeds]
+
+
 def seed_results(tmp_path, seeds=(42, 43, 44), **kw):
     """One results dict per seed, from ``<tmp>/smoke/seed<k>`` folders."""
     return [load_results(write_folder(tmp_path / "smoke" / f"seed{s}", seed=i, **kw)) for i, s in enumerate(seeds)]
 
 
-def assert_all_written(paths, out):
-    assert paths == [out / f"{name}.png" for name in plots.FIGURES]
-    for p in paths:
-        assert p.read_bytes()[:8] == PNG, p
+def assert_save_all(results, out, folders):
+    """``save_all(results, out)`` writes every figure at ``plots.DPI``, and each figure it draws shows the
+    values of the CSVs in ``folders`` (from which ``results`` was loaded)."""
+    drawn = {}
+    with pytest.MonkeyPatch.context() as mp:  # keep each figure save_all draws
+        for name, make in plots.FIGURES.items():
+            mp.setitem(plots.FIGURES, name, lambda r, name=name, make=make: drawn.setdefault(name, make(r)))
+        paths = plots.save_all(results, out)
+    assert paths == [out / f"{name}.png" for name in plots.FIGURES] and list(drawn) == list(plots.FIGURES)
+    seeds = csv_seeds(folders)
+    for (name, fig), p in zip(drawn.items(), paths):
+        assert_figure_shows(name, fig, seeds)
+        with Image.open(p) as png:
+            assert png.size == tuple(round(v * plots.DPI) for v in fig.get_size_inches()), p
     assert plt.get_fignums() == [], "figures must not stay open in pyplot"
 
 
@@ -78,19 +95,21 @@ def test_schema_of_the_synthetic_folder_is_the_real_one(tmp_path):
         assert list(df.columns) == columns(name)
 
 
-@pytest.mark.parametrize("original_format", [False, True], ids=["ours", "original-release-format"])
+@pytest.mark.parametrize("original_format", [False, pytest.param(True, marks=pytest.mark.slow)],
+                         ids=["ours", "original-release-format"])
 def test_save_all_writes_every_figure(tmp_path, original_format):
     results = load_results(write_folder(tmp_path / "r", original_format=original_format))
     assert ("exec_flops_T" in results["baseline"]) is not original_format
     out = tmp_path / "figures"
-    assert_all_written(plots.save_all(results, out), out)
+    assert_save_all(results, out, [tmp_path / "r"])
 
 
+@pytest.mark.slow  # 18 PNG files per case
 @pytest.mark.parametrize("names", [("baseline",), ("sel95",), ("lottery", "warmup")])
 def test_missing_experiments_are_skipped(tmp_path, names):
     results = load_results(write_folder(tmp_path / "r", names))
     out = tmp_path / "figures"
-    assert_all_written(plots.save_all(results, out), out)
+    assert_save_all(results, out, [tmp_path / "r"])
 
 
 def test_one_colour_per_system(tmp_path):
@@ -119,25 +138,33 @@ def test_pareto_front():
     x = pd.Series([0.0, 80.0, 99.0, 50.0], index=list("abcd"))
     y = pd.Series([93.0, 93.0, 77.0, 80.0], index=list("abcd"))
     assert plots.pareto_front(x, y) == ["b", "c"]
+    # fewer is better (executed FLOPs, as in the ablations chapter): pass the negation; sorted by -x
+    flops = pd.Series([8.4, 3.0, 2.6, 2.6, 12.6], index=list("abcde"))
+    acc = pd.Series([53.1, 30.0, 37.8, 39.6, 53.4], index=list("abcde"))
+    assert plots.pareto_front(-flops, acc) == ["e", "a", "d"]  # b and c cost more than d for less accuracy
 
 
+@pytest.mark.slow
 def test_every_figure_on_a_real_short_run(tiny_results, tmp_path):
     out = tmp_path / "figures"
-    assert_all_written(plots.save_all(load_results(tiny_results), out), out)
+    results = load_results(tiny_results)
+    assert_save_all(results, out, [tiny_results])
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("original_format", [False, True], ids=["ours", "original-release-format"])
 def test_save_all_over_seeds(tmp_path, original_format):
     seeds = seed_results(tmp_path, original_format=original_format)
     out = tmp_path / "figures"
-    assert_all_written(plots.save_all(seeds, out), out)
+    assert_save_all(seeds, out, seed_folders(tmp_path))
 
 
 def test_every_figure_takes_a_dict_or_a_list(tmp_path):
     seeds = seed_results(tmp_path)
+    folders = seed_folders(tmp_path)
     for name, make in plots.FIGURES.items():
-        for results in (seeds[0], seeds[:1], seeds):
-            assert make(results).axes, name
+        for results, used in ((seeds[0], folders[:1]), (seeds[:1], folders[:1]), (seeds, folders)):
+            assert_figure_shows(name, make(results), csv_seeds(used))
 
 
 def test_seed_spread_is_shaded_and_the_mean_drawn(tmp_path):

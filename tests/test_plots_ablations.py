@@ -11,14 +11,16 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 import pytest  # noqa: E402
 import torch  # noqa: E402
+from matplotlib.collections import PathCollection  # noqa: E402
+from matplotlib.container import ErrorbarContainer  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 
 from selcore.report import plots_ablations as pa  # noqa: E402
 from selcore.config import ABLATIONS, EXPERIMENTS  # noqa: E402
 from selcore.engine.data import CLASSES  # noqa: E402
+from selcore.engine.difficulty import extremes  # noqa: E402
 from selcore.engine.results import SEL_EXPERIMENTS, columns  # noqa: E402
 
-PNG = b"\x89PNG\r\n\x1a\n"
 SEEDS = (42, 43, 44)
 
 
@@ -56,10 +58,31 @@ def runs(tmp_path):
 
 
 def png(fig) -> bytes:
+    """Render ``fig`` (a drawing error would raise here); the PNG's bytes."""
     assert isinstance(fig, Figure)
     buf = io.BytesIO()
     fig.savefig(buf, format="png")
     return buf.getvalue()
+
+
+def assert_pareto_shows(fig, runs):
+    """One dot per run at its CSV's last (exec_flops_T, test_100), one marker per system at the mean of its
+    runs, with error bars where it has more than one run."""
+    last = {}
+    for system, e, seed, folder in runs:
+        row = pd.read_csv(folder / f"hist_{e}.csv").iloc[-1]
+        last.setdefault(system, []).append((row["exec_flops_T"], row["test_100"]))
+    systems = [s for s in pa.SYSTEMS if s in last]
+    ax = fig.axes[0]
+    dots = [c for c in ax.collections if isinstance(c, PathCollection)]
+    means = [c for c in ax.containers if isinstance(c, ErrorbarContainer)]
+    assert len(dots) == len(means) == len(systems)
+    for system, d, m in zip(systems, dots, means):
+        np.testing.assert_allclose(d.get_offsets(), last[system], rtol=1e-12)
+        x, y = m.lines[0].get_data()
+        np.testing.assert_allclose([x[0], y[0]], np.mean(last[system], axis=0), rtol=1e-12)
+        assert m.get_label() == f"{pa.TITLES[system]} (n={len(last[system])})"
+        assert m.has_xerr == m.has_yerr == (len(last[system]) > 1)
 
 
 def test_last_rows_and_summary(runs, tmp_path):
@@ -74,6 +97,10 @@ def test_last_rows_and_summary(runs, tmp_path):
     table = pa.format_summary(stats)
     assert list(table.index) == [pa.TITLES[s] for s in pa.SYSTEMS]
     assert table.iloc[0, 0].count("[") == 1 and table["n"].tolist() == [3] * len(pa.SYSTEMS)
+    r = stats.loc["baseline"]  # the text is stats.format_ci of the numbers, with the measure's digits
+    assert table.loc[pa.TITLES["baseline"], pa.MEASURES["test_100"]] == \
+        f"{r['test_100']:.1f} [{r['test_100 lo']:.1f}, {r['test_100 hi']:.1f}]"
+    assert table.loc[pa.TITLES["baseline"], pa.MEASURES["samples_seen"]] == "1,000 [1,000, 1,000]"
 
 
 def test_one_seed_has_no_interval(runs):
@@ -81,7 +108,9 @@ def test_one_seed_has_no_interval(runs):
     stats = pa.summary_stats(rows)
     assert stats["test_100 lo"].isna().all() and (stats["n"] == 1).all()
     assert "[" not in pa.format_summary(stats).iloc[0, 0]
-    assert png(pa.pareto_executed(rows))[:8] == PNG
+    fig = pa.pareto_executed(rows)
+    png(fig)
+    assert_pareto_shows(fig, [r for r in runs if r[2] == 42])
 
 
 def test_figures_draw(runs):
@@ -92,16 +121,38 @@ def test_figures_draw(runs):
     n = 60
     images = torch.randint(0, 256, (n, 3, 32, 32), dtype=torch.uint8)
     y = torch.arange(n) % 10
-    grid = pa.difficulty_grid(images, y, {"scorer": torch.rand(n), "trained": torch.rand(n)}, CLASSES, k=2)
-    for fig in (pa.pareto_executed(rows), pa.density_per_epoch(hists), pa.rank_agreement_bars(rho), grid):
-        assert png(fig)[:8] == PNG
+    picks = {name: extremes(torch.rand(n), y, CLASSES, k=2) for name in ("scorer", "trained")}
+    grid = pa.difficulty_grid(images, picks, CLASSES)
+    figs = pa.pareto_executed(rows), pa.density_per_epoch(hists), pa.rank_agreement_bars(rho), grid
+    for fig in figs:
+        png(fig)
+    assert_pareto_shows(figs[0], runs)
+    ax = figs[1].axes[0]  # density: the mean over seeds of each history, in %
+    for name in hists:
+        mean = {col: np.mean([h[col] for h in hists[name]], axis=0) for col in ("sparsity", "update_density")}
+        for what, expect in (("gradient kept (1 - sparsity)", 100 * (1 - mean["sparsity"])),
+                             ("weights changed", 100 * mean["update_density"])):
+            line = next(x for x in ax.get_lines() if x.get_label() == f"{pa.TITLES[name]}: {what} (n=3)")
+            np.testing.assert_allclose(line.get_xdata(), hists[name][0]["epoch"])
+            np.testing.assert_allclose(line.get_ydata(), expect)
+    ax = figs[2].axes[0]  # rank agreement: bar = mean over seeds per class, one dot per seed
+    assert [t.get_text() for t in ax.get_xticklabels()] == list(CLASSES)
+    np.testing.assert_allclose([b.get_height() for b in ax.patches], rho.mean(axis=1))
+    dots = [c for c in ax.collections if isinstance(c, PathCollection)]
+    np.testing.assert_allclose([d.get_offsets()[:, 1] for d in dots], rho.T.to_numpy())
     assert len(grid.axes) == 10 * 2 * 2 * 2
+    for c, cls in enumerate(CLASSES):  # each cell of the grid is the picked training image, as is
+        for o, name in enumerate(picks):
+            for j, index in enumerate(picks[name][cls]):
+                shown = grid.axes[c * 8 + o * 4 + j].images[0].get_array()
+                assert np.array_equal(shown, images[index].permute(1, 2, 0).numpy()), (cls, name, j)
     assert plt.get_fignums() == [], "figures must not stay open in pyplot"
 
 
 def test_empty_inputs_say_so():
     empty = pa.last_rows([])
     for fig in (pa.pareto_executed(empty), pa.density_per_epoch({"sel95": []}),
-                pa.rank_agreement_bars(pd.DataFrame())):
-        assert png(fig)[:8] == PNG
+                pa.rank_agreement_bars(pd.DataFrame()), pa.difficulty_grid(torch.zeros(0, 3, 32, 32), {}, CLASSES)):
+        png(fig)
+        assert len(fig.axes) == 1 and not fig.axes[0].has_data()  # nothing drawn but the note
         assert any(t.get_text() for t in fig.axes[0].texts)

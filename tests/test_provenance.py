@@ -92,6 +92,15 @@ def test_versions_and_hardware():
     assert hw["logical cores"] >= 1 and hw["torch threads"] >= 1 and "gpus" in hw
 
 
+def test_run_json_environment_is_the_status_pages_capture():
+    import torch
+    from selcore.engine.results import environment
+    env, v, hw = environment(torch.device("cpu")), provenance.package_versions(), provenance.hardware()
+    assert (env["python"], env["torch"], env["torchvision"]) == (v["python"], v["torch"], v["torchvision"])
+    assert (env["platform"], env["processor"], env["cpu_threads"]) == (hw["platform"], hw["cpu"], hw["torch threads"])
+    assert env["device"] == "cpu" and env["device_name"] == "CPU" and env["git_commit"] == provenance.git_commit()
+
+
 def test_git_commit_is_dirty_for_code_changes_not_for_the_runs_own_outputs(tmp_path):
     import subprocess
     from selcore.engine.results import git_commit

@@ -11,6 +11,8 @@ from selcore.config import ALL_EXPERIMENTS
 from selcore.engine.experiments import Experiment, run_experiment
 from tests.conftest import tiny
 
+pytestmark = pytest.mark.slow  # real training runs, interrupted and resumed: minutes on a CPU
+
 SIZE = dict(train_per_class=30, num_epochs=3, lth_pretrain_epochs=2, warmup_epochs=2)
 
 

@@ -39,6 +39,7 @@ def original_folder(tmp_path):
     return tmp_path
 
 
+@pytest.mark.slow  # a fresh interpreter running the command
 def test_summary_reproduces_the_published_figures(original_folder):
     r = subprocess.run([sys.executable, "-m", "selcore", "summary", str(original_folder)], cwd=REPO,
                        capture_output=True, text=True, timeout=60)

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import pandas as pd
@@ -20,7 +21,7 @@ from ..config import Config, ConfigError
 from ..paths import RunPaths
 from .profiles import PROFILE_SEEDS, profile_config, seed_dir
 from ..engine.results import read_json
-from ..report.stats import mean_ci
+from ..report.stats import format_ci, mean_ci
 from ..report.summary import PUBLISHED, read_history
 
 SEED_METRICS = {"held-out accuracy (%)": "test_100", "full-test accuracy (%)": "test_full",
@@ -30,6 +31,10 @@ SEED_METRICS = {"held-out accuracy (%)": "test_100", "full-test accuracy (%)": "
 
 SEL_METRICS = {"update density (SEL epochs)": "update_density", "gradient density (SEL epochs)": "grad_density"}
 """Added for the staged experiments: means over the SEL stages' epochs."""
+
+COMPARISONS = {"sel95": ("curriculum_only",), "warmup": ("sel95",)}
+"""Besides the Baseline, the runs an experiment chapter compares itself with (its exercises' hints), glued by
+``run`` as ``<name>_vs_<other>_{acc,exec,proxy}``."""
 
 PUBLISHED_COLUMNS = {"100/class": "test_100", "Full test": "test_full", "FLOPs T": "flops_T", "Time s": "time_s",
                      "FLOPs saved %": "saved"}
@@ -65,6 +70,14 @@ def _glue(key: str, value: Any) -> None:
     glue(key, value, display=False)
 
 
+def _glue_figure(key: str, fig) -> None:
+    """Glue a matplotlib figure (shown where the page's ``glue:figure`` directive names ``key``) and close it."""
+    import matplotlib.pyplot as plt
+    from myst_nb import glue
+    glue(key, fig, display=False)
+    plt.close(fig)
+
+
 @dataclass
 class ChapterRuns:
     """One experiment over the seeds: configs, folders, CSV histories and run.json records per seed."""
@@ -72,6 +85,7 @@ class ChapterRuns:
     configs: dict[int, Config]
     histories: dict[int, pd.DataFrame]
     run_info: dict[int, dict]
+    folders: dict[int, Path]
 
     @property
     def seeds(self) -> list[int]:
@@ -125,6 +139,55 @@ class ChapterRuns:
         for key, value in extra.items():
             _glue(f"{n}_{key}", value)
 
+    def csv_link(self):
+        """A link to the first seed's CSV where the built book publishes it, or its path where it does not
+        (a rerun into ``runs/``)."""
+        from IPython.display import Markdown
+
+        from .page import csv_link
+        path = RunPaths(self.folders[self.first], self.name).csv
+        try:
+            return csv_link(path, root=path.parents[2])
+        except (ValueError, FileNotFoundError):
+            return Markdown(f"Data: `{path}` (not published with the book)")
+
+    def others(self, experiment: str) -> dict[int, pd.DataFrame]:
+        """Another experiment's history of each seed from the same results folders (the seeds where it exists)."""
+        paths = {s: RunPaths(folder, experiment).csv for s, folder in self.folders.items()}
+        return {s: read_history(p) for s, p in paths.items() if p.exists()}
+
+    def compare(self, experiment: str) -> int:
+        """Paired by seed, this experiment's last epoch against ``experiment``'s: held-out accuracy difference (pp)
+        and executed and proxy training FLOPs as a share of the other's (%), glued as
+        ``<name>_vs_<experiment>_{acc,exec,proxy}`` (mean [95% CI] (n=k)); returns the number of seeds paired."""
+        other = self.others(experiment)
+        seeds = [s for s in self.seeds if s in other]
+        mine = {s: self.histories[s].iloc[-1] for s in seeds}
+        ref = {s: other[s].iloc[-1] for s in seeds}
+        measures = {"acc": [mine[s]["test_100"] - ref[s]["test_100"] for s in seeds],
+                    "exec": [100 * mine[s]["exec_flops_T"] / ref[s]["exec_flops_T"] for s in seeds],
+                    "proxy": [100 * mine[s]["flops_T"] / ref[s]["flops_T"] for s in seeds]}
+        for key, values in measures.items():
+            c = mean_ci(values)
+            text = format_ci(c["mean"], c["lo"], c["hi"], c["n"]) if seeds else "not run"
+            _glue(f"{self.name}_vs_{experiment}_{key}", text)
+        return len(seeds)
+
+    def headline(self) -> None:
+        """What a chapter states first: the comparison with the Baseline (``compare``) and the finding figure
+        ``<name>_fig_finding``, held-out accuracy per epoch of this experiment beside the Baseline over seeds."""
+        from ..report import plots
+        base = self.others("baseline") if self.name != "baseline" else {}
+        if self.name != "baseline":
+            self.compare("baseline")
+        per_seed = [{self.name: h, **({"baseline": base[s]} if s in base else {})}
+                    for s, h in self.histories.items()]
+        _glue_figure(f"{self.name}_fig_finding", plots.accuracy_held_out(per_seed))
+
+    def mean_at(self, column: str, epoch: int) -> float:
+        """The mean over seeds of ``column`` at logged ``epoch``."""
+        return float(pd.Series([h.loc[h["epoch"] == epoch, column].iloc[0] for h in self.histories.values()]).mean())
+
     def across_seeds(self) -> pd.DataFrame:
         """Mean [95% CI] over seeds of the last epoch's measures (and, for staged runs, the update and gradient
         densities over the SEL epochs); glues ``<name>_seeds_<column>`` (text), ``..._mean``, ``<name>_n_seeds``
@@ -139,10 +202,8 @@ class ChapterRuns:
         across = pd.DataFrame({label: mean_ci(finals[col]) for label, col in metrics.items() if col in finals}).T
         for label, col in metrics.items():
             s = across.loc[label]
-            spec = ".3g" if "FLOPs" in label or "density" in label else ".1f"
-            text = f"{s['mean']:{spec}}" + (f" [{s['lo']:{spec}}, {s['hi']:{spec}}]" if s["n"] > 1 else "") + \
-                f" (n={int(s['n'])})"
-            _glue(f"{self.name}_seeds_{col}", text)
+            fmt = {"sig": 3} if "FLOPs" in label or "density" in label else {"digits": 1}
+            _glue(f"{self.name}_seeds_{col}", format_ci(s["mean"], s["lo"], s["hi"], int(s["n"]), **fmt))
             _glue(f"{self.name}_seeds_{col}_mean", float(s["mean"]))
         _glue(f"{self.name}_n_seeds", len(finals))
         _glue(f"{self.name}_seed_list", ", ".join(str(s) for s in finals.index))
@@ -178,11 +239,24 @@ def config_table(configs: dict[int, Config]) -> pd.DataFrame:
 def run(configs: dict[int, Config], profile: str, results_root: str = "results",
                 fresh: bool = False) -> ChapterRuns:
     """Run every seed's configuration into ``results_root/<profile>/seed<k>`` (resuming, or skipping a finished
-    run) and return the runs."""
+    run) and return the runs. A configuration that differs from the profile's (a chapter parameter or a setting)
+    writes under ``runs/<chapter>-<setting>/`` instead when ``results_root`` is the default (``params.variant_root``).
+    Glues the chapter's headline (``ChapterRuns.headline``) and its ``COMPARISONS``."""
     from ..engine.experiments import run_experiment
-    name = next(iter(configs.values())).experiment
-    folders = {s: seed_dir(profile, s, results_root) for s in configs}
+    from .params import changed_fields, variant_root
+    cfg = next(iter(configs.values()))
+    name = cfg.experiment
+    changed = changed_fields(cfg, profile_config(profile, name, data=cfg.data, seed=cfg.seed))
+    root = variant_root(name, changed, results_root)
+    if root != str(results_root):
+        print(f"parameters differ from the {profile} profile's ({', '.join(f'{k}={v}' for k, v in changed.items())}): "
+              f"results go to {root}/{profile}/, not {results_root}/ (pass results_root to choose)")
+    folders = {s: seed_dir(profile, s, root) for s in configs}
     histories = {s: read_history(run_experiment(c, folders[s], fresh=fresh)) for s, c in configs.items()}
     run_info = {s: read_json(RunPaths(folders[s], name).run_json) for s in configs}
     print(f"seeds run: {list(configs)}")
-    return ChapterRuns(name, configs, histories, run_info)
+    runs = ChapterRuns(name, configs, histories, run_info, folders)
+    runs.headline()
+    for other in COMPARISONS.get(name, ()):
+        runs.compare(other)
+    return runs

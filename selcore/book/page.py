@@ -1,9 +1,14 @@
 """What every chapter shows about how it was produced (profile, data, device), and its metadata."""
 from __future__ import annotations
 
+import html
+from pathlib import Path
+from urllib.parse import quote
+
 import torch
 
 from .profiles import PROFILE_NOTES, check_profile
+from .sphinx_ext import PUBLISHED_DIR, is_published, results_root
 
 
 def data_label(source: str) -> str:
@@ -21,3 +26,20 @@ def banner(profile: str, data: str = "", device: str = "auto"):
     hw = torch.cuda.get_device_name(0) if dev.startswith("cuda") else "CPU"
     return Markdown(f"> **Profile `{profile}`**: {PROFILE_NOTES[profile]}.  \n"
                     f"> Data: {data_label(data)}. Device: {dev} ({hw}).")
+
+
+def csv_link(path: str | Path, root: str | Path | None = None):
+    """An HTML link to a results file (a CSV or a ``run_<name>.json``) where the built book publishes it
+    (``selcore.book.sphinx_ext``): ``results/<path relative to root>``, a relative URL that works in the built
+    HTML opened from disk (the book's pages sit at the top of its HTML folder), shown under a table.
+    ``root`` is the results folder ``path`` lies in (default: ``$SELCORE_RESULTS``, else ``results``, as the
+    extension's). Refuses a missing file, one outside ``root`` and one the book does not publish."""
+    from IPython.display import HTML
+    file = Path(path)
+    if not file.is_file():
+        raise FileNotFoundError(f"{file}: no such results file")
+    if not is_published(file):
+        raise ValueError(f"{file}: the book publishes only *.csv and run_*.json results files")
+    rel = file.resolve().relative_to(results_root(root).resolve()).as_posix()
+    return HTML(f'<p class="selcore-download">Data: <a href="{quote(f"{PUBLISHED_DIR}/{rel}")}" download>'
+                f"{html.escape(rel)}</a></p>")

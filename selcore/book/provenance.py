@@ -6,95 +6,33 @@ Everything the status chapter shows is read here from artifacts the runs leave b
   the runner's ``metadata.selcore``: profile and data source),
 * each experiment's ``run_<name>.json`` in every seed folder ``<results_root>/<profile>/seed<k>/`` (and in
   sub-studies such as ``<profile>/sgd/seed<k>/``),
-* the software versions and the hardware of the machine executing the status page, and the git commit.
+* the software versions and the hardware of the machine executing the status page, and the git commit (the
+  environment capture of ``selcore.engine.results``, the one every run.json records).
 
 Nothing here trains or writes; every function returns plain dicts or pandas DataFrames.
 """
 from __future__ import annotations
 
 import json
-import os
-import platform
-from importlib import metadata
 from pathlib import Path
 from typing import Iterable
 
 import pandas as pd
 
-PACKAGES = ("torch", "torchvision", "jupyter-book", "papermill", "pandas", "matplotlib", "seaborn",
-            "numpy", "nbformat", "sphinx")
-"""The distributions whose versions the status page lists (after Python itself)."""
+from ..engine.results import git_commit, hardware, package_versions  # noqa: F401 (the status page reads them here)
+from ..paths import RUN_JSON_GLOB, run_json_experiment
+from .runbook import toc_files
 
 FAILED_DIR = ".failed"
 """Sub-folder of the book folder where the runner keeps a chapter that raised."""
 
 
-def package_versions(packages: Iterable[str] = PACKAGES) -> dict[str, str]:
-    """``{"python": ..., <package>: <installed version or "not installed">}``."""
-    out = {"python": platform.python_version()}
-    for name in packages:
-        try:
-            out[name] = metadata.version(name)
-        except metadata.PackageNotFoundError:
-            out[name] = "not installed"
-    return out
-
-
-def cpu_name() -> str:
-    """The CPU model as the operating system names it (Linux: ``model name`` of /proc/cpuinfo)."""
-    try:
-        with open("/proc/cpuinfo") as f:
-            for line in f:
-                if line.lower().startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine() or "unknown"
-
-
-def hardware() -> dict[str, object]:
-    """The machine executing this code: OS, CPU, logical cores, torch's intra-op threads, GPUs."""
-    import torch
-    info: dict[str, object] = {
-        "platform": platform.platform(),
-        "cpu": cpu_name(),
-        "logical cores": os.cpu_count(),
-        "usable cores": len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count(),
-        "torch threads": torch.get_num_threads(),
-        "cuda available": torch.cuda.is_available(),
-    }
-    if torch.cuda.is_available():
-        info["gpus"] = ", ".join(torch.cuda.get_device_name(i) for i in range(torch.cuda.device_count()))
-        info["cuda (torch build)"] = torch.version.cuda
-        info["cudnn"] = torch.backends.cudnn.version()
-    else:
-        info["gpus"] = "none"
-    return info
-
-
-def git_commit() -> str:
-    """The repository's HEAD commit (``-dirty`` when tracked files differ from it), or ``unknown``."""
-    from ..engine.results import git_commit as _commit
-    return _commit()
-
-
 def toc_order(book_dir: str | Path) -> list[str]:
-    """Page names in the order of ``_toc.yml`` (looked up in ``book_dir``, then its parent); [] if none."""
+    """Page names in the order of ``_toc.yml`` (``runbook.toc_files``, looked up in ``book_dir``, then its
+    parent); [] if there is none."""
     for folder in (Path(book_dir), Path(book_dir).resolve().parent):
-        toc = folder / "_toc.yml"
-        if toc.exists():
-            import yaml
-            spec = yaml.safe_load(toc.read_text()) or {}
-            names = [spec.get("root")]
-            stack = list(spec.get("chapters") or [])
-            for part in spec.get("parts") or []:
-                stack += part.get("chapters") or []
-            while stack:
-                entry = stack.pop(0)
-                if "file" in entry:
-                    names.append(entry["file"])
-                stack[0:0] = entry.get("sections") or []
-            return [str(n) for n in names if n]
+        if (folder / "_toc.yml").exists():
+            return toc_files(folder)
     return []
 
 
@@ -213,7 +151,7 @@ def run_files(results_root: str | Path, profile: str) -> list[Path]:
     folder = Path(results_root) / profile
     if not folder.is_dir():
         return []
-    found = [p for p in folder.rglob("run_*.json") if "checkpoints" not in p.relative_to(folder).parts]
+    found = [p for p in folder.rglob(RUN_JSON_GLOB) if "checkpoints" not in p.relative_to(folder).parts]
     return sorted(found, key=lambda p: (str(p.parent.relative_to(folder)), p.name))
 
 
@@ -235,7 +173,7 @@ def run_records(results_root: str | Path, profile: str) -> pd.DataFrame:
         seed_from_folder = _seed_of(p.parent)
         group_parts = [part for part in rel.parts if _seed_of(Path(part)) is None]
         common = {"group": "/".join(group_parts) or "main", "folder": rel.as_posix() or ".",
-                  "experiment": p.stem[4:], "seed": seed_from_folder}
+                  "experiment": run_json_experiment(p), "seed": seed_from_folder}
         try:
             info = json.loads(p.read_text())
         except (OSError, ValueError) as e:
@@ -244,7 +182,7 @@ def run_records(results_root: str | Path, profile: str) -> pd.DataFrame:
         env = info.get("environment") or {}
         rows.append({
             **common,
-            "experiment": info.get("experiment", p.stem[4:]),
+            "experiment": info.get("experiment", run_json_experiment(p)),
             "status": info.get("status"),
             "seed": info.get("seed", seed_from_folder),
             "device": env.get("device"),

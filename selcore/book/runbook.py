@@ -5,16 +5,19 @@ in the table of contents' order (the experiments before the analysis, the status
 ``<book_dir>/<name>.ipynb``, with the working directory at the repository root. A chapter already
 executed under the same profile and data is skipped unless ``force``; experiments inside a chapter
 resume from their last checkpoint on their own. Outputs are written to a temporary file and renamed,
-so a killed run never leaves a half-written chapter in the book.
+so a killed run never leaves a half-written chapter in the book. One progress line per chapter (k of n,
+elapsed, ETA from the recorded times) goes to the terminal, papermill's and the kernel's output to a log file
+under ``runs/logs/``; Ctrl-C ends with one line saying how to resume. ``run_chapter`` executes one chapter with
+other parameters into a place of its own (``python -m selcore chapter``).
 """
 from __future__ import annotations
 
-import logging
 import os
 import sys
 import time
 from pathlib import Path
 
+from .params import declared_parameters
 from .profiles import check_profile
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -60,21 +63,6 @@ def portable_metadata(nb, out: Path, repo: Path) -> None:
         pm_meta["output_path"] = portable_path(str(Path(out).resolve()), repo)
 
 
-def declared_parameters(nb_path: Path) -> set[str]:
-    """The names a chapter's ``parameters`` cell assigns (plain or tuple assignments)."""
-    import ast
-
-    import nbformat
-    nb = nbformat.read(nb_path, as_version=4)
-    names: set[str] = set()
-    for cell in nb.cells:
-        if cell.cell_type == "code" and "parameters" in cell.metadata.get("tags", []):
-            for node in ast.walk(ast.parse(cell.source)):
-                if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
-                    names.add(node.id)
-    return names
-
-
 def is_current(nb_path: Path, profile: str, data: str) -> bool:
     """True if ``nb_path`` was executed to the end by this runner under ``profile`` and ``data``."""
     import nbformat
@@ -87,15 +75,133 @@ def is_current(nb_path: Path, profile: str, data: str) -> bool:
     return meta.get("complete") is True and meta.get("profile") == profile and meta.get("data") == data
 
 
-def run_book(profile: str, data: str = "", only: list[str] | None = None, force: bool = False,
-             book_dir: Path | str = "book", results_root: Path | str = "results", repo: Path = REPO_ROOT,
-             log=print) -> list[dict]:
-    """Execute the chapters; returns one record per chapter (name, status, seconds)."""
+class Interrupted(RuntimeError):
+    """Ctrl-C during a chapter: the message says how to resume."""
+
+
+def recorded_seconds(book_dir: Path, name: str, profile: str) -> float | None:
+    """How long ``name`` took when ``book_dir``'s copy was executed under ``profile`` (papermill's record)."""
+    import nbformat
+    path = Path(book_dir) / f"{name}.ipynb"
+    try:
+        nb = nbformat.read(path, as_version=4)
+    except (OSError, ValueError):
+        return None
+    if nb.metadata.get("selcore", {}).get("profile") != profile:
+        return None
+    duration = nb.metadata.get("papermill", {}).get("duration")
+    return float(duration) if duration else None
+
+
+def _clock(seconds: float) -> str:
+    m, s = divmod(int(seconds), 60)
+    return f"{m // 60}:{m % 60:02d}:{s:02d}" if m >= 60 else f"{m}:{s:02d}"
+
+
+def progress_line(k: int, n: int, name: str, elapsed: float, remaining: float | None) -> str:
+    """``chapter k/n <name> | elapsed m:ss | ETA m:ss`` (ETA from the recorded times of the chapters left)."""
+    eta = "unknown (no recorded times)" if remaining is None else _clock(remaining)
+    return f"chapter {k}/{n} {name} | elapsed {_clock(elapsed)} | ETA {eta}"
+
+
+def separate_book_dir(profile: str, repo: Path = REPO_ROOT) -> Path:
+    """``runs/book-<profile>/book``, a complete book source (pages, bibliography, table of contents, config) for a
+    profile other than the committed book's, so that ``run`` never writes such chapters into ``book/``."""
+    import shutil
+    root = repo / "runs" / f"book-{profile}"
+    (root / "book").mkdir(parents=True, exist_ok=True)
+    shutil.copy(repo / "_config.yml", root / "_config.yml")
+    for f in (repo / "book").iterdir():
+        if f.suffix in (".md", ".bib", ".yml") or f.name == "_static":
+            target = root / "book" / f.name
+            if f.is_dir():
+                shutil.copytree(f, target, dirs_exist_ok=True)
+            else:
+                shutil.copy(f.resolve(), target)
+    return root / "book"
+
+
+def committed_profile(book_dir: Path) -> str | None:
+    """The profile the executed chapters in ``book_dir`` were produced with (None if there are none)."""
+    import nbformat
+    for path in sorted(Path(book_dir).glob("*.ipynb")):
+        try:
+            profile = nbformat.read(path, as_version=4).metadata.get("selcore", {}).get("profile")
+        except (OSError, ValueError):
+            continue
+        if profile:
+            return profile
+    return None
+
+
+def execute_chapter(name: str, out: Path, params: dict, repo: Path = REPO_ROOT, log_file: Path | None = None,
+                    desc: str | None = None, meta: dict | None = None) -> None:
+    """Execute ``chapters/<name>.ipynb`` into ``out`` with the ``params`` it declares (an undeclared one fails
+    before the kernel starts), the kernel's output going to ``log_file`` and one progress bar to the terminal.
+    The result is written to a temporary file and renamed; a failed chapter goes to ``<out dir>/.failed/``."""
     import nbformat
     import papermill as pm
+    from papermill.exceptions import PapermillExecutionError
+    source = repo / "chapters" / f"{name}.ipynb"
+    declared = declared_parameters(source)
+    unknown = sorted(set(params) - declared - {"book_dir", "results_root", "profile", "data"})
+    if unknown:
+        from ..config import ConfigError
+        raise ConfigError(f"chapter {name} has no parameter {', '.join(map(repr, unknown))}; it accepts "
+                          f"{', '.join(sorted(declared))} (python -m selcore chapters {name})")
+    out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out.with_name(f".{out.stem}.running.ipynb")
+    t0 = time.perf_counter()
+    sink = open(log_file, "a") if log_file else None
+    saved_stderr = None
+    try:
+        if sink:  # the kernel process inherits file descriptor 2: its warnings and dying words go to the log
+            sys.stderr.flush()
+            saved_stderr = os.dup(2)
+            os.dup2(sink.fileno(), 2)
+        pm.execute_notebook(str(source), str(tmp), parameters={k: v for k, v in params.items() if k in declared},
+                            cwd=str(repo), kernel_name="python3", log_output=False,
+                            progress_bar={"desc": desc or name, "leave": False, "file": sys.stdout},
+                            stdout_file=sink, stderr_file=sink)
+    except KeyboardInterrupt:
+        raise Interrupted(name) from None
+    except Exception as err:
+        if isinstance(err, PapermillExecutionError) and err.ename == "KeyboardInterrupt":
+            raise Interrupted(name) from None
+        failed = out.parent / ".failed" / out.name
+        failed.parent.mkdir(exist_ok=True)
+        if tmp.exists():
+            os.replace(tmp, failed)
+        what = f"{err.ename}: {err.evalue}" if hasattr(err, "ename") else f"{type(err).__name__}: {err}"
+        raise ChapterFailed(f"chapter {name} failed after {time.perf_counter() - t0:.0f}s ({what}); the executed "
+                            f"notebook with the error is in {failed}") from None
+    finally:
+        if saved_stderr is not None:
+            os.dup2(saved_stderr, 2)
+            os.close(saved_stderr)
+        if sink:
+            sink.close()
+    nb = nbformat.read(tmp, as_version=4)
+    nb.metadata["selcore"] = {"complete": True, **(meta or {})}
+    portable_metadata(nb, out, repo)
+    nbformat.write(nb, tmp)
+    os.replace(tmp, out)
 
+
+def run_book(profile: str, data: str = "", only: list[str] | None = None, force: bool = False,
+             book_dir: Path | str | None = None, results_root: Path | str = "results", repo: Path = REPO_ROOT,
+             log=print) -> list[dict]:
+    """Execute the chapters; returns one record per chapter (name, status, seconds). ``book_dir`` None: ``book/``
+    when it holds this profile's chapters (or none), otherwise a separate book folder (``separate_book_dir``)."""
     check_profile(profile)
     repo = Path(repo).resolve()
+    if book_dir is None:
+        held = committed_profile(repo / "book")
+        book_dir = repo / "book" if held in (None, profile) else separate_book_dir(profile, repo)
+        if held not in (None, profile):
+            log(f"[run] book/ holds the {held} profile's chapters: the {profile} chapters go to "
+                f"{portable_path(str(book_dir), repo)} (--book-dir book writes over book/)")
     book_dir = Path(book_dir) if Path(book_dir).is_absolute() else repo / book_dir
     results_root = Path(results_root) if Path(results_root).is_absolute() else repo / results_root
     data = portable_path(data or os.environ.get("SELCORE_DATA", "torchvision"), repo)
@@ -104,43 +210,60 @@ def run_book(profile: str, data: str = "", only: list[str] | None = None, force:
     if unknown:
         from ..config import ConfigError
         raise ConfigError(f"unknown chapter {unknown[0]!r}: the chapters are {', '.join(chapters)}")
-    logging.basicConfig(level=logging.INFO, format="%(message)s", stream=sys.stderr)
     params = {"profile": profile, "data": data, "results_root": portable_path(str(results_root), repo),
               "book_dir": portable_path(str(book_dir), repo)}
     book_dir.mkdir(parents=True, exist_ok=True)
-    records = []
-    for name in chapters:
+    log_file = repo / "runs" / "logs" / f"run-{profile}-{time.strftime('%Y%m%d-%H%M%S')}.log"
+    log_file.parent.mkdir(parents=True, exist_ok=True)
+    todo = [n for n in chapters if not only or n in only]
+    times = {n: recorded_seconds(repo / "book", n, profile) for n in todo}
+    log(f"[run] {len(todo)} chapters, profile {profile}; papermill's and the kernels' output: "
+        f"{portable_path(str(log_file), repo)}")
+    records, start = [], time.perf_counter()
+    for k, name in enumerate(todo, 1):
         out = book_dir / f"{name}.ipynb"
-        if only and name not in only:
-            continue
         if not force and is_current(out, profile, data):
             log(f"[run] {name}: already executed under profile {profile}, skipping (--force reruns)")
             records.append({"chapter": name, "status": "skipped", "seconds": 0.0})
             continue
-        log(f"[run] {name}: executing chapters/{name}.ipynb (profile {profile})")
-        tmp = out.with_name(f".{name}.running.ipynb")
+        left = [times[n] for n in todo[k - 1:]]
+        remaining = None if any(t is None for t in left) else sum(left)
+        desc = progress_line(k, len(todo), name, time.perf_counter() - start, remaining)
         t0 = time.perf_counter()
         try:
-            source = repo / "chapters" / f"{name}.ipynb"
-            declared = declared_parameters(source)
-            pm.execute_notebook(str(source), str(tmp), parameters={k: v for k, v in params.items() if k in declared},
-                                cwd=str(repo), kernel_name="python3", log_output=True, progress_bar=False)
-        except Exception as err:
-            failed = book_dir / ".failed" / f"{name}.ipynb"
-            failed.parent.mkdir(exist_ok=True)
-            if tmp.exists():
-                os.replace(tmp, failed)
-            log(f"[run] {name}: FAILED after {time.perf_counter() - t0:.0f}s; the executed notebook with the "
-                f"error is in {failed}")
-            what = f"{err.ename}: {err.evalue}" if hasattr(err, "ename") else f"{type(err).__name__}: {err}"
-            raise ChapterFailed(f"chapter {name} failed ({what}); the executed notebook with the error is "
-                                f"in {failed}") from None
-        nb = nbformat.read(tmp, as_version=4)
-        nb.metadata["selcore"] = {"profile": profile, "data": data, "complete": True}
-        portable_metadata(nb, out, repo)
-        nbformat.write(nb, tmp)
-        os.replace(tmp, out)
+            execute_chapter(name, out, params, repo, log_file, desc, {"profile": profile, "data": data})
+        except Interrupted:
+            raise Interrupted(f"interrupted in chapter {name}: finished chapters and epochs are kept; rerun the same "
+                              f"command to resume") from None
         secs = time.perf_counter() - t0
         log(f"[run] {name}: done in {secs:.0f}s")
         records.append({"chapter": name, "status": "executed", "seconds": secs})
     return records
+
+
+def run_chapter(name: str, profile: str, data: str = "", params: dict | None = None, out: Path | str | None = None,
+                repo: Path = REPO_ROOT, log=print) -> Path:
+    """Execute one chapter with other parameters into a place of its own: ``out`` or
+    ``runs/<name>-<param><value>...-<profile>/<name>.ipynb`` (the chapter itself sends results of a changed
+    configuration under ``runs/``); returns the executed notebook's path."""
+    from .params import variant_name
+    check_profile(profile)
+    repo = Path(repo).resolve()
+    params = dict(params or {})
+    data = portable_path(data or os.environ.get("SELCORE_DATA", "torchvision"), repo)
+    if out is None:
+        out = repo / "runs" / f"{variant_name(name, params)}-{profile}" / f"{name}.ipynb"
+    out = Path(out) if Path(out).is_absolute() else repo / out
+    if out.resolve().parent == (repo / "book").resolve():
+        from ..config import ConfigError
+        raise ConfigError(f"{portable_path(str(out), repo)} is the committed book: choose another --out")
+    log_file = out.with_suffix(".log")
+    log(f"[chapter] {name} (profile {profile}) -> {portable_path(str(out), repo)}; kernel output: "
+        f"{portable_path(str(log_file), repo)}")
+    try:
+        execute_chapter(name, out, {"profile": profile, "data": data, **params}, repo, log_file, name,
+                        {"profile": profile, "data": data, "parameters": params})
+    except Interrupted:
+        raise Interrupted(f"interrupted in chapter {name}: finished epochs are kept; rerun the same command to "
+                          f"resume") from None
+    return out

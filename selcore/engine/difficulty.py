@@ -1,10 +1,12 @@
 """Is SEL's difficulty order meaningful? Compare the scorer's order with a trained model's."""
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 
 import pandas as pd
 import torch
+from scipy import stats
 
 from . import sel
 from ..config import Config, ConfigError
@@ -45,12 +47,34 @@ def trained_model_scores(root, cfg: Config, data: DeviceData, flops=None):
 
 def rank_agreement(scores_a: torch.Tensor, scores_b: torch.Tensor, y: torch.Tensor,
                    classes: tuple) -> pd.Series:
-    """Spearman rank correlation, per class, between two per-sample difficulty scores:
-    rho_c = Pearson correlation of the ranks of a and b over the images of class c (ties: average rank)."""
+    """Spearman rank correlation, per class, between two per-sample difficulty scores
+    (``scipy.stats.spearmanr``): rho_c = Pearson correlation of the ranks of a and b over the images of class
+    c (ties: average rank); NaN where a class's scores are constant."""
+    a, b, y = scores_a.cpu().numpy(), scores_b.cpu().numpy(), y.cpu().numpy()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", stats.ConstantInputWarning)  # constant scores: NaN, said in the doc
+        out = {name: float(stats.spearmanr(a[y == c], b[y == c]).statistic) for c, name in enumerate(classes)}
+    return pd.Series(out, name="spearman")
+
+
+def extremes(scores: torch.Tensor, y: torch.Tensor, classes: tuple, k: int = 3) -> dict[str, list[int]]:
+    """Per class, the training indices of its ``k`` easiest then its ``k`` hardest images by ``scores``
+    (higher = harder; ties keep the training order)."""
+    scores, y = scores.cpu(), y.cpu()
     out = {}
     for c, name in enumerate(classes):
-        m = (y == c).cpu()
-        a = pd.Series(scores_a.cpu()[m].numpy())
-        b = pd.Series(scores_b.cpu()[m].numpy())
-        out[name] = a.rank().corr(b.rank())  # Pearson of average ranks = Spearman
-    return pd.Series(out, name="spearman")
+        members = torch.nonzero(y == c).flatten()
+        ranked = members[torch.argsort(scores[members], stable=True)].tolist()
+        out[name] = ranked[:k] + ranked[-k:] if ranked else []
+    return out
+
+
+def order_agreement(scorer: torch.Tensor, trained: torch.Tensor, y: torch.Tensor, classes: tuple,
+                    k: int = 3) -> dict:
+    """What the oracle-order run stores in its run.json (``prior_cost.order_agreement``), so that the book
+    needs no checkpoint to show it: the per-class Spearman correlation between the scorer's and the trained
+    Baseline's per-sample losses (``rank_agreement``), and each order's ``k`` easiest and hardest images per
+    class (``extremes``)."""
+    return {"spearman": rank_agreement(scorer, trained, y, classes).to_dict(),
+            "extremes": {"scorer": extremes(scorer, y, classes, k),
+                         "trained Baseline": extremes(trained, y, classes, k)}}

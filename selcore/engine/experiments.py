@@ -137,9 +137,12 @@ class Experiment:
 
     def oracle_order(self) -> list[torch.Tensor]:
         """Each class sorted easy -> hard by the finished Baseline's per-sample loss (same results folder).
-        Its scoring pass goes to ``prior`` (the Baseline's own training is not counted)."""
-        from .difficulty import trained_model_scores
+        Its scoring pass goes to ``prior`` (the Baseline's own training is not counted), and so does how this
+        order agrees with the scorer's (``difficulty.order_agreement``): the book reads it from the run.json."""
+        from .difficulty import order_agreement, trained_model_scores
         scores, flops = trained_model_scores(self.paths.root, self.cfg, self.data, self.flops)
+        scorer = cached_curriculum(self.cfg, self.data, self.paths.root)["scores"]
+        self.prior["order_agreement"] = order_agreement(scorer, scores, self.data.train_y, self.data.classes)
         if self.resumed:  # the checkpoint's counters hold this pass already
             return sel.sort_by_difficulty(scores, self.data.train_y, self.data.num_classes)
         self.prior["what"].append("scoring the training set with the trained Baseline")

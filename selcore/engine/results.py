@@ -98,19 +98,69 @@ def git_commit(where: Path | str | None = None) -> str:
     return "unknown"
 
 
-def environment(device: torch.device) -> dict:
-    """Versions and hardware, for run.json and the book's status page."""
-    import torchvision
-    env = {
-        "python": platform.python_version(),
-        "torch": torch.__version__,
-        "torchvision": torchvision.__version__,
+PACKAGES = ("torch", "torchvision", "jupyter-book", "papermill", "pandas", "matplotlib", "seaborn",
+            "numpy", "scipy", "nbformat", "sphinx")
+"""The distributions whose versions the status page lists (after Python itself)."""
+
+
+def package_versions(packages: Iterable[str] = PACKAGES) -> dict[str, str]:
+    """``{"python": ..., <package>: <installed version or "not installed">}``."""
+    from importlib import metadata
+    out = {"python": platform.python_version()}
+    for name in packages:
+        try:
+            out[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            out[name] = "not installed"
+    return out
+
+
+def cpu_name() -> str:
+    """The CPU model as the operating system names it (Linux: ``model name`` of /proc/cpuinfo)."""
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.lower().startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine() or "unknown"
+
+
+def hardware() -> dict[str, object]:
+    """The machine executing this code: OS, CPU, logical cores, torch's intra-op threads, GPUs."""
+    info: dict[str, object] = {
         "platform": platform.platform(),
-        "processor": platform.processor() or platform.machine(),
-        "cpu_threads": torch.get_num_threads(),
+        "cpu": cpu_name(),
+        "logical cores": os.cpu_count(),
+        "usable cores": len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count(),
+        "torch threads": torch.get_num_threads(),
+        "cuda available": torch.cuda.is_available(),
+    }
+    if torch.cuda.is_available():
+        info["gpus"] = ", ".join(torch.cuda.get_device_name(i) for i in range(torch.cuda.device_count()))
+        info["cuda (torch build)"] = torch.version.cuda
+        info["cudnn"] = torch.backends.cudnn.version()
+    else:
+        info["gpus"] = "none"
+    return info
+
+
+def environment(device: torch.device) -> dict:
+    """The one environment capture, as a run.json records it: the versions of Python, torch and torchvision
+    (``package_versions``), the machine (``hardware``: platform, CPU, torch threads), the device the run used,
+    the code's git commit and the time (UTC). The status page shows ``package_versions`` and ``hardware`` of
+    the machine executing it."""
+    versions, hw = package_versions(("torch", "torchvision")), hardware()
+    return {
+        "python": versions["python"],
+        "torch": versions["torch"],
+        "torchvision": versions["torchvision"],
+        "platform": hw["platform"],
+        "processor": hw["cpu"],
+        "cpu_threads": hw["torch threads"],
         "device": str(device),
         "device_name": torch.cuda.get_device_name(device) if device.type == "cuda" else "CPU",
         "git_commit": git_commit(),
         "time_utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
     }
-    return env

@@ -5,6 +5,8 @@ Verdict rules (95% t-interval [lo, hi] over n seeds):
 * ``at_least t``: confirmed if lo >= t, refuted if hi < t;
 * ``at_most t``: confirmed if hi <= t, refuted if lo > t;
 * ``near x +- tol``: confirmed if [lo, hi] lies inside [x - tol, x + tol], refuted if it lies outside it;
+* ``differs from x``: confirmed if the interval excludes x (lo > x or hi < x); never refuted (an interval
+  cannot show equality); the ablations chapter reads its paired differences by this rule with x = 0;
 * otherwise, and always with fewer than 2 seeds: "inconclusive at this n";
 * a claim whose figure only the full protocol can give (absolute accuracies) is "not reproduced" when the
   runs used a reduced profile, whatever the numbers.
@@ -17,9 +19,9 @@ from typing import Callable
 
 import pandas as pd
 
-from ..paths import csv_path
+from ..paths import RunPaths, csv_path
 from ..engine.results import read_json
-from .stats import format_mean_ci, mean_ci
+from .stats import format_ci, mean_ci
 from .summary import read_history
 
 VERDICTS = ("confirmed", "refuted", "not reproduced", "inconclusive at this n")
@@ -27,13 +29,15 @@ VERDICTS = ("confirmed", "refuted", "not reproduced", "inconclusive at this n")
 
 @dataclass(frozen=True)
 class Rule:
-    kind: str          # "at_least", "at_most" or "near"
+    kind: str          # "at_least", "at_most", "near" or "differs"
     value: float
     tol: float = 0.0
 
     def describe(self) -> str:
         if self.kind == "near":
             return f"within {self.value:g} +- {self.tol:g}"
+        if self.kind == "differs":
+            return f"differs from {self.value:g}"
         return f"{'>=' if self.kind == 'at_least' else '<='} {self.value:g}"
 
     def verdict(self, s: dict, paper_only: bool = False, profile: str = "paper") -> str:
@@ -47,6 +51,8 @@ class Rule:
             return "confirmed" if lo >= self.value else "refuted" if hi < self.value else "inconclusive at this n"
         if self.kind == "at_most":
             return "confirmed" if hi <= self.value else "refuted" if lo > self.value else "inconclusive at this n"
+        if self.kind == "differs":
+            return "confirmed" if lo > self.value or hi < self.value else "inconclusive at this n"
         a, b = self.value - self.tol, self.value + self.tol
         if a <= lo and hi <= b:
             return "confirmed"
@@ -75,7 +81,7 @@ class Seed:
         return float(self.hist(e)[col].iloc[-1])
 
     def prior_time(self, e: str) -> float:
-        p = self.folder / f"run_{e}.json"
+        p = RunPaths(self.folder, e).run_json
         return float((read_json(p).get("prior_cost") or {}).get("time_s", 0.0)) if p.exists() else 0.0
 
     def saving(self, e: str, col: str) -> float:
@@ -84,6 +90,28 @@ class Seed:
 
 def _sel_epochs(df: pd.DataFrame) -> pd.DataFrame:
     return df[df["stage"] > 0] if "stage" in df else df
+
+
+def gradient_sparsity(df: pd.DataFrame) -> float:
+    """Share of gradient entries the guilt mask zeroed, %: 100 x the mean ``sparsity`` over the SEL epochs."""
+    return 100 * float(_sel_epochs(df)["sparsity"].mean())
+
+
+def gradient_kept(df: pd.DataFrame) -> float:
+    """Share of gradient entries the mask kept, %: 100 x the mean of 1 - ``sparsity`` over the SEL epochs."""
+    return 100 * float((1 - _sel_epochs(df)["sparsity"]).mean())
+
+
+def weights_moved(df: pd.DataFrame) -> float:
+    """Share of weights that changed per step, %: 100 x the mean ``update_density`` over the SEL epochs."""
+    return 100 * float(_sel_epochs(df)["update_density"].mean())
+
+
+def frozen_gap(df: pd.DataFrame) -> float:
+    """Weights changed per step minus gradient entries kept, pp: 100 x the mean over the SEL epochs of
+    ``update_density - (1 - sparsity)``; above 0, weights whose gradient entry was zeroed moved."""
+    sel = _sel_epochs(df)
+    return 100 * float((sel["update_density"] - (1 - sel["sparsity"])).mean())
 
 
 def _early_gap(s: Seed, e: str) -> float:
@@ -110,7 +138,7 @@ CLAIMS = (
           lambda s: s.saving("sel95", "exec_flops_T"), Rule("at_least", 99.0)),
     Claim("sparsity", "p40 guilt threshold gives ~95% gradient sparsity", "~95%",
           "SEL-95 mean gradient sparsity over its stages, %", ("sel95",),
-          lambda s: 100 * float(_sel_epochs(s.hist("sel95"))["sparsity"].mean()), Rule("near", 95.0, 5.0)),
+          lambda s: gradient_sparsity(s.hist("sel95")), Rule("near", 95.0, 5.0)),
     Claim("faster", "SEL trains 38% faster than the Baseline", "38% (835 s vs 1398 s)",
           "wall-clock saved vs Baseline incl. SEL's scoring pass, %", ("baseline", "sel95"),
           lambda s: 100 * (1 - (s.last("sel95", "time_s") + s.prior_time("sel95")) / s.last("baseline", "time_s")),
@@ -137,9 +165,24 @@ CLAIMS = (
           lambda s: _early_gap(s, "curriculum_only") - _early_gap(s, "random_windows"), Rule("at_most", 0.0)),
     Claim("frozen", "Frozen knowledge stays frozen (zeroed gradients leave weights unchanged)", "qualitative",
           "SEL-95 (Adam): weights changed per step minus gradient entries kept, pp", ("sel95",),
-          lambda s: 100 * float((_sel_epochs(s.hist("sel95"))["update_density"]
-                                 - (1 - _sel_epochs(s.hist("sel95"))["sparsity"])).mean()), Rule("at_most", 0.0)),
+          lambda s: frozen_gap(s.hist("sel95")), Rule("at_most", 0.0)),
 )
+
+CLAIM = {c.key: c for c in CLAIMS}
+"""Each claim by its key."""
+
+DIFFERS_FROM_ZERO = Rule("differs", 0.0)
+"""The rule a paired difference over seeds is read by (``difference_reading``)."""
+
+
+def difference_reading(s: dict) -> str:
+    """How ``s`` = mean_ci(paired differences) reads under ``DIFFERS_FROM_ZERO``: the interval excludes zero,
+    includes it, or (fewer than 2 values) does not exist."""
+    if s["n"] < 2 or pd.isna(s["lo"]):
+        return "with one seed no interval can be given"
+    if DIFFERS_FROM_ZERO.verdict(s) == "confirmed":
+        return "the interval excludes zero"
+    return "the interval includes zero: no difference is shown at this n"
 
 
 def ledger(folders: list[Path | str], profile: str) -> pd.DataFrame:
@@ -151,8 +194,24 @@ def ledger(folders: list[Path | str], profile: str) -> pd.DataFrame:
         vals = [c.value(s) for s in seeds if all(s.has(e) for e in c.needs)]
         st = mean_ci(vals)
         rows.append({"claim": c.claim, "original": c.original, "measured": c.measure,
-                     "ours": format_mean_ci(st["mean"], st["lo"], st["hi"], st["n"]) if st["n"] else "not run",
+                     "ours": format_ci(st["mean"], st["lo"], st["hi"], st["n"]) if st["n"] else "not run",
                      "rule": ("full protocol only; " if c.paper_only else "") + c.rule.describe(),
                      "verdict": c.rule.verdict(st, c.paper_only, profile),
                      "mean": st["mean"], "lo": st["lo"], "hi": st["hi"], "n": st["n"], "key": c.key})
     return pd.DataFrame(rows).set_index("key")
+
+
+def ledger_view(table: pd.DataFrame, conditions: str) -> tuple[str, pd.DataFrame]:
+    """The ledger as the claims chapter shows it: a sentence stating once what every row shares
+    (``conditions``, such as the profile, hardware and data, and the number of seeds n where every claim that
+    ran has the same n), and one row per claim with its own text only: claim, original, measured, ours
+    (mean [95% CI], with its n where the rows' n differ), rule, verdict."""
+    ran = table["n"] > 0
+    ns = set(table.loc[ran, "n"].astype(int))
+    common = ns.pop() if len(ns) == 1 else None
+    ours = [format_ci(r["mean"], r["lo"], r["hi"], None if common else int(r["n"])) if r["n"] else "not run"
+            for _, r in table.iterrows()]
+    over = f"n = {common} seed{'s' if common != 1 else ''}" if common else "the seeds (n in each row)"
+    text = f"Every row: {conditions}; ours is the mean [95% t-interval] over {over}."
+    shown = table[["claim", "original", "measured", "rule", "verdict"]].assign(ours=ours)
+    return text, shown[["claim", "original", "measured", "ours", "rule", "verdict"]]

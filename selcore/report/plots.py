@@ -421,7 +421,9 @@ def compute_views(results: AnyResults):
 
 
 def pareto_front(x: pd.Series, y: pd.Series) -> list:
-    """Index labels of the points not dominated on (larger x, larger y), sorted by x."""
+    """The one Pareto front of the book: index labels of the points no other point dominates (another point
+    dominates one if its x and y are both at least as large and one of them larger), sorted by x. Where a
+    smaller value is better (FLOPs), pass its negation."""
     keep = [i for i in x.index
             if not any((x[j] >= x[i]) and (y[j] >= y[i]) and (x[j] > x[i] or y[j] > y[i]) for j in x.index)]
     return sorted(keep, key=lambda i: x[i])

@@ -11,7 +11,6 @@ with nothing to show says so inside itself instead of failing.
 """
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Iterable, Mapping, Sequence
 
@@ -23,8 +22,10 @@ import torch
 from matplotlib.ticker import MaxNLocator
 
 from ..config import ABLATIONS, EXPERIMENTS, EXPERIMENT_TITLES
-from ..paths import csv_path
-from .stats import mean_ci
+from ..engine.results import read_json
+from ..paths import csv_path, run_json_path
+from .plots import pareto_front
+from .stats import format_columns, mean_ci
 from .summary import read_history
 
 SYSTEMS = EXPERIMENTS + ABLATIONS + ("sel95_sgd",)
@@ -40,6 +41,11 @@ MEASURES = {"test_100": "held-out acc. %", "test_full": "full test acc. %", "exe
             "ideal_flops_T": "ideal FLOPs T", "flops_T": "proxy FLOPs T", "samples_seen": "images seen",
             "time_s": "time s", "time_total_s": "time incl. prior s"}
 """The per-run measures of ``last_rows`` and their column titles in ``format_summary``."""
+
+MEASURE_FORMATS = {"test_100": {"digits": 1}, "test_full": {"digits": 1}, "exec_flops_T": {"digits": 4},
+                   "ideal_flops_T": {"digits": 4}, "flops_T": {"digits": 4}, "samples_seen": {"digits": 0},
+                   "time_s": {"digits": 0}, "time_total_s": {"digits": 0}}
+"""How ``format_summary`` writes each measure (keyword arguments of ``stats.format_ci``)."""
 
 
 def _new(title: str, xlabel: str, ylabel: str, size=(6.4, 4.0)):
@@ -72,8 +78,8 @@ def last_rows(runs: Iterable[tuple[str, str, int, Path | str]]) -> pd.DataFrame:
         for col in MEASURES:
             if col != "time_total_s":
                 row[col] = float(last[col]) if col in last.index else float("nan")
-        info = Path(folder) / f"run_{experiment}.json"
-        prior = (json.loads(info.read_text()).get("prior_cost") or {}) if info.exists() else {}
+        info = run_json_path(folder, experiment)
+        prior = (read_json(info).get("prior_cost") or {}) if info.exists() else {}
         row["time_total_s"] = row["time_s"] + float(prior.get("time_s", 0.0))
         rows.append(row)
     return pd.DataFrame(rows, columns=["system", "seed", *MEASURES])
@@ -96,18 +102,12 @@ def summary_stats(rows: pd.DataFrame, columns: Sequence[str] = tuple(MEASURES)) 
 
 
 def format_summary(stats: pd.DataFrame, columns: Sequence[str] = tuple(MEASURES)) -> pd.DataFrame:
-    """``summary_stats`` as text: 'mean [lo, hi]' per column (digits suited to the measure), the number of
-    seeds ``n``, one row per system titled as in ``TITLES``."""
-    digits = {"test_100": 1, "test_full": 1, "exec_flops_T": 4, "ideal_flops_T": 4, "flops_T": 4,
-              "samples_seen": 0, "time_s": 0, "time_total_s": 0}
-    table = pd.DataFrame(index=[TITLES.get(s, s) for s in stats.index])
-    for col in columns:
-        d = digits.get(col, 2)
-        table[MEASURES.get(col, col)] = [
-            "n/a" if pd.isna(r[col]) else f"{r[col]:,.{d}f}" if pd.isna(r[f"{col} lo"]) else
-            f"{r[col]:,.{d}f} [{r[f'{col} lo']:,.{d}f}, {r[f'{col} hi']:,.{d}f}]"
-            for _, r in stats.iterrows()]
-    table["n"] = stats["n"].astype(int).to_numpy()
+    """``summary_stats`` as text (``stats.format_columns``): 'mean [lo, hi]' per column, digits suited to the
+    measure (``MEASURE_FORMATS``, thousands separated), the number of seeds ``n``, one row per system titled as
+    in ``TITLES``."""
+    formats = {c: {"digits": 2, **MEASURE_FORMATS.get(c, {}), "grouping": True} for c in columns}
+    table = format_columns(stats, formats, MEASURES)
+    table.index = [TITLES.get(s, s) for s in stats.index]
     return table
 
 
@@ -135,11 +135,7 @@ def pareto_executed(rows: pd.DataFrame):
         marker = "o" if system in EXPERIMENTS else "D" if system == "sel95_sgd" else "s"
         ax.errorbar(r["exec_flops_T"], r["test_100"], xerr=xerr, yerr=yerr, fmt=marker, ms=8, color=c, alpha=0.85,
                     mec="k", capsize=3, label=f"{TITLES.get(system, system)} (n={int(r['n'])})")
-    front = [i for i in stats.index if not any(
-        stats.loc[j, "exec_flops_T"] <= stats.loc[i, "exec_flops_T"] and stats.loc[j, "test_100"] >= stats.loc[i, "test_100"]
-        and (stats.loc[j, "exec_flops_T"] < stats.loc[i, "exec_flops_T"] or stats.loc[j, "test_100"] > stats.loc[i, "test_100"])
-        for j in stats.index)]
-    front = sorted(front, key=lambda i: stats.loc[i, "exec_flops_T"])
+    front = pareto_front(-stats["exec_flops_T"], stats["test_100"])  # fewer FLOPs is better
     if len(front) > 1:
         ax.plot(stats.loc[front, "exec_flops_T"], stats.loc[front, "test_100"], ls="--", color="0.4",
                 lw=1, label="front of the means")
@@ -188,7 +184,7 @@ def rank_agreement_bars(table: pd.DataFrame):
     fig, ax = _new("Does the scorer's order agree with a trained model's?", "",
                    "Spearman rho (scorer loss vs trained Baseline loss)", size=(8.0, 4.0))
     if table.empty:
-        _note(ax, "no seeds to compare")
+        _note(ax, "no stored order agreement to show")
         return fig
     stats = pd.DataFrame([mean_ci(table.loc[c]) for c in table.index], index=table.index)
     x = np.arange(len(table.index))
@@ -207,31 +203,33 @@ def rank_agreement_bars(table: pd.DataFrame):
     return fig
 
 
-def difficulty_grid(images: torch.Tensor, y: torch.Tensor, orders: Mapping[str, torch.Tensor],
-                    classes: Sequence[str], k: int = 3):
-    """An image grid: one row per class; for each named per-sample score in ``orders`` (higher = harder,
-    e.g. ``{"scorer": ..., "trained Baseline": ...}``) the ``k`` easiest then the ``k`` hardest training
-    images of the class. ``images`` are uint8 (N, 3, 32, 32), ``y`` their labels."""
-    names = list(orders)
+def difficulty_grid(images: torch.Tensor, picks: Mapping[str, Mapping[str, Sequence[int]]], classes: Sequence[str]):
+    """An image grid: one row per class; for each named order in ``picks`` (e.g. ``{"scorer": ...,
+    "trained Baseline": ...}``, each mapping a class to the training indices of its k easiest then its k
+    hardest images, as ``selcore.engine.difficulty.extremes`` gives them) those 2k images. ``images`` are
+    uint8 (N, 3, 32, 32) in the training set's order. Without picks the figure says so."""
+    names = list(picks)
+    k = max((len(v) for p in picks.values() for v in p.values()), default=0) // 2
+    if not names or not k:
+        fig, ax = _new("Easiest and hardest training images", "", "")
+        ax.set_axis_off()
+        _note(ax, "no stored difficulty orders to show")
+        return fig
     ncol = 2 * k * len(names)
     fig = plt.figure(figsize=(0.75 * ncol + 1.2, 0.8 * len(classes) + 0.8), layout="constrained")
     plt.close(fig)
     axes = np.asarray(fig.subplots(len(classes), ncol, squeeze=False))
-    y = y.cpu()
     for c, cls in enumerate(classes):
-        members = torch.nonzero(y == c).flatten()
         for o, name in enumerate(names):
-            s = orders[name].cpu()[members]
-            ranked = members[torch.argsort(s, stable=True)]
-            picks = list(ranked[:k]) + list(ranked[-k:]) if len(ranked) else []
+            chosen = list(picks[name].get(cls, []))
             for j in range(2 * k):
                 ax = axes[c, o * 2 * k + j]
                 ax.set_xticks([])
                 ax.set_yticks([])
                 for side in ax.spines.values():
                     side.set_visible(False)
-                if j < len(picks):
-                    ax.imshow(images[picks[j]].permute(1, 2, 0).cpu().numpy())
+                if j < len(chosen):
+                    ax.imshow(images[chosen[j]].permute(1, 2, 0).cpu().numpy())
                 if c == 0:
                     ax.set_title(f"{name}\n{'easiest' if j < k else 'hardest'}" if j in (0, k) else "",
                                  fontsize=7, loc="left")

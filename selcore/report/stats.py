@@ -1,26 +1,21 @@
-"""Results over several seeds: mean, standard deviation and a 95% confidence interval."""
+"""Results over several seeds: mean, standard deviation and a 95% confidence interval, and their one text form."""
 from __future__ import annotations
 
 import math
 from pathlib import Path
-from typing import Iterable
+from typing import Iterable, Mapping
 
 import pandas as pd
+from scipy import stats as sps
 
-# two-sided 97.5% quantiles of Student's t for 1..30 degrees of freedom
-_T975 = [12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228, 2.201, 2.179, 2.160, 2.145,
-         2.131, 2.120, 2.110, 2.101, 2.093, 2.086, 2.080, 2.074, 2.069, 2.064, 2.060, 2.056, 2.052, 2.048,
-         2.045, 2.042]
-
-
-def t975(df: int) -> float:
-    """Student's t quantile for a two-sided 95% interval with ``df`` degrees of freedom (1.96 beyond 30)."""
-    return _T975[df - 1] if 1 <= df <= 30 else 1.96
+LEVEL = 0.95
+"""Coverage of every interval the book states."""
 
 
-def mean_ci(values: Iterable[float]) -> dict:
-    """n, mean, sample std (ddof 1), and the 95% t-interval mean +- t975(n-1) * std / sqrt(n);
-    with one value the std and interval are NaN (no spread can be stated)."""
+def mean_ci(values: Iterable[float], level: float = LEVEL) -> dict:
+    """n, mean, sample std (ddof 1), and the t-interval mean +- t_{(1+level)/2, n-1} * std / sqrt(n)
+    (Student's t quantile from ``scipy.stats.t``); NaN values are dropped. With one value the std and
+    interval are NaN (no spread can be stated); equal values give std 0 and lo = hi = mean."""
     v = [float(x) for x in values if not pd.isna(x)]
     n = len(v)
     if n == 0:
@@ -32,7 +27,7 @@ def mean_ci(values: Iterable[float]) -> dict:
         # equal values (e.g. a FLOP count that no seed changes): no spread, not rounding noise
         return {"n": n, "mean": v[0], "std": 0.0, "lo": v[0], "hi": v[0]}
     sd = math.sqrt(sum((x - m) ** 2 for x in v) / (n - 1))
-    half = t975(n - 1) * sd / math.sqrt(n)
+    half = float(sps.t.ppf((1 + level) / 2, n - 1)) * sd / math.sqrt(n)
     return {"n": n, "mean": m, "std": sd, "lo": m - half, "hi": m + half}
 
 
@@ -56,13 +51,45 @@ def over_seeds(tables: list[pd.DataFrame], columns: Iterable[str]) -> pd.DataFra
     return pd.DataFrame.from_dict(rows, orient="index")
 
 
-def format_mean_ci(mean: float, lo: float, hi: float, n: int, digits: int = 1) -> str:
-    """'m [lo, hi] (n=k)', or 'm (n=1)' where no interval exists; a value that rounds to zero is
-    written without a sign ('0.0', not '-0.0')."""
-    def fmt(x: float) -> str:
-        text = f"{x:.{digits}f}"
-        return text[1:] if text.startswith("-") and float(text) == 0 else text
+def format_number(x: float, digits: int = 1, sig: int | None = None, grouping: bool = False) -> str:
+    """``x`` with ``digits`` decimals, or ``sig`` significant figures when given (format ``g``), thousands
+    separated by commas with ``grouping``; 'n/a' for NaN, and a value that rounds to zero without a sign
+    ('0.0', not '-0.0')."""
+    if pd.isna(x):
+        return "n/a"
+    spec = f"{',' if grouping else ''}.{sig}g" if sig is not None else f"{',' if grouping else ''}.{digits}f"
+    text = f"{x:{spec}}"
+    return text[1:] if text.startswith("-") and float(text.replace(",", "")) == 0 else text
 
-    if n <= 1 or pd.isna(lo):
-        return f"{fmt(mean)} (n={n})"
-    return f"{fmt(mean)} [{fmt(lo)}, {fmt(hi)}] (n={n})"
+
+def format_ci(mean: float, lo: float = math.nan, hi: float = math.nan, n: int | None = None,
+              std: float | None = None, digits: int = 1, sig: int | None = None, grouping: bool = False) -> str:
+    """The one text form of a statistic over seeds: 'mean [lo, hi] (n=k)'; with ``std`` given
+    'mean ± std [lo, hi] (n=k)'; without an interval (one seed, NaN bounds) the brackets and the std are left
+    out; with ``n`` None the '(n=k)' is left out (a table stating n once). Numbers as ``format_number``
+    (``digits`` decimals, or ``sig`` significant figures)."""
+    def num(x: float) -> str:
+        return format_number(x, digits, sig, grouping)
+
+    text = num(mean)
+    if not pd.isna(mean) and not pd.isna(lo) and not pd.isna(hi) and (n is None or n > 1):
+        text += (f" ± {num(std)}" if std is not None else "") + f" [{num(lo)}, {num(hi)}]"
+    return text + (f" (n={int(n)})" if n is not None else "")
+
+
+def format_columns(stats: pd.DataFrame, formats: Mapping[str, Mapping], titles: Mapping[str, str] | None = None,
+                   std: bool = False) -> pd.DataFrame:
+    """A table of statistics over seeds as text: one ``format_ci`` cell per row and column of ``formats``
+    (column -> keyword arguments of ``format_ci`` such as ``{"digits": 1}`` or ``{"sig": 3}``), read from
+    ``<col>``, ``<col> lo``, ``<col> hi`` (and ``<col> std`` with ``std``) as ``over_seeds`` writes them, and
+    the row's number of seeds once, in a last column ``n``. Columns absent from ``stats`` are skipped and the
+    others renamed by ``titles``."""
+    titles = titles or {}
+    out = pd.DataFrame(index=stats.index)
+    for col, fmt in formats.items():
+        if col in stats:
+            out[titles.get(col, col)] = [format_ci(r[col], r[f"{col} lo"], r[f"{col} hi"],
+                                                   std=r[f"{col} std"] if std else None, **fmt)
+                                         for _, r in stats.iterrows()]
+    out["n"] = stats["n"].astype(int).to_numpy()
+    return out

@@ -7,7 +7,8 @@ from pathlib import Path
 import pandas as pd
 
 from ..config import EXPERIMENTS, EXPERIMENT_TITLES
-from ..paths import csv_path
+from ..paths import csv_path, run_json_path
+from .stats import format_number
 
 PUBLISHED = pd.DataFrame(
     {"System": [EXPERIMENT_TITLES[e] for e in EXPERIMENTS],
@@ -42,7 +43,7 @@ class PartialResults(ValueError):
 
 def run_status(folder: Path | str, experiment: str) -> str | None:
     """The status in ``run_<experiment>.json`` (None where there is none, as in the original's folders)."""
-    p = Path(folder) / f"run_{experiment}.json"
+    p = run_json_path(folder, experiment)
     if not p.exists():
         return None
     return json.loads(p.read_text()).get("status", "unknown")
@@ -60,14 +61,14 @@ def load_results(folder: Path | str, partial: bool = False) -> dict[str, pd.Data
             continue
         status = run_status(folder, e)
         if status not in (None, "finished") and not partial:
-            raise PartialResults(f"{folder}: run_{e}.json says {status!r}, not finished; finish it (rerun the "
+            raise PartialResults(f"{run_json_path(folder, e)} says {status!r}, not finished; finish it (rerun the "
                                  f"same command) or ask for partial results (--partial / partial=True)")
         df = read_history(csv_path(folder, e))
         df.attrs["partial"] = status not in (None, "finished")
         found[e] = df
     if not found:
         raise FileNotFoundError(f"no hist_<experiment>.csv in {folder} (expected "
-                                f"{', '.join(f'hist_{e}.csv' for e in EXPERIMENTS)})")
+                                f"{', '.join(csv_path(folder, e).name for e in EXPERIMENTS)})")
     return found
 
 
@@ -111,11 +112,22 @@ def published_discrepancies(table: pd.DataFrame, tol: float = 0.05) -> list[str]
     return notes
 
 
+COLUMN_FORMATS = {"Full test": {"digits": 1}, "100/class": {"digits": 1}, "FLOPs T": {"sig": 3},
+                  "exec FLOPs T": {"sig": 3}, "ideal FLOPs T": {"sig": 3}, "Time s": {"digits": 0},
+                  "FLOPs saved %": {"digits": 1}, "exec FLOPs saved %": {"digits": 1}, "best epoch": {"digits": 0},
+                  "best 100/class": {"digits": 1}}
+"""How each column of the summary and comparison tables is written (keyword arguments of
+``stats.format_number`` / ``stats.format_ci``), in the command line's table and the analysis chapter alike."""
+
+PERCENT_COLUMNS = ("Full test", "100/class", "FLOPs saved %", "exec FLOPs saved %", "best 100/class")
+"""Columns the command line's table writes with a % sign."""
+
+
 def format_table(table: pd.DataFrame) -> str:
-    fmt = {"Full test": "{:.1f}%", "100/class": "{:.1f}%", "FLOPs T": "{:.3g}", "exec FLOPs T": "{:.4g}",
-           "Time s": "{:.0f}", "FLOPs saved %": "{:.1f}%", "best epoch": "{:d}", "best 100/class": "{:.1f}%"}
+    """The summary table as plain text (``COLUMN_FORMATS``; 'n/a' where a value is missing)."""
     shown = table.copy()
-    for col, f in fmt.items():
+    for col, fmt in COLUMN_FORMATS.items():
         if col in shown:
-            shown[col] = [("n/a" if pd.isna(v) else f.format(v)) for v in shown[col]]
+            suffix = "%" if col in PERCENT_COLUMNS else ""
+            shown[col] = [format_number(v, **fmt) + ("" if pd.isna(v) else suffix) for v in shown[col]]
     return shown.to_string(index=False)

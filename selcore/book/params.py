@@ -1,0 +1,122 @@
+"""A chapter's parameters: what its ``parameters`` cell declares, what a run may pass, and where a rerun with
+other parameters writes.
+
+``declared_parameters`` (the names of the cell), ``chapter_parameters`` (names, defaults and help, as papermill
+reads them: ``python -m selcore chapters``), ``accept`` (called by every chapter right after its parameters:
+a name papermill injected that the chapter does not declare fails there, before any training), and
+``variant_root`` (a chapter run with parameters that change the profile's configuration writes its results to a
+folder of its own, named by those parameters, never to the results the other chapters read).
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Mapping
+
+from ..config import Config, ConfigError
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+CHAPTERS_DIR = REPO_ROOT / "chapters"
+DEFAULT_RESULTS_ROOT = "results"
+"""The results every chapter reads (committed for the quick profile)."""
+VARIANTS_ROOT = "runs"
+"""Where reruns with other parameters go (git-ignored): ``runs/<chapter>-<setting>/<profile>/seed<k>``."""
+_PLAIN = (str, int, float, bool, list, tuple, dict, type(None))
+_KERNEL_NAMES = {"In", "Out", "get_ipython", "exit", "quit", "open"}
+
+
+@dataclass(frozen=True)
+class Parameter:
+    name: str
+    default: str
+    help: str
+
+
+def _parameters_cell(nb_path: Path):
+    import nbformat
+    nb = nbformat.read(nb_path, as_version=4)
+    cells = [c for c in nb.cells if c.cell_type == "code" and "parameters" in c.metadata.get("tags", [])]
+    if len(cells) != 1:
+        raise ConfigError(f"{nb_path.name}: needs exactly one cell tagged 'parameters', found {len(cells)}")
+    return cells[0]
+
+
+def source_notebook(chapter: str, chapters_dir: Path = CHAPTERS_DIR) -> Path:
+    """``chapters/<chapter>.ipynb``; an unknown chapter fails naming the chapters there are."""
+    path = Path(chapters_dir) / f"{chapter}.ipynb"
+    if not path.exists():
+        names = sorted(p.stem for p in Path(chapters_dir).glob("*.ipynb"))
+        raise ConfigError(f"unknown chapter {chapter!r}: the chapters are {', '.join(names)}")
+    return path
+
+
+def declared_parameters(nb_path: Path) -> set[str]:
+    """The names a chapter's ``parameters`` cell assigns (plain or tuple assignments)."""
+    import ast
+    names: set[str] = set()
+    for node in ast.walk(ast.parse(_parameters_cell(Path(nb_path)).source)):
+        if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
+            names.add(node.id)
+    return names
+
+
+def chapter_parameters(chapter: str, chapters_dir: Path = CHAPTERS_DIR) -> list[Parameter]:
+    """Each parameter of a chapter with its default and help text, as ``papermill --help-notebook`` reads them."""
+    from papermill.translators import PythonTranslator
+    cell = _parameters_cell(source_notebook(chapter, chapters_dir))
+    return [Parameter(p.name, p.default, p.help) for p in PythonTranslator.inspect(cell)]
+
+
+def format_parameters(chapters: list[str], chapters_dir: Path = CHAPTERS_DIR) -> str:
+    """The text of ``python -m selcore chapters``: one block per chapter, a line per parameter."""
+    out = []
+    for name in chapters:
+        params = chapter_parameters(name, chapters_dir)
+        width = max(len(p.name) for p in params)
+        out.append(f"{name} (chapters/{name}.ipynb)")
+        out += [f"  {p.name:<{width}} = {p.default:<10} {p.help}" for p in params]
+    return "\n".join(out)
+
+
+def undeclared(namespace: Mapping[str, Any], declared: set[str]) -> list[str]:
+    """Names in a chapter's namespace that look like injected parameters (plain values, not imports, not the
+    kernel's own names) but are not declared by its parameters cell."""
+    return sorted(k for k, v in namespace.items()
+                  if not k.startswith("_") and k not in _KERNEL_NAMES and k not in declared and isinstance(v, _PLAIN))
+
+
+def accept(chapter: str, namespace: Mapping[str, Any], chapters_dir: Path = CHAPTERS_DIR) -> None:
+    """Fail at once if papermill passed a parameter that ``chapter`` does not declare (a typo such as
+    ``-p percentil 70`` is only a warning in papermill), naming the parameters it does accept."""
+    declared = declared_parameters(source_notebook(chapter, chapters_dir))
+    extra = undeclared(namespace, declared)
+    if extra:
+        raise ConfigError(f"chapter {chapter} has no parameter {', '.join(map(repr, extra))}; it accepts "
+                          f"{', '.join(sorted(declared))} (python -m selcore chapters {chapter})")
+
+
+def _slug(value: Any) -> str:
+    text = ",".join(map(str, value)) if isinstance(value, (list, tuple)) else str(value)
+    return re.sub(r"[^A-Za-z0-9.,_-]+", "", text)[:40]
+
+
+def changed_fields(cfg: Config, reference: Config) -> dict[str, Any]:
+    """The fields in which ``cfg`` differs from ``reference`` (ignoring seed, data, device and progress)."""
+    ignore = {"seed", "data", "device", "progress"}
+    a, b = cfg.to_dict(), reference.to_dict()
+    return {k: a[k] for k in a if k not in ignore and a[k] != b.get(k)}
+
+
+def variant_name(chapter: str, changed: Mapping[str, Any]) -> str:
+    """``<chapter>-<field><value>-...``, e.g. ``sel95-percentile70``: the folder of a rerun with other parameters."""
+    return "-".join([chapter] + [f"{k}{_slug(v)}" for k, v in sorted(changed.items())])
+
+
+def variant_root(chapter: str, changed: Mapping[str, Any], results_root: str) -> str:
+    """The results root a chapter writes under: ``results_root`` itself when the configuration is the profile's
+    or the caller chose another root; otherwise ``runs/<variant>`` so that a rerun with other parameters never
+    touches the results the other chapters read."""
+    if not changed or str(results_root) != DEFAULT_RESULTS_ROOT:
+        return str(results_root)
+    return str(Path(VARIANTS_ROOT) / variant_name(chapter, changed))

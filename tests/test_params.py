@@ -1,0 +1,122 @@
+"""A chapter's parameters: declared names, the check against injected ones, where a variant writes, the
+``chapter``/``chapters`` commands and the runner's choice of book folder."""
+import math
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from selcore.book import params, runbook
+from selcore.book.profiles import profile_config
+from selcore.config import ConfigError
+
+REPO = Path(__file__).resolve().parents[1]
+EXPERIMENT_CHAPTERS = ("baseline", "lottery", "sel95", "warmup")
+
+
+def test_accept_names_the_undeclared_parameter_and_the_accepted_ones():
+    namespace = {"profile": "smoke", "data": "", "percentil": 70, "math": math, "In": [], "_": 3}
+    with pytest.raises(ConfigError) as err:
+        params.accept("sel95", namespace)
+    text = str(err.value)
+    assert "'percentil'" in text and "percentile" in text and "stage_epochs" in text
+    # declared names, modules, the kernel's own names and private names pass
+    params.accept("sel95", {"profile": "smoke", "percentile": 70, "math": math, "In": [], "Out": {}, "_x": 1})
+
+
+def test_every_chapter_calls_accept_with_its_own_name_before_training():
+    for name in EXPERIMENT_CHAPTERS:
+        nb = nbformat.read(REPO / "chapters" / f"{name}.ipynb", as_version=4)
+        code = [c.source for c in nb.cells if c.cell_type == "code"]
+        first = next(i for i, src in enumerate(code) if "accept(" in src)
+        assert f'accept("{name}", globals())' in code[first]
+        assert first < next(i for i, src in enumerate(code) if "chapter.run(" in src)
+
+
+def test_chapter_parameters_match_the_declared_names():
+    for name in EXPERIMENT_CHAPTERS:
+        listed = [p.name for p in params.chapter_parameters(name)]
+        assert set(listed) == params.declared_parameters(REPO / "chapters" / f"{name}.ipynb")
+        assert listed[:5] == ["profile", "data", "results_root", "seeds", "fresh"] and listed[-1] == "settings"
+    text = params.format_parameters(["sel95"])
+    assert "percentile" in text and "guilt threshold percentile" in text
+
+
+def test_unknown_chapter_is_named():
+    with pytest.raises(ConfigError, match="unknown chapter 'sel96'.*sel95"):
+        params.source_notebook("sel96")
+
+
+def test_a_changed_configuration_writes_under_runs_never_results():
+    ref = profile_config("smoke", "sel95", seed=42)
+    changed = params.changed_fields(profile_config("smoke", "sel95", seed=43, percentile=70), ref)
+    assert changed == {"percentile": 70.0}
+    root = params.variant_root("sel95", changed, "results")
+    assert root == str(Path("runs") / "sel95-percentile70.0")
+    assert params.variant_root("sel95", {}, "results") == "results"              # the profile's own runs
+    assert params.variant_root("sel95", changed, "elsewhere") == "elsewhere"     # the caller chose a root
+
+
+def test_chapter_command_fails_fast_on_a_typo_and_writes_nothing(tmp_path):
+    t0 = time.perf_counter()
+    r = subprocess.run([sys.executable, "-m", "selcore", "chapter", "sel95", "--profile", "smoke",
+                        "-p", "percentil", "70", "--out", str(tmp_path / "x.ipynb")],
+                       cwd=REPO, capture_output=True, text=True, timeout=120)
+    assert r.returncode == 2 and "no parameter 'percentil'" in r.stderr and "percentile" in r.stderr
+    assert time.perf_counter() - t0 < 60 and not (tmp_path / "x.ipynb").exists()
+
+
+def test_chapter_command_refuses_the_committed_book():
+    with pytest.raises(ConfigError, match="committed book"):
+        runbook.run_chapter("sel95", "smoke", out=REPO / "book" / "sel95.ipynb")
+
+
+def test_chapters_command_lists_every_chapter():
+    r = subprocess.run([sys.executable, "-m", "selcore", "chapters"], cwd=REPO, capture_output=True, text=True,
+                       timeout=120)
+    assert r.returncode == 0
+    for name in EXPERIMENT_CHAPTERS + ("analysis", "claims", "status"):
+        assert f"{name} (chapters/{name}.ipynb)" in r.stdout
+
+
+def test_run_with_another_profile_prepares_a_separate_book(tmp_path):
+    repo = tmp_path / "repo"
+    (repo / "book").mkdir(parents=True)
+    for f in ("_config.yml", "_toc.yml"):
+        (repo / f).write_text((REPO / f).read_text())
+    (repo / "book" / "intro.md").write_text("# Intro\n")
+    nb = nbformat.v4.new_notebook(metadata={"selcore": {"profile": "quick", "complete": True}})
+    nbformat.write(nb, repo / "book" / "baseline.ipynb")
+    assert runbook.committed_profile(repo / "book") == "quick"
+    book = runbook.separate_book_dir("smoke", repo)
+    assert book == repo / "runs" / "book-smoke" / "book"
+    assert (book / "intro.md").exists() and (book.parent / "_config.yml").exists()
+    assert not (book / "baseline.ipynb").exists()
+
+
+def test_progress_line_states_position_elapsed_and_eta():
+    assert runbook.progress_line(2, 9, "lottery", 75, 3725) == "chapter 2/9 lottery | elapsed 1:15 | ETA 1:02:05"
+    assert "ETA unknown" in runbook.progress_line(1, 9, "method", 0, None)
+
+
+@pytest.mark.slow
+def test_ctrl_c_in_a_chapter_ends_with_one_line_and_no_traceback(tmp_path, data_tar):
+    import os
+    import signal
+    env = dict(os.environ, SELCORE_DATA=str(data_tar))
+    proc = subprocess.Popen([sys.executable, "-m", "selcore", "chapter", "sel95", "--profile", "smoke",
+                             "-p", "results_root", str(tmp_path / "results"), "--out", str(tmp_path / "sel95.ipynb")],
+                            cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            start_new_session=True)
+    deadline = time.time() + 300
+    while time.time() < deadline and not any((tmp_path / "results").rglob("*.pt")):
+        time.sleep(1)   # wait until the chapter is training (its first checkpoint exists)
+    os.killpg(proc.pid, signal.SIGINT)
+    out, err = proc.communicate(timeout=120)
+    lines = [ln for ln in err.splitlines() if ln.strip()]
+    assert proc.returncode == 130, err[-2000:]
+    assert "Traceback" not in err and lines[-1].startswith("interrupted in chapter sel95") and "resume" in lines[-1]
+    assert not (tmp_path / "sel95.ipynb").exists()

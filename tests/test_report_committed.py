@@ -1,0 +1,116 @@
+"""The reporting layer on the committed quick results (CSVs and run.json files only, as on a fresh clone):
+the ledger and the ablations chapter's statistics equal the values the executed book glued, and what needs a
+git-ignored checkpoint is named, not recomputed."""
+import ast
+import json
+
+import pytest
+
+from selcore.config import ABLATIONS, EXPERIMENTS
+from selcore.paths import RunPaths, csv_path
+from selcore.report import ablations as abl
+from selcore.report import claims
+from selcore.report import plots_ablations as pa
+from selcore.report.stats import seed_folders
+from selcore.report.summary import read_history
+from tests.conftest import REPO
+
+QUICK = REPO / "results" / "quick"
+SEEDS = (42, 43, 44)
+
+
+def glued(chapter: str) -> dict:
+    """The values an executed chapter of the book glued, by key (text values unquoted)."""
+    nb = json.loads((REPO / "book" / f"{chapter}.ipynb").read_text())
+    out = {}
+    for cell in nb["cells"]:
+        for o in cell.get("outputs", []):
+            name = o.get("metadata", {}).get("scrapbook", {}).get("name")
+            if name:
+                text = o["data"]["application/papermill.record/text/plain"]
+                out[name] = ast.literal_eval(text) if text[:1] in "'\"" else text
+    return out
+
+
+@pytest.fixture(scope="module")
+def folders():
+    main = {s: QUICK / f"seed{s}" for s in SEEDS}
+    return main, {s: QUICK / "sgd" / f"seed{s}" for s in SEEDS}
+
+
+def test_ledger_equals_the_books_claims_page():
+    table = claims.ledger(seed_folders(QUICK), "quick")
+    book = glued("claims")
+    for key, row in table.iterrows():
+        assert row["ours"] == book[f"claim_{key}_ours"], key
+        assert row["verdict"] == book[f"claim_{key}_verdict"], key
+
+
+def test_ledger_view_states_what_every_row_shares_once():
+    table = claims.ledger(seed_folders(QUICK), "quick")
+    text, shown = claims.ledger_view(table, "profile quick, CPU")
+    assert text.startswith("Every row: profile quick, CPU;") and "n = 3 seeds" in text
+    assert "conditions" not in shown and not shown["ours"].str.contains(r"\(n=").any()
+    assert shown.loc["flops_saved", "ours"] == "64.5 [64.5, 64.5]"
+    fewer = table.copy()
+    fewer.loc["frozen", "n"] = 2  # one claim ran on fewer seeds: every row then states its own n
+    text, shown = claims.ledger_view(fewer, "profile quick, CPU")
+    assert "n in each row" in text and shown.loc["frozen", "ours"].endswith("(n=2)")
+
+
+def test_ablations_statistics_equal_the_books_ablations_page(folders):
+    main, sgd = folders
+    runs = [(e, e, s, main[s]) for s in SEEDS for e in EXPERIMENTS + ABLATIONS]
+    runs += [("sel95_sgd", "sel95", s, sgd[s]) for s in SEEDS]
+    rows = pa.last_rows(runs)
+    stats = pa.summary_stats(rows)
+    effects, values = abl.effects(rows)
+    values |= abl.system_values(stats) | abl.calibration_values(main)
+    hists = {"sel95": [read_history(csv_path(main[s], "sel95")) for s in SEEDS],
+             "sel95_sgd": [read_history(csv_path(sgd[s], "sel95")) for s in SEEDS]}
+    values |= abl.frozen_values(hists)
+    book = glued("ablations")
+    texts = [k for k in values if k.endswith(("_txt", "_read")) and k in book]
+    assert len(texts) >= 40
+    assert {k: values[k] for k in texts} == {k: book[k] for k in texts}
+    assert values["abl_gamma_ratio_txt"] == "1.64 [-1.65, 4.92] (n=3)"  # gamma0 from the run.json files
+    assert values["abl_sel95_frozen_verdict"] == claims.ledger(list(main.values()), "quick").loc["frozen", "verdict"]
+    assert values["abl_sel95_sgd_frozen_txt"] == "0.0 [0.0, 0.0] (n=3)"  # SGD: a zeroed entry leaves its weight
+    assert list(effects.index) == list(abl.COMPARISONS) and "n" not in effects  # n = 3 for all: said once
+    assert effects.loc["sgd", "held-out acc. difference, pp"] == "-12.7 [-20.2, -5.1]"
+    fewer, _ = abl.effects(rows[~((rows["system"] == "sel95_sgd") & (rows["seed"] == 44))])
+    assert fewer.loc["sgd", "held-out acc. difference, pp"].endswith("(n=2)")  # n differs: each row states it
+    assert fewer.loc["order", "held-out acc. difference, pp"].endswith("(n=3)")
+
+
+def test_order_agreement_missing_from_committed_runs_is_named_with_its_cost(folders):
+    main, _ = folders
+    agreement = abl.order_agreement(main)
+    assert agreement.rho.empty and agreement.missing == list(SEEDS) and agreement.extremes == {}
+    seconds = 0.0
+    for s in SEEDS:
+        for e in ("baseline", "oracle_order"):
+            prior = json.loads(RunPaths(main[s], e).run_json.read_text())["prior_cost"] or {}
+            seconds += read_history(csv_path(main[s], e))["time_s"].iloc[-1] + prior.get("time_s", 0.0)
+    assert "seeds 42, 43, 44" in agreement.note and "retraining the Baseline" in agreement.note
+    assert f"about {seconds / 60:.0f} min" in agreement.note
+    assert agreement.values() == {"abl_rho_txt": "not available (see above)", "abl_rho_range": "not available"}
+
+
+def test_order_agreement_is_read_from_the_run_json(tmp_path):
+    record = {"spearman": {"cat": 0.5, "dog": -0.25},
+              "extremes": {"scorer": {"cat": [1, 2], "dog": [3, 4]},
+                           "trained Baseline": {"cat": [2, 1], "dog": [4, 3]}}}
+    for seed, shift in ((42, 0.0), (43, 0.1)):
+        folder = tmp_path / f"seed{seed}"
+        folder.mkdir()
+        rec = {**record, "spearman": {k: v + shift for k, v in record["spearman"].items()}}
+        RunPaths(folder, "oracle_order").run_json.write_text(json.dumps({"prior_cost": {"order_agreement": rec}}))
+    agreement = abl.order_agreement({s: tmp_path / f"seed{s}" for s in (42, 43)})
+    assert agreement.note == "" and agreement.missing == []
+    assert agreement.rho.loc["dog"].tolist() == pytest.approx([-0.25, -0.15])
+    assert agreement.table()["mean"].tolist() == pytest.approx([0.55, -0.2])
+    assert agreement.extremes[43]["trained Baseline"]["dog"] == [4, 3]
+    assert agreement.values()["abl_rho_range"] == "from -0.20 (dog) to 0.55 (cat)"
+    assert agreement.values()["abl_rho_txt"].endswith("(n=4)")
+    assert agreement.rho.shape == (2, 2)
