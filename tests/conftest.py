@@ -89,3 +89,15 @@ def tiny_results(tmp_path_factory, cifar):
         for e in ("baseline", "lottery", "sel95", "warmup"):
             run_experiment(tiny(e), out, data=cifar)
     return out
+
+
+@pytest.fixture(scope="session")
+def browser_ready():
+    """Skip (with the reason) where no Chromium/playwright is available, unless SELCORE_REQUIRE_BROWSER=1 (CI,
+    after ``.ci/install-browser``) turns the absence into a failure."""
+    from browser_util import browser_missing_reason
+    reason = browser_missing_reason()
+    if reason:
+        if os.environ.get("SELCORE_REQUIRE_BROWSER") == "1":
+            pytest.fail(f"SELCORE_REQUIRE_BROWSER=1 but {reason}")
+        pytest.skip(reason)

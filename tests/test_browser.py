@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import base64
 import io
-import os
 import shutil
 import subprocess
 import sys
@@ -23,7 +22,7 @@ from pathlib import Path
 
 import pytest
 
-from browser_util import assert_page_images, browser_missing_reason, browser_page, page_images, screenshot
+from browser_util import assert_page_images, browser_page, page_images, screenshot
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -32,15 +31,6 @@ pytestmark = pytest.mark.slow  # builds Jupyter Books and drives a real browser
 MIN_FIGURES = {"method.html": 5, "baseline.html": 1, "lottery.html": 1, "sel95.html": 1, "warmup.html": 1,
                "ablations.html": 3, "analysis.html": 15}
 """Pages of the project's book and the fewest figures each must show (extend as chapters gain figures)."""
-
-
-@pytest.fixture(scope="session")
-def browser_ready():
-    reason = browser_missing_reason()
-    if reason:
-        if os.environ.get("SELCORE_REQUIRE_BROWSER") == "1":
-            pytest.fail(f"SELCORE_REQUIRE_BROWSER=1 but {reason}")
-        pytest.skip(reason)
 
 
 def _png_of_figure() -> bytes:

@@ -22,8 +22,6 @@ from itertools import combinations
 from pathlib import Path
 
 import nbformat
-import pytest
-
 from tests.conftest import REPO
 
 MIN_LINES = 6

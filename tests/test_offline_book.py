@@ -190,16 +190,6 @@ MATH_PAGE = textwrap.dedent(r"""
     """)
 
 
-@pytest.fixture(scope="session")
-def browser_ready():
-    from browser_util import browser_missing_reason
-    reason = browser_missing_reason()
-    if reason:
-        if os.environ.get("SELCORE_REQUIRE_BROWSER") == "1":
-            pytest.fail(f"SELCORE_REQUIRE_BROWSER=1 but {reason}")
-        pytest.skip(reason)
-
-
 def _figure_notebook(per_seed):
     """A notebook whose cells' outputs are what the kernel would show: two interactive figures and a link."""
     from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_output

@@ -78,3 +78,12 @@ def test_schema_errors_are_clear(tmp_path):
     pd.DataFrame({"epoch": [1], "acc": [3]}).to_csv(tmp_path / "hist_sel95.csv", index=False)
     with pytest.raises(ValueError, match="missing column"):
         load_results(tmp_path)
+
+
+def test_a_profile_folder_names_its_seed_folders():
+    from pathlib import Path
+
+    from selcore.report.summary import load_results
+    repo = Path(__file__).resolve().parents[1]
+    with pytest.raises(FileNotFoundError, match=r"seed folders seed42, seed43, seed44: name one, e\.g\. .*seed42"):
+        load_results(repo / "results" / "quick")

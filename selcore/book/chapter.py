@@ -19,6 +19,7 @@ import pandas as pd
 
 from ..config import Config, ConfigError
 from ..paths import RunPaths
+from .page import table
 from .profiles import PROFILE_SEEDS, profile_config, seed_dir
 from ..engine.results import read_json
 from ..report.stats import format_ci, mean_ci
@@ -116,12 +117,14 @@ class ChapterRuns:
     def per_seed(self) -> list[dict[str, pd.DataFrame]]:
         return [{self.name: h} for h in self.histories.values()]
 
-    def tail(self, n: int = 5) -> pd.DataFrame:
-        """The first seed's last ``n`` CSV rows, the columns a reader needs (stage and sparsity where used)."""
+    def tail(self, n: int = 5):
+        """The first seed's last ``n`` CSV rows, the columns a reader needs (stage and sparsity where used), as a
+        numbered table."""
         h = self.hist
         cols = ["epoch"] + (["stage"] if "stage" in h else []) + ["train_acc", "train_loss", "test_full", "test_100"]
         cols += (["sparsity"] if h["sparsity"].any() else []) + ["flops_T", "exec_flops_T", "time_s"]
-        return h[cols].tail(n)
+        return table(h[cols].tail(n), f"The last {n} logged epochs of seed {self.first}'s hist_{self.name}.csv: "
+                     "accuracies in %, FLOPs in 10^12 and time in seconds, all cumulative.")
 
     def glue_final(self, **extra: Any) -> None:
         """Glue the first seed's last epoch (``<name>_<column>``, ``_epochs``, ``_exec_over_proxy``), the
@@ -208,7 +211,9 @@ class ChapterRuns:
         _glue(f"{self.name}_n_seeds", len(finals))
         _glue(f"{self.name}_seed_list", ", ".join(str(s) for s in finals.index))
         across["n"] = across["n"].astype(int)
-        return across.rename(columns={"lo": "95% CI lo", "hi": "95% CI hi"})
+        return table(across.rename(columns={"lo": "95% CI lo", "hi": "95% CI hi"}),
+                     f"The last epoch over the seeds ({', '.join(map(str, finals.index))}): mean, sample standard "
+                     "deviation and 95% t-interval of each measure, n seeds.")
 
 
 def configs(name: str, profile: str, data: str = "", seeds: Any = None, settings: str = "",
@@ -230,10 +235,12 @@ def configs(name: str, profile: str, data: str = "", seeds: Any = None, settings
     return out
 
 
-def config_table(configs: dict[int, Config]) -> pd.DataFrame:
-    """Every value of the first seed's configuration, one row each (what actually runs)."""
+def config_table(configs: dict[int, Config]):
+    """Every value of the first seed's configuration, one row each (what actually runs), as a numbered table."""
     cfg = next(iter(configs.values()))
-    return pd.Series({k: str(v) for k, v in cfg.to_dict().items()}, name="value").to_frame()
+    return table(pd.Series({k: str(v) for k, v in cfg.to_dict().items()}, name="value").to_frame(),
+                 f"The configuration that runs for seed {cfg.seed}, every field (`python -m selcore params` gives each "
+                 "meaning); the other seeds differ only in `seed`.")
 
 
 def run(configs: dict[int, Config], profile: str, results_root: str = "results",

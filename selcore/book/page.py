@@ -1,7 +1,9 @@
-"""What every chapter shows about how it was produced (profile, data, device), and its metadata."""
+"""What every chapter shows about how it was produced (profile, data, device), its numbered tables and its links
+to the published results files."""
 from __future__ import annotations
 
 import html
+import itertools
 from pathlib import Path
 from urllib.parse import quote
 
@@ -9,6 +11,19 @@ import torch
 
 from .profiles import PROFILE_NOTES, check_profile
 from .sphinx_ext import PUBLISHED_DIR, is_published, results_root
+
+
+_TABLE_NUMBERS = itertools.count(1)
+"""Tables are numbered in the order a chapter shows them (each chapter runs in a kernel of its own)."""
+
+
+def table(data, caption: str):
+    """``data`` (a DataFrame or a Styler) with the caption ``Table k. <caption>`` above it, ``k`` counting the
+    tables of this page; the caption says what every row and column holds."""
+    styler = data if hasattr(data, "set_caption") else data.style
+    return styler.set_caption(f"Table {next(_TABLE_NUMBERS)}. {caption}").set_table_styles(
+        [{"selector": "caption", "props": [("caption-side", "top"), ("text-align", "left"),
+                                           ("font-weight", "normal"), ("padding-bottom", "0.4em")]}], overwrite=False)
 
 
 def data_label(source: str) -> str:

@@ -24,7 +24,7 @@ from matplotlib.ticker import MaxNLocator
 from ..config import ABLATIONS, EXPERIMENTS, EXPERIMENT_TITLES
 from ..engine.results import read_json
 from ..paths import csv_path, run_json_path
-from .plots import pareto_front
+from .plots import _new, pareto_front
 from .stats import format_columns, mean_ci
 from .summary import read_history
 
@@ -47,14 +47,6 @@ MEASURE_FORMATS = {"test_100": {"digits": 1}, "test_full": {"digits": 1}, "exec_
                    "time_s": {"digits": 0}, "time_total_s": {"digits": 0}}
 """How ``format_summary`` writes each measure (keyword arguments of ``stats.format_ci``)."""
 
-
-def _new(title: str, xlabel: str, ylabel: str, size=(6.4, 4.0)):
-    with sns.axes_style("whitegrid"):
-        fig = plt.figure(figsize=size, layout="constrained")
-        plt.close(fig)
-        ax = fig.subplots()
-    ax.set(title=title, xlabel=xlabel, ylabel=ylabel)
-    return fig, ax
 
 
 def _note(ax, text: str) -> None:

@@ -67,8 +67,10 @@ def load_results(folder: Path | str, partial: bool = False) -> dict[str, pd.Data
         df.attrs["partial"] = status not in (None, "finished")
         found[e] = df
     if not found:
+        seeds = sorted(p.name for p in Path(folder).glob("seed*") if p.is_dir())
+        hint = f"; it holds the seed folders {', '.join(seeds)}: name one, e.g. {Path(folder) / seeds[0]}" if seeds else ""
         raise FileNotFoundError(f"no hist_<experiment>.csv in {folder} (expected "
-                                f"{', '.join(csv_path(folder, e).name for e in EXPERIMENTS)})")
+                                f"{', '.join(csv_path(folder, e).name for e in EXPERIMENTS)}){hint}")
     return found
 
 
