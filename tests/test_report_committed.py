@@ -83,9 +83,31 @@ def test_ablations_statistics_equal_the_books_ablations_page(folders):
     assert fewer.loc["order", "held-out acc. difference, pp"].endswith("(n=3)")
 
 
-def test_order_agreement_missing_from_committed_runs_is_named_with_its_cost(folders):
+def test_committed_order_agreement_equals_the_checkpoint_based_values_of_the_earlier_book(folders):
+    """The committed oracle-order runs hold the agreement recorded from retrained Baselines (identical CSVs);
+    it reproduces what the earlier book computed from the Baseline checkpoints themselves."""
     main, _ = folders
     agreement = abl.order_agreement(main)
+    assert agreement.missing == [] and agreement.note == "" and list(agreement.rho.columns) == [f"seed{s}" for s in SEEDS]
+    values = agreement.values()
+    assert values["abl_rho_txt"] == "-0.04 [-0.09, 0.02] (n=30)"
+    means = agreement.rho.mean(axis=1)
+    assert means.idxmin() == "dog" and abs(means.min() - -0.1487267550948175) < 1e-12
+    assert means.idxmax() == "ship" and abs(means.max() - 0.07268275473101894) < 1e-12
+
+
+def test_order_agreement_missing_is_named_with_its_cost(folders, tmp_path):
+    main, _ = folders
+    copies = {}
+    for s in SEEDS:   # the committed runs without the record, as runs trained before it was stored
+        copies[s] = tmp_path / f"seed{s}"
+        copies[s].mkdir()
+        for e in ("baseline", "oracle_order"):
+            info = json.loads(RunPaths(main[s], e).run_json.read_text())
+            (info.get("prior_cost") or {}).pop("order_agreement", None)
+            RunPaths(copies[s], e).run_json.write_text(json.dumps(info))
+            csv_path(copies[s], e).write_bytes(csv_path(main[s], e).read_bytes())
+    agreement = abl.order_agreement(copies)
     assert agreement.rho.empty and agreement.missing == list(SEEDS) and agreement.extremes == {}
     seconds = 0.0
     for s in SEEDS:
