@@ -35,6 +35,7 @@ def smoke_book(tmp_path_factory, data_tar):
     for f in (REPO / "book").iterdir():
         if f.suffix in (".md", ".bib"):
             shutil.copy(f, root / "book")
+    shutil.copytree(REPO / "book" / "_static", root / "book" / "_static")  # the config's html_static_path
     r = subprocess.run([sys.executable, "-m", "selcore", "run", "--profile", "smoke", "--data", str(data_tar),
                         "--book-dir", str(root / "book"), "--results-root", str(root / "results")],
                        cwd=REPO, capture_output=True, text=True, timeout=1200)
