@@ -172,7 +172,7 @@ def test_bad_parameters_through_papermill_fail_before_any_work(tmp_path, data_ta
     with pytest.raises(pm.PapermillExecutionError) as e:
         pm.execute_notebook(str(REPO / "chapters" / "baseline.ipynb"), str(tmp_path / "out.ipynb"),
                             parameters={"profile": "smoke", "data": str(data_tar), "num_epochs": 0,
-                                        "results_root": str(tmp_path / "results"), "book_dir": str(tmp_path)},
+                                        "results_root": str(tmp_path / "results")},
                             cwd=str(REPO), kernel_name="python3", progress_bar=False)
     assert e.value.ename == "ConfigError" and "num_epochs=0" in e.value.evalue
     assert not list((tmp_path / "results").rglob("hist_*.csv"))
@@ -181,6 +181,12 @@ def test_bad_parameters_through_papermill_fail_before_any_work(tmp_path, data_ta
                             parameters={"profile": "fast", "results_root": str(tmp_path / "results")},
                             cwd=str(REPO), kernel_name="python3", progress_bar=False)
     assert e.value.ename == "ConfigError" and "profile='fast'" in e.value.evalue
+    with pytest.raises(pm.PapermillExecutionError) as e:   # a parameter the chapter does not declare
+        pm.execute_notebook(str(REPO / "chapters" / "sel95.ipynb"), str(tmp_path / "out3.ipynb"),
+                            parameters={"profile": "smoke", "percentil": 70, "results_root": str(tmp_path / "results")},
+                            cwd=str(REPO), kernel_name="python3", progress_bar=False)
+    assert e.value.ename == "ConfigError" and "no parameter 'percentil'" in e.value.evalue
+    assert "percentile" in e.value.evalue and not list((tmp_path / "results").rglob("hist_*.csv"))
 
 
 @pytest.mark.slow
