@@ -2,7 +2,6 @@
 papermill through `python -m selcore run`, then `jupyter-book build -W`, then checked in a browser."""
 import json
 import re
-import shutil
 import subprocess
 import sys
 
@@ -26,16 +25,9 @@ SEED = 42
 
 @pytest.fixture(scope="session")
 def smoke_book(tmp_path_factory, data_tar):
+    from selcore.book.runbook import book_source
     root = tmp_path_factory.mktemp("smoke")
-    (root / "book").mkdir()
-    shutil.copy(REPO / "_config.yml", root)
-    for f in ["_toc.yml"]:
-        shutil.copy(REPO / f, root)
-        shutil.copy(REPO / f, root / "book")
-    for f in (REPO / "book").iterdir():
-        if f.suffix in (".md", ".bib"):
-            shutil.copy(f, root / "book")
-    shutil.copytree(REPO / "book" / "_static", root / "book" / "_static")  # the config's html_static_path
+    book_source(root)
     r = subprocess.run([sys.executable, "-m", "selcore", "run", "--profile", "smoke", "--data", str(data_tar),
                         "--book-dir", str(root / "book"), "--results-root", str(root / "results")],
                        cwd=REPO, capture_output=True, text=True, timeout=1200)

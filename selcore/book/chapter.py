@@ -159,11 +159,12 @@ class ChapterRuns:
         paths = {s: RunPaths(folder, experiment).csv for s, folder in self.folders.items()}
         return {s: read_history(p) for s, p in paths.items() if p.exists()}
 
-    def compare(self, experiment: str) -> int:
+    def compare(self, experiment: str, other: dict[int, pd.DataFrame] | None = None) -> int:
         """Paired by seed, this experiment's last epoch against ``experiment``'s: held-out accuracy difference (pp)
         and executed and proxy training FLOPs as a share of the other's (%), glued as
-        ``<name>_vs_<experiment>_{acc,exec,proxy}`` (mean [95% CI] (n=k)); returns the number of seeds paired."""
-        other = self.others(experiment)
+        ``<name>_vs_<experiment>_{acc,exec,proxy}`` (mean [95% CI] (n=k)); returns the number of seeds paired.
+        ``other``: that experiment's histories when already read (``others``)."""
+        other = self.others(experiment) if other is None else other
         seeds = [s for s in self.seeds if s in other]
         mine = {s: self.histories[s].iloc[-1] for s in seeds}
         ref = {s: other[s].iloc[-1] for s in seeds}
@@ -182,7 +183,7 @@ class ChapterRuns:
         from ..report import plots
         base = self.others("baseline") if self.name != "baseline" else {}
         if self.name != "baseline":
-            self.compare("baseline")
+            self.compare("baseline", base)
         per_seed = [{self.name: h, **({"baseline": base[s]} if s in base else {})}
                     for s, h in self.histories.items()]
         _glue_figure(f"{self.name}_fig_finding", plots.accuracy_held_out(per_seed))

@@ -86,14 +86,24 @@ def undeclared(namespace: Mapping[str, Any], declared: set[str]) -> list[str]:
                   if not k.startswith("_") and k not in _KERNEL_NAMES and k not in declared and isinstance(v, _PLAIN))
 
 
+def check_declared(chapter: str, names, chapters_dir: Path = CHAPTERS_DIR,
+                   declared: set[str] | None = None) -> set[str]:
+    """The parameters ``chapter`` declares (``declared`` if already read); fails naming them if any of ``names``
+    is not one of them."""
+    if declared is None:
+        declared = declared_parameters(source_notebook(chapter, chapters_dir))
+    extra = sorted(set(names) - declared)
+    if extra:
+        raise ConfigError(f"chapter {chapter} has no parameter {', '.join(map(repr, extra))}; it accepts "
+                          f"{', '.join(sorted(declared))} (python -m selcore chapters {chapter})")
+    return declared
+
+
 def accept(chapter: str, namespace: Mapping[str, Any], chapters_dir: Path = CHAPTERS_DIR) -> None:
     """Fail at once if papermill passed a parameter that ``chapter`` does not declare (a typo such as
     ``-p percentil 70`` is only a warning in papermill), naming the parameters it does accept."""
     declared = declared_parameters(source_notebook(chapter, chapters_dir))
-    extra = undeclared(namespace, declared)
-    if extra:
-        raise ConfigError(f"chapter {chapter} has no parameter {', '.join(map(repr, extra))}; it accepts "
-                          f"{', '.join(sorted(declared))} (python -m selcore chapters {chapter})")
+    check_declared(chapter, undeclared(namespace, declared), declared=declared)
 
 
 def _slug(value: Any) -> str:

@@ -17,7 +17,7 @@ import sys
 import time
 from pathlib import Path
 
-from .params import declared_parameters
+from .params import check_declared, declared_parameters
 from .profiles import check_profile
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -63,15 +63,19 @@ def portable_metadata(nb, out: Path, repo: Path) -> None:
         pm_meta["output_path"] = portable_path(str(Path(out).resolve()), repo)
 
 
+def notebook_metadata(nb_path: Path) -> dict:
+    """An executed chapter's notebook metadata (``selcore``: profile, data, complete; ``papermill``: duration ...);
+    empty when the file is missing or unreadable."""
+    import nbformat
+    try:
+        return dict(nbformat.read(nb_path, as_version=4).metadata)
+    except (OSError, ValueError):
+        return {}
+
+
 def is_current(nb_path: Path, profile: str, data: str) -> bool:
     """True if ``nb_path`` was executed to the end by this runner under ``profile`` and ``data``."""
-    import nbformat
-    if not nb_path.exists():
-        return False
-    try:
-        meta = nbformat.read(nb_path, as_version=4).metadata.get("selcore", {})
-    except Exception:
-        return False
+    meta = notebook_metadata(nb_path).get("selcore", {})
     return meta.get("complete") is True and meta.get("profile") == profile and meta.get("data") == data
 
 
@@ -81,15 +85,10 @@ class Interrupted(RuntimeError):
 
 def recorded_seconds(book_dir: Path, name: str, profile: str) -> float | None:
     """How long ``name`` took when ``book_dir``'s copy was executed under ``profile`` (papermill's record)."""
-    import nbformat
-    path = Path(book_dir) / f"{name}.ipynb"
-    try:
-        nb = nbformat.read(path, as_version=4)
-    except (OSError, ValueError):
+    meta = notebook_metadata(Path(book_dir) / f"{name}.ipynb")
+    if meta.get("selcore", {}).get("profile") != profile:
         return None
-    if nb.metadata.get("selcore", {}).get("profile") != profile:
-        return None
-    duration = nb.metadata.get("papermill", {}).get("duration")
+    duration = meta.get("papermill", {}).get("duration")
     return float(duration) if duration else None
 
 
@@ -104,11 +103,11 @@ def progress_line(k: int, n: int, name: str, elapsed: float, remaining: float | 
     return f"chapter {k}/{n} {name} | elapsed {_clock(elapsed)} | ETA {eta}"
 
 
-def separate_book_dir(profile: str, repo: Path = REPO_ROOT) -> Path:
-    """``runs/book-<profile>/book``, a complete book source (pages, bibliography, table of contents, config) for a
-    profile other than the committed book's, so that ``run`` never writes such chapters into ``book/``."""
+def book_source(root: Path, repo: Path = REPO_ROOT) -> Path:
+    """Write a complete book source into ``root`` (``_config.yml`` and ``book/`` with the pages, bibliography, table
+    of contents and static files, no executed chapters) and return its ``book`` folder."""
     import shutil
-    root = repo / "runs" / f"book-{profile}"
+    root = Path(root)
     (root / "book").mkdir(parents=True, exist_ok=True)
     shutil.copy(repo / "_config.yml", root / "_config.yml")
     for f in (repo / "book").iterdir():
@@ -121,34 +120,28 @@ def separate_book_dir(profile: str, repo: Path = REPO_ROOT) -> Path:
     return root / "book"
 
 
+def separate_book_dir(profile: str, repo: Path = REPO_ROOT) -> Path:
+    """``runs/book-<profile>/book`` (``book_source``), for a profile other than the committed book's, so that
+    ``run`` never writes such chapters into ``book/``."""
+    return book_source(repo / "runs" / f"book-{profile}", repo)
+
+
 def committed_profile(book_dir: Path) -> str | None:
     """The profile the executed chapters in ``book_dir`` were produced with (None if there are none)."""
-    import nbformat
-    for path in sorted(Path(book_dir).glob("*.ipynb")):
-        try:
-            profile = nbformat.read(path, as_version=4).metadata.get("selcore", {}).get("profile")
-        except (OSError, ValueError):
-            continue
-        if profile:
-            return profile
-    return None
+    profiles = (notebook_metadata(p).get("selcore", {}).get("profile") for p in sorted(Path(book_dir).glob("*.ipynb")))
+    return next((p for p in profiles if p), None)
 
 
 def execute_chapter(name: str, out: Path, params: dict, repo: Path = REPO_ROOT, log_file: Path | None = None,
                     desc: str | None = None, meta: dict | None = None) -> None:
-    """Execute ``chapters/<name>.ipynb`` into ``out`` with the ``params`` it declares (an undeclared one fails
+    """Execute ``chapters/<name>.ipynb`` into ``out`` with ``params`` (one the chapter does not declare fails
     before the kernel starts), the kernel's output going to ``log_file`` and one progress bar to the terminal.
     The result is written to a temporary file and renamed; a failed chapter goes to ``<out dir>/.failed/``."""
     import nbformat
     import papermill as pm
     from papermill.exceptions import PapermillExecutionError
     source = repo / "chapters" / f"{name}.ipynb"
-    declared = declared_parameters(source)
-    unknown = sorted(set(params) - declared - {"book_dir", "results_root", "profile", "data"})
-    if unknown:
-        from ..config import ConfigError
-        raise ConfigError(f"chapter {name} has no parameter {', '.join(map(repr, unknown))}; it accepts "
-                          f"{', '.join(sorted(declared))} (python -m selcore chapters {name})")
+    check_declared(name, params, repo / "chapters")
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.with_name(f".{out.stem}.running.ipynb")
@@ -160,7 +153,7 @@ def execute_chapter(name: str, out: Path, params: dict, repo: Path = REPO_ROOT, 
             sys.stderr.flush()
             saved_stderr = os.dup(2)
             os.dup2(sink.fileno(), 2)
-        pm.execute_notebook(str(source), str(tmp), parameters={k: v for k, v in params.items() if k in declared},
+        pm.execute_notebook(str(source), str(tmp), parameters=params,
                             cwd=str(repo), kernel_name="python3", log_output=False,
                             progress_bar={"desc": desc or name, "leave": False, "file": sys.stdout},
                             stdout_file=sink, stderr_file=sink)
@@ -231,7 +224,9 @@ def run_book(profile: str, data: str = "", only: list[str] | None = None, force:
         desc = progress_line(k, len(todo), name, time.perf_counter() - start, remaining)
         t0 = time.perf_counter()
         try:
-            execute_chapter(name, out, params, repo, log_file, desc, {"profile": profile, "data": data})
+            declared = declared_parameters(repo / "chapters" / f"{name}.ipynb")  # what this chapter takes of them
+            execute_chapter(name, out, {k: v for k, v in params.items() if k in declared}, repo, log_file, desc,
+                            {"profile": profile, "data": data})
         except Interrupted:
             raise Interrupted(f"interrupted in chapter {name}: finished chapters and epochs are kept; rerun the same "
                               f"command to resume") from None
