@@ -1,4 +1,4 @@
-"""Command line: ``python -m selcore {summary,experiment,run,chapter,chapters,bench,params} ...``."""
+"""Command line: ``python -m selcore {summary,experiment,run,chapter,chapters,sweep,bench,params} ...``."""
 from __future__ import annotations
 
 import argparse
@@ -69,6 +69,34 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
                    help="override a parameter (batch_size, lr ...); repeatable")
 
+    w = sub.add_parser("sweep", help="seeds x settings x experiments, one job each, on Slurm, local processes or here")
+    w.add_argument("--profile", default="quick", help="paper | quick | smoke (default: quick)")
+    w.add_argument("--experiments", default=None, help="comma list (default: baseline,lottery,sel95,warmup)")
+    w.add_argument("--seeds", default=None, help="e.g. 42-46 or 42,43,44 (default: the profile's seeds)")
+    w.add_argument("--grid", action="append", default=[], metavar="FIELD=V1,V2,...",
+                   help="a Config field and its values, e.g. percentile=30,40,50; repeatable (the product is run)")
+    w.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
+                   help="a field set for every job; repeatable")
+    w.add_argument("--data", default="", help="CIFAR-10 source (default: $SELCORE_DATA or torchvision)")
+    w.add_argument("--executor", default="local", help="slurm (sbatch) | local (processes here) | debug (this "
+                                                      "process); default: local")
+    w.add_argument("--name", default=None, help="the sweep's name (default: from profile, experiments and grid fields); "
+                                               "its record and logs are in runs/sweeps/<name>/")
+    w.add_argument("--status", action="store_true", help="list the sweep's jobs (all sweeps if no grid or --name "
+                                                         "is given): finished, running, failed, with log paths")
+    w.add_argument("--wait", action="store_true", help="slurm: wait until the jobs leave the queue, then --status")
+    w.add_argument("--partition", default="", help="Slurm partition (default: the cluster's default)")
+    w.add_argument("--time", type=int, default=60, help="time limit per job in minutes; a job reaching it is "
+                                                        "checkpointed and requeued (default 60)")
+    w.add_argument("--gpus", type=int, default=0, help="GPUs per job (Slurm; default 0)")
+    w.add_argument("--cpus", type=int, default=1, help="CPUs (torch threads) per job (default 1)")
+    w.add_argument("--mem-gb", type=float, default=4.0, help="memory per job in GB (Slurm; default 4)")
+    w.add_argument("--parallelism", type=int, default=0, help="jobs at once (Slurm: array throttle; local: "
+                                                             "default CPUs // --cpus)")
+    w.add_argument("--signal-delay", type=int, default=90, help="Slurm: seconds before the time limit at which a "
+                                                               "job is told to checkpoint (default 90)")
+    w.add_argument("--results-root", default="results", help="results go to RESULTS_ROOT/<profile>/<setting>/seed<k>")
+
     sub.add_parser("params", help="list every parameter with its default and meaning")
     return p
 
@@ -119,6 +147,9 @@ def main(argv=None) -> int:
             params = {k: yaml.safe_load(v) for k, v in args.params}
             print(run_chapter(args.name, args.profile, args.data, params, args.out))
             return 0
+        if args.cmd == "sweep":
+            from .sweep.cli import sweep_command
+            return sweep_command(args)
         if args.cmd == "bench":
             from .engine.bench import run_bench
             from .engine.experiments import resolve_device

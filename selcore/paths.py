@@ -5,8 +5,10 @@ A results folder holds the four experiments side by side, in the original releas
 """
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, Mapping
 
 
 @dataclass(frozen=True)
@@ -48,3 +50,17 @@ def run_json_path(root: Path | str, experiment: str) -> Path:
 def run_json_experiment(path: Path | str) -> str:
     """The experiment a ``run_<experiment>.json`` path belongs to."""
     return Path(path).stem.removeprefix("run_")
+
+
+def _value_name(value: Any) -> str:
+    if isinstance(value, (list, tuple)):
+        return ",".join(_value_name(v) for v in value)
+    return f"{value:g}" if isinstance(value, float) else str(value)
+
+
+def setting_name(changed: Mapping[str, Any]) -> str:
+    """The name of a folder holding runs whose configuration differs from their profile's in ``changed``:
+    ``<field><value>`` joined by ``-`` in field order, e.g. ``percentile30`` or ``percentile30-temperature2``
+    (floats as ``%g``, so ``30.0`` and ``30`` name one folder); ``""`` when nothing changed."""
+    parts = [f"{k}{re.sub(r'[^A-Za-z0-9.,_-]+', '', _value_name(v))[:40]}" for k, v in sorted(changed.items())]
+    return "-".join(parts)

@@ -2,7 +2,7 @@
 of them writes into ``book/`` or ``results/``.
 
 Substitutions, stated once: ``PATH`` / ``PATH/TO/cifar10`` become the real CIFAR-10 archive; the ``quick`` profile
-becomes ``smoke`` for commands that train (``run``, ``experiment``), so that the whole page runs in minutes.
+becomes ``smoke`` for commands that train (``run``, ``experiment``, ``sweep``), so that the whole page runs in minutes.
 Install commands (``pip``, ``conda``) are exercised by CI's own install step (checked against ``.ci/run``), and
 ``python -m pytest`` is the command running this test.
 """
@@ -18,7 +18,7 @@ import pytest
 
 REPO = Path(__file__).resolve().parents[1]
 PAGES = ("README.md", "book/reproducing.md")
-TRAINING = ("run", "experiment")
+TRAINING = ("run", "experiment", "sweep")
 
 
 def documented_commands(text: str) -> list[str]:

@@ -55,7 +55,7 @@ def test_a_changed_configuration_writes_under_runs_never_results():
     changed = params.changed_fields(profile_config("smoke", "sel95", seed=43, percentile=70), ref)
     assert changed == {"percentile": 70.0}
     root = params.variant_root("sel95", changed, "results")
-    assert root == str(Path("runs") / "sel95-percentile70.0")
+    assert root == str(Path("runs") / "sel95-percentile70")
     assert params.variant_root("sel95", {}, "results") == "results"              # the profile's own runs
     assert params.variant_root("sel95", changed, "elsewhere") == "elsewhere"     # the caller chose a root
 

@@ -9,12 +9,12 @@ folder of its own, named by those parameters, never to the results the other cha
 """
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Mapping
 
 from ..config import Config, ConfigError
+from ..paths import setting_name
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 CHAPTERS_DIR = REPO_ROOT / "chapters"
@@ -106,11 +106,6 @@ def accept(chapter: str, namespace: Mapping[str, Any], chapters_dir: Path = CHAP
     check_declared(chapter, undeclared(namespace, declared), declared=declared)
 
 
-def _slug(value: Any) -> str:
-    text = ",".join(map(str, value)) if isinstance(value, (list, tuple)) else str(value)
-    return re.sub(r"[^A-Za-z0-9.,_-]+", "", text)[:40]
-
-
 def changed_fields(cfg: Config, reference: Config) -> dict[str, Any]:
     """The fields in which ``cfg`` differs from ``reference`` (ignoring seed, data, device and progress)."""
     ignore = {"seed", "data", "device", "progress"}
@@ -119,8 +114,9 @@ def changed_fields(cfg: Config, reference: Config) -> dict[str, Any]:
 
 
 def variant_name(chapter: str, changed: Mapping[str, Any]) -> str:
-    """``<chapter>-<field><value>-...``, e.g. ``sel95-percentile70``: the folder of a rerun with other parameters."""
-    return "-".join([chapter] + [f"{k}{_slug(v)}" for k, v in sorted(changed.items())])
+    """``<chapter>-<field><value>-...``, e.g. ``sel95-percentile70``: the folder of a rerun with other parameters
+    (the fields named by ``paths.setting_name``, as a sweep's folders are)."""
+    return "-".join([chapter] + ([setting_name(changed)] if changed else []))
 
 
 def variant_root(chapter: str, changed: Mapping[str, Any], results_root: str) -> str:

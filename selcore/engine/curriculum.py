@@ -111,7 +111,7 @@ def cached_curriculum(cfg: Config, data: DeviceData, root: str | Path, flops=Non
         return torch.load(path, weights_only=True)
     cur = compute_curriculum(curriculum_config(cfg), data, flops)
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
+    tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
     torch.save(cur, tmp)
     os.replace(tmp, path)
     return cur

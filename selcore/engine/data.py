@@ -85,7 +85,7 @@ def load_cifar10(source: str | None = None, cache: str = "") -> CIFAR10:
         raise DataError(f"data source {source!r} is neither a folder nor a readable .tar/.tar.gz archive")
     data = _decode(files, path.name)
     cached.parent.mkdir(parents=True, exist_ok=True)
-    tmp = cached.with_suffix(".pt.tmp")
+    tmp = cached.with_suffix(f".pt.{os.getpid()}.tmp")  # concurrent jobs never share one
     torch.save({"train_x": data.train_x, "train_y": data.train_y, "test_x": data.test_x,
                 "test_y": data.test_y, "classes": list(data.classes)}, tmp)
     os.replace(tmp, cached)

@@ -41,6 +41,20 @@ class Phase:
     reset_clock: bool = False       # time_s / flops_T start here (the original's LTH accounting)
 
 
+CURRICULUM_FREE = ("baseline", "lottery", "random_windows", "dense_budget")
+"""Experiments whose plan needs no scorer's curriculum (``random_windows`` and ``dense_budget`` take only its
+windows' sizes)."""
+AFTER_BASELINE = ("oracle_order",)
+"""Experiments that read the finished Baseline of their results folder."""
+
+
+def requirements(experiment: str) -> set[str]:
+    """What must exist in an experiment's results folder before it starts (what a scheduler orders jobs by):
+    ``"curriculum"`` (the seed's cached curriculum) and/or ``"baseline"`` (the finished Baseline)."""
+    need = set() if experiment in CURRICULUM_FREE else {"curriculum"}
+    return need | ({"baseline"} if experiment in AFTER_BASELINE else set())
+
+
 def resolve_device(name: str) -> torch.device:
     if name == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
@@ -257,7 +271,9 @@ class Experiment:
         self._setup_state()
         resumed = self.resumed = self._restore()
         phases = self.plan()
-        self._write_run_json("running", {"resumed": resumed})
+        resumed_at = {"resumed": resumed, **({"resumed_at_epoch": sum(p.epochs for p in phases[:self.pos[0]]) + self.pos[1]}
+                                             if resumed else {})}  # epochs of the plan already done
+        self._write_run_json("running", resumed_at)
         cols = columns(self.cfg.experiment, self.data.classes)
         total = sum(p.epochs for p in phases)
         done = sum(p.epochs for p in phases[:self.pos[0]]) + self.pos[1]
@@ -297,13 +313,14 @@ class Experiment:
                     self._progress(bar, ph, res)
                 self.pos = (pi + 1, 0)
         except BaseException as e:
-            self._write_run_json("failed" if not isinstance(e, KeyboardInterrupt) else "interrupted",
+            stopped = isinstance(e, (KeyboardInterrupt, SystemExit))  # Ctrl-C, a scheduler's preemption/requeue
+            self._write_run_json("interrupted" if stopped else "failed",
                                  {"error": f"{type(e).__name__}: {e}"})
             raise
         finally:
             if bar is not None:
                 bar.close()
-        self._write_run_json("finished", {"resumed": resumed})
+        self._write_run_json("finished", resumed_at)
         return self.paths.csv
 
     def _epoch(self, ph: Phase, hooks: list[Hook], epoch: int):
@@ -376,6 +393,19 @@ class Experiment:
 def _source_name(data: str) -> str:
     """The name a data source is recorded under (see ``CIFAR10.source``)."""
     return "torchvision CIFAR-10" if data == "torchvision" else Path(data).name
+
+
+def prepare_curriculum(cfg: Config, out_dir: str | Path, data: CIFAR10 | None = None) -> Path:
+    """Compute and cache the curriculum ``cfg``'s staged experiment uses in ``out_dir`` (skipped if cached), so
+    that several experiments of one seed can then start at once; returns the cache file. Its cost is recorded
+    in the cache and charged to each experiment that uses it, exactly as when the experiment computes it."""
+    path = curriculum_path(cfg, out_dir)
+    if path.exists():
+        return path
+    exp = Experiment(cfg, out_dir, data)
+    exp._setup_state()
+    cached_curriculum(cfg, exp.data, out_dir, exp.flops)
+    return path
 
 
 def run_experiment(cfg: Config, out_dir: str | Path, data: CIFAR10 | None = None, fresh: bool = False) -> Path:

@@ -1,0 +1,59 @@
+"""``python -m selcore sweep``: plan a grid, submit it (or run it here), or report its jobs' states."""
+from __future__ import annotations
+
+
+from ..book.profiles import check_profile
+from ..config import ConfigError
+from ..engine.data import default_source
+from .plan import parse_experiments, parse_grid, parse_seeds, plan_sweep
+from .status import DONE, SweepRecord, format_status, status_table, sweep_folder, SWEEPS_ROOT
+from .submit import EXECUTORS, Resources, run_sweep, sweep_name
+
+
+def _fixed(pairs) -> dict:
+    out = {}
+    for pair in pairs:
+        k, sep, v = pair.partition("=")
+        if not sep:
+            raise ConfigError(f"bad --set {pair!r}: write key=value")
+        out[k.strip()] = v.strip()
+    return out
+
+
+def sweep_command(args) -> int:
+    asked_grid = bool(args.grid or args.experiments or args.seeds or args.overrides)
+    if args.status and not asked_grid and not args.name:
+        folders = sorted(p.parent for p in sweep_folder("").glob("*/sweep.json"))
+        if not folders:
+            print(f"no sweeps yet (their records live in {SWEEPS_ROOT}/<name>/sweep.json)")
+        for f in folders:
+            rec = SweepRecord(f)
+            print(format_status(rec, status_table(rec)))
+        return 0
+    profile = check_profile(args.profile)
+    if args.executor not in EXECUTORS:
+        raise ConfigError(f"bad --executor {args.executor!r}: choose one of {', '.join(EXECUTORS)}")
+    for opt in ("time", "cpus"):
+        if getattr(args, opt) < 1:
+            raise ConfigError(f"bad --{opt} {getattr(args, opt)}: must be >= 1")
+    experiments, seeds = parse_experiments(args.experiments), parse_seeds(args.seeds, profile)
+    grid, fixed = parse_grid(args.grid), _fixed(args.overrides)
+    name = args.name or sweep_name(profile, experiments, grid, fixed)
+    record = SweepRecord(sweep_folder(name), name)
+    if args.status and not asked_grid:
+        print(format_status(record, status_table(record)))
+        return 0
+    if args.status:
+        jobs = plan_sweep(profile, experiments, seeds, grid, args.data or default_source(), fixed, args.results_root)
+        print(format_status(record, status_table(record, jobs)))
+        return 0
+    res = Resources(cpus=args.cpus, gpus=args.gpus, time_min=args.time, mem_gb=args.mem_gb,
+                    partition=args.partition, parallelism=args.parallelism, signal_delay_s=args.signal_delay)
+    record, jobs = run_sweep(profile, experiments, seeds, grid, args.data or default_source(), fixed,
+                             args.results_root, args.executor, res, name, wait=args.wait)
+    if args.executor == "slurm" and not args.wait:
+        return 0
+    rows = status_table(record, jobs)
+    print(format_status(record, rows))
+    return 0 if all(r["state"] in DONE for r in rows) else 1
+
