@@ -31,7 +31,7 @@ class SweepRuns:
     def table(self):
         """Per setting, each measure as mean [95% CI] over the seeds."""
         return table(report.table(self.stats),
-                     f"{EXPERIMENT_TITLES[self.experiment]} at each value of `{self.field}`: the last epoch's measures "
+                     f"{EXPERIMENT_TITLES[self.experiment]} at each value of {self.field}: the last epoch's measures "
                      "as mean [95% CI] over the seeds (n per row); sparsity is the mean over the SEL stages' epochs, "
                      "FLOPs are cumulative training FLOPs in units of 10^12.")
 
@@ -52,7 +52,7 @@ class SweepRuns:
         """The sweep's jobs as ``python -m selcore sweep --status`` lists them (logs left out)."""
         rows = status_table(self.record, self.jobs)
         frame = pd.DataFrame(rows)[["job", "state", "executor"]]
-        return table(frame, "The sweep's jobs and their states (`python -m selcore sweep --status` also gives each "
+        return table(frame, "The sweep's jobs and their states (python -m selcore sweep --status also gives each "
                             "job's id and log files); 'not needed' marks a curriculum whose experiments had "
                             "already finished.")
 

@@ -106,7 +106,8 @@ def figure(results: pd.DataFrame, stats: pd.DataFrame, field: str, experiment: s
     band(ax_fl, "exec_flops_T", "executed", "C3", "s")
     band(ax_fl, "flops_T", "original's proxy", "C2", "^")
     ax_fl.set(xlabel=field, ylabel="training FLOPs (T, log scale)", yscale="log", title=f"{title}: compute")
+    ax_acc.legend(fontsize=8)
+    ax_fl.legend(fontsize=8, loc="center right")
     for ax in (ax_acc, ax_fl):
         ax.set_xticks(x)
-        ax.legend(fontsize=8)
     return fig
