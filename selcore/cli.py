@@ -70,7 +70,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="override a parameter (batch_size, lr ...); repeatable")
 
     w = sub.add_parser("sweep", help="seeds x settings x experiments, one job each, on Slurm, local processes or here")
-    w.add_argument("--profile", default="quick", help="paper | quick | smoke (default: quick)")
+    w.add_argument("--profile", default="quick", help="paper | quick | smoke, or a comma list of them (default: quick)")
     w.add_argument("--experiments", default=None, help="comma list (default: baseline,lottery,sel95,warmup)")
     w.add_argument("--seeds", default=None, help="e.g. 42-46 or 42,43,44 (default: the profile's seeds)")
     w.add_argument("--grid", action="append", default=[], metavar="FIELD=V1,V2,...",

@@ -85,15 +85,15 @@ def test_requeued_jobs_resume_and_equal_uninterrupted_runs(slurm, tmp_path, monk
     ids = {e["key"]: e["job_id"] for e in record.entries()}
     assert len(ids) == 6, ids  # per seed: curriculum + Baseline (wave 0), oracle order (wave 1)
     # wave 1 waits for its own folder's wave-0 jobs
-    deps = subprocess.run(["squeue", "-h", "-r", "-j", ids["num_epochs30/seed42/oracle_order"], "-o", "%E"],
+    deps = subprocess.run(["squeue", "-h", "-r", "-j", ids["smoke/num_epochs30/seed42/oracle_order"], "-o", "%E"],
                           capture_output=True, text=True).stdout
-    assert ids["num_epochs30/seed42/baseline"] in deps or "(null)" in deps, deps
+    assert ids["smoke/num_epochs30/seed42/baseline"] in deps or "(null)" in deps, deps
     folder = {s: results / "smoke" / f"num_epochs{EPOCHS}" / f"seed{s}" for s in (42, 43)}
 
     # seed 42's Baseline: requeued by the scheduler mid-run (preemption); seed 43's: the time-limit signal
     stopped = {}
     for seed, how in ((42, "requeue"), (43, "usr2")):
-        jid = ids[f"num_epochs{EPOCHS}/seed{seed}/baseline"]
+        jid = ids[f"smoke/num_epochs{EPOCHS}/seed{seed}/baseline"]
         csv = folder[seed] / "hist_baseline.csv"
         _wait(lambda: _rows(csv) >= 3, 300, f"3 epochs of seed {seed}'s Baseline")
         stopped[seed] = _rows(csv)
@@ -115,7 +115,7 @@ def test_requeued_jobs_resume_and_equal_uninterrupted_runs(slurm, tmp_path, monk
         # nothing finished was lost: the run went on from at least the epoch the CSV showed when it was stopped
         # (that row may be written just before its checkpoint)
         assert info["resumed_at_epoch"] >= stopped[seed] - 1, (info["resumed_at_epoch"], stopped[seed])
-        log = Path(rows[f"num_epochs{EPOCHS}/seed{seed}/baseline"]["stdout"]).read_text()
+        log = Path(rows[f"smoke/num_epochs{EPOCHS}/seed{seed}/baseline"]["stdout"]).read_text()
         assert "Slurm restart count 1" in log, log[-2000:]
         # equal to an uninterrupted run, cost columns included (no epoch counted twice)
         by_hand = tmp_path / "by-hand" / f"seed{seed}"
@@ -127,10 +127,27 @@ def test_requeued_jobs_resume_and_equal_uninterrupted_runs(slurm, tmp_path, monk
             assert len(swept) == (EPOCHS if exp == "baseline" else 5)
             pd.testing.assert_frame_equal(swept.drop(columns="time_s"), ref.drop(columns="time_s"))
     # the time-limit signal went through submitit's checkpoint-and-requeue (its log is appended across restarts)
-    out = Path(rows[f"num_epochs{EPOCHS}/seed43/baseline"]["stdout"]).read_text()
+    out = Path(rows[f"smoke/num_epochs{EPOCHS}/seed43/baseline"]["stdout"]).read_text()
     assert "Caught signal SIGUSR2" in out and "Requeued job" in out, out[-2000:]
     assert "Slurm restart count 0" in out and "Slurm restart count 1" in out
     # the status command lists them, with their logs
     assert main(["sweep", "--status", "--name", "requeue"]) == 0
     out = capsys.readouterr().out
     assert "6 finished" in out and out.count("log: ") == 6
+
+
+@pytest.mark.slow
+def test_a_real_failure_is_not_requeued_and_says_why(slurm, tmp_path, monkeypatch, capsys):
+    """A job that fails for a real reason (here: no such data) ends failed, with the reason in --status, and
+    Slurm does not run it again."""
+    monkeypatch.setenv("SELCORE_SWEEPS", str(tmp_path / "sweeps"))
+    args = ["sweep", "--profile", "smoke", "--experiments", "baseline", "--executor", "slurm", "--cpus", "1",
+            "--mem-gb", "1", "--time", "5", "--results-root", str(tmp_path / "results"),
+            "--data", str(tmp_path / "missing.tar.gz"), "--name", "fails", "--wait"]
+    assert main(args) == 1
+    out = capsys.readouterr().out
+    assert "1 failed" in out and "missing.tar.gz" in out, out
+    [entry] = SweepRecord(tmp_path / "sweeps" / "fails").entries()
+    log = Path(entry["stdout"]).read_text()
+    assert log.count("sweep job smoke/seed42/baseline") == 1, log  # ran once: not requeued
+    assert "Requeued" not in log

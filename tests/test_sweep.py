@@ -51,21 +51,25 @@ def test_plan_folders_waves_and_shared_curricula(tmp_path):
     by_key = {j.key: j for j in jobs}
     base = (tmp_path / "quick").resolve()
     # the profile's own setting writes where the book reads; another setting into a folder named by it
-    assert by_key["profile/seed42/sel95"].root == str(base / "seed42")
-    assert by_key["percentile30/seed43/sel95"].root == str(base / "percentile30" / "seed43")
-    assert by_key["percentile30/seed43/sel95"].cfg.percentile == 30.0
+    assert by_key["quick/seed42/sel95"].root == str(base / "seed42")
+    assert by_key["quick/percentile30/seed43/sel95"].root == str(base / "percentile30" / "seed43")
+    assert by_key["quick/percentile30/seed43/sel95"].cfg.percentile == 30.0
     # one curriculum per seed and setting, shared by sel95, warmup and oracle_order; oracle_order's Baseline added
     assert sorted(k for k in by_key if k.endswith("curriculum")) == [
-        f"{s}/seed{k}/curriculum" for s in ("percentile30", "profile") for k in (42, 43)]
-    assert by_key["profile/seed42/baseline"].wave == 0 and by_key["profile/seed42/lottery"].wave == 0
-    assert {by_key[f"profile/seed42/{e}"].wave for e in ("sel95", "warmup", "oracle_order")} == {1}
+        f"quick/{s}seed{k}/curriculum" for s in ("percentile30/", "") for k in (42, 43)]
+    assert by_key["quick/seed42/baseline"].wave == 0 and by_key["quick/seed42/lottery"].wave == 0
+    assert {by_key[f"quick/seed42/{e}"].wave for e in ("sel95", "warmup", "oracle_order")} == {1}
     assert [j.wave for j in jobs] == sorted(j.wave for j in jobs)
     assert len(jobs) == 2 * 2 * (1 + 1 + 4)  # settings x seeds x (curriculum + baseline + 4 asked)
     # the calibration ablation computes its curriculum under its own rules: a job of its own
     keys = {j.key for j in plan_sweep("smoke", ["sel95", "calib_train_clean"], (42,), {}, DATA_NAME)}
-    assert {"profile/seed42/curriculum", "profile/seed42/curriculum-calib_train_clean"} <= keys
+    assert {"smoke/seed42/curriculum", "smoke/seed42/curriculum-calib_train_clean"} <= keys
+    # several profiles in one sweep, each with its own seeds unless --seeds names them
+    both = plan_sweep("quick,smoke", ["baseline"], None, {}, DATA_NAME)
+    assert sorted(j.key for j in both) == ["quick/seed42/baseline", "quick/seed43/baseline", "quick/seed44/baseline",
+                                           "smoke/seed42/baseline"]
     # a job round-trips through the sweep record
-    j = by_key["percentile30/seed43/sel95"]
+    j = by_key["quick/percentile30/seed43/sel95"]
     assert Job.from_dict(json.loads(json.dumps(j.to_dict()))) == j
 
 

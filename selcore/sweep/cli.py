@@ -2,10 +2,9 @@
 from __future__ import annotations
 
 
-from ..book.profiles import check_profile
 from ..config import ConfigError
 from ..engine.data import default_source
-from .plan import parse_experiments, parse_grid, parse_seeds, plan_sweep
+from .plan import parse_experiments, parse_profiles, parse_grid, parse_seeds, plan_sweep
 from .status import DONE, SweepRecord, format_status, status_table, sweep_folder, SWEEPS_ROOT
 from .submit import EXECUTORS, Resources, run_sweep, sweep_name
 
@@ -30,13 +29,14 @@ def sweep_command(args) -> int:
             rec = SweepRecord(f)
             print(format_status(rec, status_table(rec)))
         return 0
-    profile = check_profile(args.profile)
+    profile = ",".join(parse_profiles(args.profile))
     if args.executor not in EXECUTORS:
         raise ConfigError(f"bad --executor {args.executor!r}: choose one of {', '.join(EXECUTORS)}")
     for opt in ("time", "cpus"):
         if getattr(args, opt) < 1:
             raise ConfigError(f"bad --{opt} {getattr(args, opt)}: must be >= 1")
-    experiments, seeds = parse_experiments(args.experiments), parse_seeds(args.seeds, profile)
+    experiments = parse_experiments(args.experiments)
+    seeds = parse_seeds(args.seeds, "quick") if args.seeds else None  # None: each profile's seeds
     grid, fixed = parse_grid(args.grid), _fixed(args.overrides)
     name = args.name or sweep_name(profile, experiments, grid, fixed)
     record = SweepRecord(sweep_folder(name), name)

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Sequence
 
-from ..book.profiles import PROFILE_SEEDS, profile_config, results_dir
+from ..book.profiles import PROFILE_SEEDS, check_profile, profile_config, results_dir
 from ..config import ALL_EXPERIMENTS, Config, ConfigError, _coerce
 from ..book.params import changed_fields
 from ..engine.curriculum import CALIBRATION_OVERRIDES, curriculum_path
@@ -37,6 +37,7 @@ class Job:
     root: str                      # absolute results folder of the seed (results/<profile>/<setting>/seed<k>)
     setting: str                   # paths.setting_name of the fields that differ from the profile ('' = none)
     wave: int
+    profile: str = ""
 
     @property
     def cfg(self) -> Config:
@@ -52,19 +53,20 @@ class Job:
 
     @property
     def key(self) -> str:
-        """A name unique in the sweep, stable across reruns: ``<setting>/seed<k>/<experiment or curriculum>``."""
+        """A name unique in the sweep, stable across reruns, as the results tree names the folder:
+        ``<profile>/[<setting>/]seed<k>/<experiment or curriculum>``."""
         what = self.experiment
         if self.kind == "curriculum":  # an experiment with calibration rules of its own has its own curriculum
             what = "curriculum" + (f"-{what}" if what in CALIBRATION_OVERRIDES else "")
-        return f"{self.setting or 'profile'}/seed{self.seed}/{what}"
+        return "/".join(p for p in (self.profile, self.setting, f"seed{self.seed}", what) if p)
 
     def to_dict(self) -> dict:
         return {"kind": self.kind, "config": self.config, "root": self.root, "setting": self.setting,
-                "wave": self.wave}
+                "wave": self.wave, "profile": self.profile}
 
     @classmethod
     def from_dict(cls, d: dict) -> "Job":
-        return cls(d["kind"], d["config"], d["root"], d["setting"], d["wave"])
+        return cls(d["kind"], d["config"], d["root"], d["setting"], d["wave"], d.get("profile", ""))
 
 
 def parse_seeds(text: str | None, profile: str) -> tuple[int, ...]:
@@ -117,11 +119,30 @@ def grid_points(grid: dict[str, list[Any]]) -> list[dict[str, Any]]:
     return [dict(zip(names, values)) for values in itertools.product(*(grid[n] for n in names))]
 
 
-def plan_sweep(profile: str, experiments: Sequence[str], seeds: Sequence[int], grid: dict[str, list[Any]],
-               data: str, fixed: dict[str, Any] | None = None, results_root: str | Path = "results") -> list[Job]:
-    """The jobs of a sweep (see the module doc), in submission order. ``fixed``: fields set for every job."""
-    base = results_dir(profile, results_root).resolve()
+def parse_profiles(text: str) -> tuple[str, ...]:
+    """``quick`` or ``quick,smoke``; an unknown profile fails naming the valid ones."""
+    names = tuple(dict.fromkeys(p.strip() for p in str(text).split(",") if p.strip()))
+    if not names:
+        raise ConfigError(f"bad --profile {text!r}: name one of paper, quick, smoke")
+    return tuple(check_profile(p) for p in names)
+
+
+def plan_sweep(profile: str | Sequence[str], experiments: Sequence[str], seeds: Sequence[int] | None,
+               grid: dict[str, list[Any]], data: str, fixed: dict[str, Any] | None = None,
+               results_root: str | Path = "results") -> list[Job]:
+    """The jobs of a sweep (see the module doc), in submission order: every profile (``quick`` or
+    ``quick,smoke``) x its ``seeds`` (None: each profile's own) x grid point x experiment. ``fixed``: fields set for
+    every job."""
+    profiles = parse_profiles(profile) if isinstance(profile, str) else tuple(profile)
     jobs: dict[tuple, Job] = {}
+    for prof in profiles:
+        _plan_profile(jobs, prof, experiments, tuple(seeds) if seeds else PROFILE_SEEDS[prof], grid, data, fixed,
+                      results_root)
+    return sorted(jobs.values(), key=lambda j: j.wave)  # stable: grid order within a wave
+
+
+def _plan_profile(jobs: dict, profile: str, experiments, seeds, grid, data, fixed, results_root) -> None:
+    base = results_dir(profile, results_root).resolve()
     for point in grid_points(grid):
         for seed in seeds:
             wanted = list(experiments)
@@ -135,7 +156,6 @@ def plan_sweep(profile: str, experiments: Sequence[str], seeds: Sequence[int], g
                 need = requirements(exp)
                 if "curriculum" in need:
                     ckey = ("curriculum", str(curriculum_path(cfg, root)))
-                    jobs.setdefault(ckey, Job("curriculum", cfg.to_dict(), str(root), setting, 0))
+                    jobs.setdefault(ckey, Job("curriculum", cfg.to_dict(), str(root), setting, 0, profile))
                 jobs[("experiment", str(root), exp)] = Job("experiment", cfg.to_dict(), str(root), setting,
-                                                           1 if need else 0)
-    return sorted(jobs.values(), key=lambda j: j.wave)  # stable: grid order within a wave
+                                                           1 if need else 0, profile)

@@ -116,7 +116,9 @@ def job_state(job: Job, entry: dict, queued: dict[str, str] | set[str]) -> JobSt
         if info.get("status") == "failed":
             return JobState("failed", info.get("error", ""))
         if info.get("status") == "interrupted":
-            return JobState("interrupted", info.get("error", "") + "; rerun the sweep to resume")
+            err = info.get("error", "")
+            how = err if err.partition(":")[2].strip() else "stopped (Ctrl-C, cancellation or preemption)"
+            return JobState("interrupted", f"{how}; rerun the sweep to resume")
     err = _result_error(entry)
     if err:
         return JobState("failed", err)

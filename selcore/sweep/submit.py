@@ -125,10 +125,24 @@ def run_here(kind: str, jobs: Sequence[Job], record: SweepRecord, res: Resources
     todo = _todo(jobs, record, set())
     outcome: dict[str, str] = {j.key: "finished or not needed" for j in jobs if j not in todo}
     failed_roots: dict[str, str] = {}
+    running: dict[str, tuple[Job, object]] = {}
+    try:
+        _waves(ex, kind, todo, record, parallel, running, outcome, failed_roots, log)
+    except KeyboardInterrupt:  # Ctrl-C: stop the local jobs too (each keeps its last finished epoch)
+        for _, s in running.values():
+            if kind != "debug":
+                s.cancel(check=False)
+        t_stop = time.monotonic()
+        while kind != "debug" and any(not s.done() for _, s in running.values()) and time.monotonic() - t_stop < 30:
+            time.sleep(0.2)
+        raise
+    return outcome
+
+
+def _waves(ex, kind, todo, record, parallel, running, outcome, failed_roots, log) -> None:
     t0, n, done = time.perf_counter(), len(todo), 0
     for wave in (0, 1):
         queue = [j for j in todo if j.wave == wave]
-        running: dict[str, tuple[Job, object]] = {}
         while queue or running:
             while queue and len(running) < parallel:
                 j = queue.pop(0)
@@ -156,7 +170,6 @@ def run_here(kind: str, jobs: Sequence[Job], record: SweepRecord, res: Resources
                 log(f"[{done}/{n}] {key}: {outcome[key]} ({time.perf_counter() - t0:.0f}s)")
             if running and kind != "debug":
                 time.sleep(0.5)
-    return outcome
 
 
 def _last_line(err: BaseException) -> str:
@@ -177,11 +190,11 @@ def wait_slurm(record: SweepRecord, jobs: Sequence[Job], timeout_s: float = 3600
 
 def sweep_name(profile: str, experiments: Sequence[str], grid: dict, fixed: dict) -> str:
     """The default name of a sweep, from what it varies: ``<profile>-<experiments>-<grid fields>``."""
-    parts = [profile, ",".join(experiments)] + sorted(grid) + sorted(fixed)
+    parts = [profile if isinstance(profile, str) else ",".join(profile), ",".join(experiments)] + sorted(grid) + sorted(fixed)
     return "-".join(p.replace("_", "") for p in parts)
 
 
-def run_sweep(profile: str, experiments: Sequence[str], seeds: Sequence[int], grid: dict, data: str,
+def run_sweep(profile: str, experiments: Sequence[str], seeds: Sequence[int] | None, grid: dict, data: str,
               fixed: dict | None = None, results_root: str = "results", executor: str = "local",
               res: Resources = Resources(), name: str | None = None, wait: bool = True, log=None):
     """Plan a sweep, record it and run (``local``/``debug``) or submit (``slurm``; waits for the queue with
@@ -198,7 +211,7 @@ def run_sweep(profile: str, experiments: Sequence[str], seeds: Sequence[int], gr
     record.add(jobs, {"time_utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "argv": sys.argv[1:],
                       "executor": executor})
     record.save()
-    log(f"sweep {name}: {len(jobs)} job(s) over {len(seeds)} seed(s) (record {os.path.relpath(record.path)})")
+    log(f"sweep {name}: {len(jobs)} job(s) (record {_shown(record.path)})")
     if executor == "slurm":
         submit_slurm(jobs, record, res, log=log)
         if wait:
@@ -206,3 +219,11 @@ def run_sweep(profile: str, experiments: Sequence[str], seeds: Sequence[int], gr
     else:
         run_here(executor, jobs, record, res, log=log)
     return record, jobs
+
+
+def _shown(path: Path) -> str:
+    """``path`` relative to the working directory when it lies inside it, else as it is."""
+    try:
+        return str(Path(path).resolve().relative_to(Path.cwd().resolve()))
+    except ValueError:
+        return str(path)
