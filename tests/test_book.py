@@ -13,13 +13,15 @@ import yaml
 from selcore.report import plots
 from selcore.config import ABLATIONS
 from selcore.book.profiles import PROFILES, PROFILE_SEEDS
+from selcore.book.runbook import toc_files
 from selcore.engine.results import columns
 from tests.conftest import REPO
 
 SMOKE = PROFILES["smoke"]
 ROWS = {"baseline": SMOKE["num_epochs"], "lottery": SMOKE["num_epochs"], "sel95": sum(SMOKE["stage_epochs"]),
         "warmup": SMOKE["warmup_epochs"] + sum(SMOKE["stage_epochs"])}
-CHAPTERS = ("method", "baseline", "lottery", "sel95", "warmup", "ablations", "analysis", "claims", "status")
+CHAPTERS = tuple(n for n in toc_files(REPO) if (REPO / "chapters" / f"{n}.ipynb").exists())
+"""The executed chapters, in the book's order (method ... sweep ... status)."""
 SEED = 42
 
 
@@ -86,7 +88,7 @@ def test_chapters_executed_with_profile_and_glued_values_exist(smoke_book, data_
     wanted = set(re.findall(r"\{glue(?::\w+)?\}`([A-Za-z0-9_]+)[`:]", text))
     missing = wanted - _glue_names(nb)
     assert not missing, f"{chapter}: prose refers to values never glued: {sorted(missing)}"
-    if chapter in ("baseline", "lottery", "sel95", "warmup", "ablations", "analysis", "claims"):
+    if chapter in ("baseline", "lottery", "sel95", "warmup", "ablations", "sweep", "analysis", "claims"):
         assert wanted, f"{chapter}: no number in the prose comes from the run"
     banner = "Profile `smoke`"
     assert any(banner in json.dumps(o) for c in nb.cells for o in c.get("outputs", [])), chapter
@@ -112,6 +114,7 @@ def test_built_smoke_book_shows_its_figures(smoke_book):
     for e in ROWS:
         assert_page_images(html / f"{e}.html", 1)
     assert_page_images(html / "ablations.html", 3)
+    assert_page_images(html / "sweep.html", 1)
 
 
 def test_source_notebooks_are_clean_and_parametrised():

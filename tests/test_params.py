@@ -78,7 +78,7 @@ def test_chapters_command_lists_every_chapter():
     r = subprocess.run([sys.executable, "-m", "selcore", "chapters"], cwd=REPO, capture_output=True, text=True,
                        timeout=120)
     assert r.returncode == 0
-    for name in EXPERIMENT_CHAPTERS + ("analysis", "claims", "status"):
+    for name in EXPERIMENT_CHAPTERS + ("sweep", "analysis", "claims", "status"):
         assert f"{name} (chapters/{name}.ipynb)" in r.stdout
 
 
