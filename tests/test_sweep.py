@@ -170,3 +170,10 @@ def test_sweep_report_reads_the_committed_sweep():
     fig = report.figure(res, stats, "percentile", "sel95", "SEL-95%")
     acc_line = fig.axes[0].lines[0]
     assert list(acc_line.get_ydata()) == pytest.approx(list(s["test_100"]))
+
+
+def test_status_of_an_unknown_sweep_names_the_known_ones(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("SELCORE_SWEEPS", str(tmp_path))
+    SweepRecord(tmp_path / "mine").save()
+    assert main(["sweep", "--status", "--name", "mien"]) == 2
+    assert "no sweep named 'mien' (known: mine)" in capsys.readouterr().err

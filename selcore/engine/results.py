@@ -99,7 +99,7 @@ def git_commit(where: Path | str | None = None) -> str:
 
 
 PACKAGES = ("torch", "torchvision", "jupyter-book", "papermill", "pandas", "matplotlib", "seaborn",
-            "numpy", "scipy", "nbformat", "sphinx")
+            "numpy", "scipy", "nbformat", "sphinx", "submitit")
 """The distributions whose versions the status page lists (after Python itself)."""
 
 

@@ -41,6 +41,9 @@ def sweep_command(args) -> int:
     name = args.name or sweep_name(profile, experiments, grid, fixed)
     record = SweepRecord(sweep_folder(name), name)
     if args.status and not asked_grid:
+        if not record.path.exists():
+            known = sorted(p.parent.name for p in sweep_folder("").glob("*/sweep.json"))
+            raise ConfigError(f"no sweep named {name!r} (known: {', '.join(known) or 'none yet'})")
         print(format_status(record, status_table(record)))
         return 0
     if args.status:
