@@ -108,11 +108,11 @@ class Experiment:
                     Phase("retrain", cfg.num_epochs, everything, setup=Experiment._prune_and_rewind,
                           reset_clock=True)]
         e = cfg.experiment
-        if e in ("random_windows", "dense_budget"):  # need the windows' sizes only: no scorer, no cost
+        if e in CURRICULUM_FREE:  # random_windows, dense_budget: the windows' sizes only, no scorer, no cost
             order, gamma0 = [torch.nonzero(self.data.train_y == c).flatten() for c in range(self.data.num_classes)], None
         else:
             order, gamma0 = self.curriculum(("calibration",) if e == "mask_only" else ("scoring", "calibration"))
-        if e == "oracle_order":
+        if e in AFTER_BASELINE:
             order = self.oracle_order()
         if e in ("mask_only", "random_windows"):
             windows = self.random_windows(order)
