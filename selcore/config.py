@@ -210,15 +210,21 @@ class Config:
         typed = {k: _coerce(k, v) for k, v in changes.items()}
         return dataclasses.replace(self, **typed)
 
-    def with_overrides(self, pairs: Iterable[str]) -> "Config":
-        """Apply ``key=value`` strings (the command line's --set)."""
+    @staticmethod
+    def parse_overrides(pairs: Iterable[str], what: str = "--set") -> dict[str, str]:
+        """``key=value`` strings (the command line's --set, a chapter's settings) as {key: value} strings, to be
+        coerced by ``replace``; a pair without ``=`` fails naming ``what`` it came from."""
         changes = {}
         for pair in pairs:
-            if "=" not in pair:
-                raise ConfigError(f"bad --set {pair!r}: write key=value")
-            k, v = pair.split("=", 1)
+            k, sep, v = pair.partition("=")
+            if not sep:
+                raise ConfigError(f"bad {what} {pair!r}: write key=value (see python -m selcore params)")
             changes[k.strip()] = v.strip()
-        return self.replace(**changes)
+        return changes
+
+    def with_overrides(self, pairs: Iterable[str]) -> "Config":
+        """Apply ``key=value`` strings (the command line's --set)."""
+        return self.replace(**self.parse_overrides(pairs))
 
     BOOKKEEPING = ("progress", "data_cache", "data")
     """Fields that change how a run is shown or found, never its numbers (the data source is compared

@@ -5,6 +5,7 @@ A results folder holds the four experiments side by side, in the original releas
 """
 from __future__ import annotations
 
+import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -50,6 +51,14 @@ def run_json_path(root: Path | str, experiment: str) -> Path:
 def run_json_experiment(path: Path | str) -> str:
     """The experiment a ``run_<experiment>.json`` path belongs to."""
     return Path(path).stem.removeprefix("run_")
+
+
+def portable_path(path: str, base: Path) -> str:
+    """A path as the book and its logs should record it: relative to ``base`` (the repository root, or the
+    working directory), so that no machine-specific absolute path is written; '' and 'torchvision' unchanged."""
+    if path in ("", "torchvision") or not os.path.isabs(path):
+        return path
+    return os.path.relpath(path, base)
 
 
 def _value_name(value: Any) -> str:

@@ -11,7 +11,8 @@ import pytest
 from selcore.cli import main
 from selcore.config import Config, ConfigError
 from selcore.paths import setting_name
-from selcore.sweep.plan import Job, parse_experiments, parse_grid, parse_seeds, plan_sweep
+from selcore.book.profiles import parse_seeds
+from selcore.sweep.plan import Job, parse_experiments, parse_grid, plan_sweep
 from selcore.sweep.status import SweepRecord, job_state, status_table
 
 REPO = Path(__file__).resolve().parents[1]
@@ -36,8 +37,11 @@ def test_grid_values_are_typed_and_bad_ones_named():
 
 
 def test_seeds_and_experiments():
-    assert parse_seeds("42-44,50", "quick") == (42, 43, 44, 50)
-    assert parse_seeds(None, "quick") == (42, 43, 44)
+    assert parse_seeds("42-44,50", "quick") == [42, 43, 44, 50]
+    assert parse_seeds(None, "quick") == [42, 43, 44]
+    # the forms a chapter's seeds parameter takes, through the same function
+    assert parse_seeds("[42, 43]", "quick") == parse_seeds([42, 43], "quick") == parse_seeds("42,43", "quick") == [42, 43]
+    assert parse_seeds(44, "quick") == [44]
     assert parse_experiments(None) == ("baseline", "lottery", "sel95", "warmup")
     with pytest.raises(ConfigError, match="42-46"):
         parse_seeds("forty", "quick")

@@ -10,7 +10,6 @@ over the seeds) and returns the table.
 """
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -20,7 +19,7 @@ import pandas as pd
 from ..config import Config, ConfigError
 from ..paths import RunPaths
 from .page import table
-from .profiles import PROFILE_SEEDS, profile_config, seed_dir
+from .profiles import parse_seeds, profile_config, seed_dir
 from ..engine.results import read_json
 from ..report.stats import format_ci, mean_ci
 from ..report.summary import PUBLISHED, read_history
@@ -45,33 +44,15 @@ def parse_settings(settings: str) -> dict[str, str]:
     """A chapter's ``settings`` parameter: any further ``Config`` fields as "key=value key=value" (values
     without spaces; lists as 2,2,2 or JSON). Unknown keys and bad values fail in ``chapter_configs``."""
     import shlex
-    out = {}
-    for pair in shlex.split(settings or ""):
-        if "=" not in pair:
-            raise ConfigError(f"bad settings entry {pair!r}: write key=value (see python -m selcore params)")
-        key, value = pair.split("=", 1)
-        out[key.strip()] = value.strip()
-    return out
+    return Config.parse_overrides(shlex.split(settings or ""), what="settings entry")
 
 
-def parse_seeds(seeds: Any, profile: str) -> list[int]:
-    """A chapter's ``seeds`` parameter: None (the profile's seeds), an int, a list, "42,43" or "[42, 43]"."""
-    if seeds is None or seeds == "":
-        return list(PROFILE_SEEDS[profile])
-    if isinstance(seeds, str):
-        s = seeds.strip()
-        seeds = json.loads(s) if s.startswith("[") else [v for v in s.split(",") if v.strip()]
-    if isinstance(seeds, (int, float)):
-        seeds = [seeds]
-    return [int(s) for s in seeds]
-
-
-def _glue(key: str, value: Any) -> None:
+def glue_value(key: str, value: Any) -> None:
     from myst_nb import glue
     glue(key, value, display=False)
 
 
-def _glue_figure(key: str, fig) -> None:
+def glue_figure(key: str, fig) -> None:
     """Glue a matplotlib figure (shown where the page's ``glue:figure`` directive names ``key``) and close it."""
     import matplotlib.pyplot as plt
     from myst_nb import glue
@@ -133,14 +114,14 @@ class ChapterRuns:
         last = self.hist.iloc[-1]
         n = self.name
         for column in ("test_100", "test_full", "flops_T", "exec_flops_T", "time_s", "sparsity"):
-            _glue(f"{n}_{column}", float(last[column]))
-        _glue(f"{n}_epochs", int(last["epoch"]))
-        _glue(f"{n}_exec_over_proxy", float(last["exec_flops_T"] / last["flops_T"]))
+            glue_value(f"{n}_{column}", float(last[column]))
+        glue_value(f"{n}_epochs", int(last["epoch"]))
+        glue_value(f"{n}_exec_over_proxy", float(last["exec_flops_T"] / last["flops_T"]))
         for column, key in PUBLISHED_COLUMNS.items():
-            _glue(f"{n}_published_{key}", float(PUBLISHED.loc[n, column]))
-        _glue(f"{n}_first_seed", int(self.first))
+            glue_value(f"{n}_published_{key}", float(PUBLISHED.loc[n, column]))
+        glue_value(f"{n}_first_seed", int(self.first))
         for key, value in extra.items():
-            _glue(f"{n}_{key}", value)
+            glue_value(f"{n}_{key}", value)
 
     def csv_link(self):
         """A link to the first seed's CSV where the built book publishes it, or its path where it does not
@@ -174,7 +155,7 @@ class ChapterRuns:
         for key, values in measures.items():
             c = mean_ci(values)
             text = format_ci(c["mean"], c["lo"], c["hi"], c["n"]) if seeds else "not run"
-            _glue(f"{self.name}_vs_{experiment}_{key}", text)
+            glue_value(f"{self.name}_vs_{experiment}_{key}", text)
         return len(seeds)
 
     def headline(self) -> None:
@@ -186,7 +167,7 @@ class ChapterRuns:
             self.compare("baseline", base)
         per_seed = [{self.name: h, **({"baseline": base[s]} if s in base else {})}
                     for s, h in self.histories.items()]
-        _glue_figure(f"{self.name}_fig_finding", plots.accuracy_held_out(per_seed))
+        glue_figure(f"{self.name}_fig_finding", plots.accuracy_held_out(per_seed))
 
     def mean_at(self, column: str, epoch: int) -> float:
         """The mean over seeds of ``column`` at logged ``epoch``."""
@@ -207,10 +188,10 @@ class ChapterRuns:
         for label, col in metrics.items():
             s = across.loc[label]
             fmt = {"sig": 3} if "FLOPs" in label or "density" in label else {"digits": 1}
-            _glue(f"{self.name}_seeds_{col}", format_ci(s["mean"], s["lo"], s["hi"], int(s["n"]), **fmt))
-            _glue(f"{self.name}_seeds_{col}_mean", float(s["mean"]))
-        _glue(f"{self.name}_n_seeds", len(finals))
-        _glue(f"{self.name}_seed_list", ", ".join(str(s) for s in finals.index))
+            glue_value(f"{self.name}_seeds_{col}", format_ci(s["mean"], s["lo"], s["hi"], int(s["n"]), **fmt))
+            glue_value(f"{self.name}_seeds_{col}_mean", float(s["mean"]))
+        glue_value(f"{self.name}_n_seeds", len(finals))
+        glue_value(f"{self.name}_seed_list", ", ".join(str(s) for s in finals.index))
         across["n"] = across["n"].astype(int)
         return table(across.rename(columns={"lo": "95% CI lo", "hi": "95% CI hi"}),
                      f"The last epoch over the seeds ({', '.join(map(str, finals.index))}): mean, sample standard "

@@ -9,6 +9,7 @@
 """
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 from typing import Any
@@ -43,6 +44,29 @@ class _ByProfile(dict):
 
 PROFILE_SEEDS = _ByProfile({"paper": (42, 43, 44), "quick": (42, 43, 44), "smoke": (42,)})
 """Seeds each profile runs every experiment and ablation with (42 = the original's single seed)."""
+
+
+def parse_seeds(seeds: Any, profile: str) -> list[int]:
+    """Seeds as a chapter parameter or ``sweep --seeds`` give them: None or '' (the profile's seeds), an int, a list,
+    ``"42,43"``, ``"[42, 43]"`` or ranges such as ``"42-46"`` or ``"42-44,50"``; repeats dropped. Anything else fails
+    in one line."""
+    if seeds is None or seeds == "":
+        return list(PROFILE_SEEDS[profile])
+    try:
+        if isinstance(seeds, str):
+            text = seeds.strip()
+            items: list = json.loads(text) if text.startswith("[") else []
+            for part in ([] if text.startswith("[") else text.split(",")):
+                a, _, b = part.strip().partition("-")
+                items += list(range(int(a), int(b) + 1)) if b else ([int(a)] if a else [])
+        else:
+            items = [seeds] if isinstance(seeds, (int, float)) else list(seeds)
+        out = [int(s) for s in items]
+    except (ValueError, TypeError, json.JSONDecodeError):
+        out = []
+    if not out:
+        raise ConfigError(f"bad seeds {seeds!r}: write e.g. 42-46, 42,43,44 or [42, 43]")
+    return list(dict.fromkeys(out))
 
 
 def seed_dir(profile: str, seed: int, root: str | Path = "results") -> Path:

@@ -17,6 +17,7 @@ import sys
 import time
 from pathlib import Path
 
+from ..paths import portable_path
 from .params import check_declared, declared_parameters
 from .profiles import check_profile
 
@@ -43,14 +44,6 @@ def toc_files(repo: Path = REPO_ROOT) -> list[str]:
     for part in toc.get("parts", []):
         walk(part.get("chapters"))
     return names
-
-
-def portable_path(path: str, base: Path) -> str:
-    """A path as the notebooks should record it: relative to ``base`` (the repository root), so that
-    no machine-specific absolute path is written into the book."""
-    if path in ("", "torchvision") or not os.path.isabs(path):
-        return path
-    return os.path.relpath(path, base)
 
 
 def portable_metadata(nb, out: Path, repo: Path) -> None:

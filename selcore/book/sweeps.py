@@ -11,12 +11,15 @@ import pandas as pd
 
 from ..config import EXPERIMENT_TITLES, ConfigError
 from ..engine.data import default_source
+from ..paths import portable_path
 from ..report import sweep as report
-from ..sweep.plan import Job, parse_grid, parse_seeds
+from ..sweep.plan import Job, parse_grid
 from ..sweep.status import SweepRecord, status_table
 from ..sweep.submit import Resources, run_sweep
-from .chapter import _glue, _glue_figure
+from .chapter import glue_value, glue_figure
 from .page import table
+from .params import REPO_ROOT
+from .profiles import parse_seeds
 
 
 @dataclass
@@ -39,7 +42,7 @@ class SweepRuns:
         """Every run of the sweep, one row each."""
         cols = [self.field, "seed", "test_100", "test_full", "sel_sparsity", "gamma0", "flops_T", "exec_flops_T",
                 "time_s", "folder"]
-        frame = self.results[cols].assign(folder=[_shown(f) for f in self.results["folder"]])
+        frame = self.results[cols].assign(folder=[portable_path(f, REPO_ROOT) for f in self.results["folder"]])
         formats = {self.field: "{:g}", "test_100": "{:.1f}", "test_full": "{:.1f}", "sel_sparsity": "{:.3f}",
                    "gamma0": "{:.3g}", "flops_T": "{:.3g}", "exec_flops_T": "{:.4g}", "time_s": "{:.0f}"}
         names = {v: k for k, v in report.SWEEP_METRICS.items()}
@@ -57,12 +60,6 @@ class SweepRuns:
                             "already finished.")
 
 
-def _shown(folder: str) -> str:
-    """A results folder as the page shows it: relative to the working directory (the repository), never a
-    machine path."""
-    return os.path.relpath(folder) if os.path.isabs(folder) else folder
-
-
 def run(profile: str, data: str, results_root: str, seeds: Any, experiment: str, field: str, values: str,
         executor: str = "local", cpus: int = 0) -> SweepRuns:
     """Run the sweep ``field=values`` of ``experiment`` over ``seeds`` (jobs already finished are skipped, so the
@@ -76,8 +73,7 @@ def run(profile: str, data: str, results_root: str, seeds: Any, experiment: str,
         raise ConfigError(f"bad parameter executor={executor!r}: a chapter runs 'local' or 'debug' jobs; submit to "
                           f"Slurm with python -m selcore sweep --executor slurm, then rerun the chapter to read them")
     grid = parse_grid([f"{field}={values}"])
-    seed_list = parse_seeds(",".join(map(str, seeds)) if isinstance(seeds, (list, tuple)) else
-                            (str(seeds) if seeds not in (None, "") else None), profile)
+    seed_list = parse_seeds(seeds, profile)
     res = Resources(cpus=cpus or (os.cpu_count() or 1), parallelism=0 if cpus else 1)
     data = data or default_source()
     display(banner(profile, data))
@@ -90,8 +86,8 @@ def run(profile: str, data: str, results_root: str, seeds: Any, experiment: str,
     results = report.sweep_results(jobs, field)
     stats = report.per_setting(results, field)
     for key, text in report.finding(stats, field, experiment).items():
-        _glue(f"sweep_{key}", text)
-    _glue("sweep_field", field)
-    _glue("sweep_title", EXPERIMENT_TITLES[experiment])
-    _glue_figure("sweep_fig_finding", report.figure(results, stats, field, experiment, EXPERIMENT_TITLES[experiment]))
+        glue_value(f"sweep_{key}", text)
+    glue_value("sweep_field", field)
+    glue_value("sweep_title", EXPERIMENT_TITLES[experiment])
+    glue_figure("sweep_fig_finding", report.figure(results, stats, field, experiment, EXPERIMENT_TITLES[experiment]))
     return SweepRuns(experiment, field, record, jobs, results, stats)

@@ -271,12 +271,11 @@ class Experiment:
         self._setup_state()
         resumed = self.resumed = self._restore()
         phases = self.plan()
-        resumed_at = {"resumed": resumed, **({"resumed_at_epoch": sum(p.epochs for p in phases[:self.pos[0]]) + self.pos[1]}
-                                             if resumed else {})}  # epochs of the plan already done
+        total = sum(p.epochs for p in phases)
+        done = sum(p.epochs for p in phases[:self.pos[0]]) + self.pos[1]  # epochs of the plan already done
+        resumed_at = {"resumed": resumed, **({"resumed_at_epoch": done} if resumed else {})}
         self._write_run_json("running", resumed_at)
         cols = columns(self.cfg.experiment, self.data.classes)
-        total = sum(p.epochs for p in phases)
-        done = sum(p.epochs for p in phases[:self.pos[0]]) + self.pos[1]
         bar = self._bar(total, done)
         clock = time.perf_counter() - self.c["time_s"]
         try:

@@ -50,11 +50,17 @@ def as_seed_list(results: AnyResults) -> list[Results]:
     return seeds
 
 
-def _new(title: str, xlabel: str, ylabel: str, size=(6.4, 4.0)):
+def figure_axes(size=(6.4, 4.0), ncols: int = 1):
+    """The book's figure: whitegrid style, constrained layout, closed to pyplot (a chapter displays or glues it);
+    returns (figure, axes), one axes or an array of ``ncols``."""
     with sns.axes_style("whitegrid"):
         fig = plt.figure(figsize=size, layout="constrained")
         plt.close(fig)
-        ax = fig.subplots()
+        return fig, fig.subplots(1, ncols)
+
+
+def _new(title: str, xlabel: str, ylabel: str, size=(6.4, 4.0)):
+    fig, ax = figure_axes(size)
     ax.set(title=title, xlabel=xlabel, ylabel=ylabel)
     if xlabel.startswith("epoch"):
         ax.xaxis.set_major_locator(MaxNLocator(integer=True))

@@ -38,10 +38,10 @@ def seed_folders(root: Path | str) -> list[Path]:
 
 
 def over_seeds(tables: list[pd.DataFrame], columns: Iterable[str]) -> pd.DataFrame:
-    """For per-seed tables indexed alike (e.g. summary tables), one row per index with
-    ``<col>`` (mean), ``<col> std``, ``<col> lo``, ``<col> hi`` and ``n``."""
+    """For per-seed tables indexed alike (e.g. summary tables), one row per index of any of them (in order of
+    appearance) with ``<col>`` (mean), ``<col> std``, ``<col> lo``, ``<col> hi`` and ``n`` (the tables holding it)."""
     rows = {}
-    for idx in tables[0].index:
+    for idx in dict.fromkeys(i for t in tables for i in t.index):
         row = {}
         for col in columns:
             s = mean_ci(t.loc[idx, col] for t in tables if idx in t.index)

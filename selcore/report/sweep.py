@@ -9,7 +9,7 @@ import pandas as pd
 from ..engine.results import read_json
 from ..paths import RunPaths
 from ..sweep.plan import Job
-from .stats import format_ci, format_columns, format_number, mean_ci
+from .stats import format_ci, format_columns, format_number, over_seeds
 from .summary import read_history
 
 SWEEP_METRICS = {"held-out accuracy (%)": "test_100", "full-test accuracy (%)": "test_full",
@@ -41,15 +41,13 @@ def sweep_results(jobs: Sequence[Job], field: str) -> pd.DataFrame:
 
 
 def per_setting(results: pd.DataFrame, field: str) -> pd.DataFrame:
-    """Per (setting, experiment): n and, for each measure, the mean, std and 95% t-interval over the seeds."""
-    out = []
-    for (value, exp), g in results.groupby([field, "experiment"], sort=True):
-        row = {field: value, "experiment": exp, "n": len(g)}
-        for col in list(SWEEP_METRICS.values()) + ["gamma0"]:
-            st = mean_ci(g[col]) if col in g else mean_ci([])
-            row.update({col: st["mean"], f"{col} lo": st["lo"], f"{col} hi": st["hi"], f"{col} std": st["std"]})
-        out.append(row)
-    return pd.DataFrame(out).set_index([field, "experiment"])
+    """Per (setting, experiment): n and, for each measure, the mean, std and 95% t-interval over the seeds
+    (``stats.over_seeds`` of each seed's table)."""
+    cols = list(SWEEP_METRICS.values()) + ["gamma0"]
+    tables = [g.set_index([field, "experiment"]) for _, g in results.groupby("seed", sort=True)]
+    out = over_seeds(tables, cols)
+    out.index = pd.MultiIndex.from_tuples(out.index, names=[field, "experiment"])
+    return out.sort_index()
 
 
 def table(stats: pd.DataFrame) -> pd.DataFrame:
@@ -86,14 +84,10 @@ def finding(stats: pd.DataFrame, field: str, experiment: str) -> dict[str, str]:
 def figure(results: pd.DataFrame, stats: pd.DataFrame, field: str, experiment: str, title: str):
     """Two panels against the swept setting: held-out accuracy, and executed and proxy training FLOPs (log
     scale); each seed a dot, the mean a line with its 95% interval as error bars."""
-    import matplotlib.pyplot as plt
-    import seaborn as sns
+    from .plots import figure_axes
     r = results[results["experiment"] == experiment]
     s = stats.xs(experiment, level="experiment")
-    with sns.axes_style("whitegrid"):
-        fig = plt.figure(figsize=(10, 3.8), layout="constrained")
-        plt.close(fig)
-        ax_acc, ax_fl = fig.subplots(1, 2)
+    fig, (ax_acc, ax_fl) = figure_axes((10, 3.8), ncols=2)
     x = s.index.to_numpy(dtype=float)
 
     def band(ax, col, label, color, marker):

@@ -2,27 +2,18 @@
 from __future__ import annotations
 
 
-from ..config import ConfigError
+from ..config import Config, ConfigError
 from ..engine.data import default_source
-from .plan import parse_experiments, parse_profiles, parse_grid, parse_seeds, plan_sweep
-from .status import DONE, SweepRecord, format_status, status_table, sweep_folder, SWEEPS_ROOT
-from .submit import EXECUTORS, Resources, run_sweep, sweep_name
-
-
-def _fixed(pairs) -> dict:
-    out = {}
-    for pair in pairs:
-        k, sep, v = pair.partition("=")
-        if not sep:
-            raise ConfigError(f"bad --set {pair!r}: write key=value")
-        out[k.strip()] = v.strip()
-    return out
+from ..book.profiles import parse_seeds
+from .plan import parse_experiments, parse_profiles, parse_grid, plan_sweep
+from .status import DONE, SWEEPS_ROOT, SweepRecord, format_status, known_sweeps, status_table, sweep_folder
+from .submit import Resources, run_sweep, sweep_name
 
 
 def sweep_command(args) -> int:
     asked_grid = bool(args.grid or args.experiments or args.seeds or args.overrides)
     if args.status and not asked_grid and not args.name:
-        folders = sorted(p.parent for p in sweep_folder("").glob("*/sweep.json"))
+        folders = known_sweeps()
         if not folders:
             print(f"no sweeps yet (their records live in {SWEEPS_ROOT}/<name>/sweep.json)")
         for f in folders:
@@ -30,19 +21,17 @@ def sweep_command(args) -> int:
             print(format_status(rec, status_table(rec)))
         return 0
     profile = ",".join(parse_profiles(args.profile))
-    if args.executor not in EXECUTORS:
-        raise ConfigError(f"bad --executor {args.executor!r}: choose one of {', '.join(EXECUTORS)}")
     for opt in ("time", "cpus"):
         if getattr(args, opt) < 1:
             raise ConfigError(f"bad --{opt} {getattr(args, opt)}: must be >= 1")
     experiments = parse_experiments(args.experiments)
-    seeds = parse_seeds(args.seeds, "quick") if args.seeds else None  # None: each profile's seeds
-    grid, fixed = parse_grid(args.grid), _fixed(args.overrides)
+    seeds = parse_seeds(args.seeds, "quick") if args.seeds else None  # None: each profile's own seeds
+    grid, fixed = parse_grid(args.grid), Config.parse_overrides(args.overrides)
     name = args.name or sweep_name(profile, experiments, grid, fixed)
     record = SweepRecord(sweep_folder(name), name)
     if args.status and not asked_grid:
         if not record.path.exists():
-            known = sorted(p.parent.name for p in sweep_folder("").glob("*/sweep.json"))
+            known = [f.name for f in known_sweeps()]
             raise ConfigError(f"no sweep named {name!r} (known: {', '.join(known) or 'none yet'})")
         print(format_status(record, status_table(record)))
         return 0

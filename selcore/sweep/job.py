@@ -34,16 +34,12 @@ def _stop(signum, frame):
                   f"the last finished epoch is checkpointed")
 
 
-def job_threads() -> int:
-    """The CPUs this job was given: Slurm's ``SLURM_CPUS_PER_TASK``, else ``SELCORE_JOB_THREADS``, else all."""
-    for var in ("SLURM_CPUS_PER_TASK", "SELCORE_JOB_THREADS"):
-        if os.environ.get(var, "").isdigit():
-            return max(1, int(os.environ[var]))
-    return os.cpu_count() or 1
-
-
 class SweepJob(Checkpointable):
-    """Run one ``plan.Job`` (given as its dict); returns a one-line summary of what it did."""
+    """Run one ``plan.Job`` (given as its dict) with ``threads`` torch threads (the CPUs the job asked for);
+    returns a one-line summary of what it did."""
+
+    def __init__(self, threads: int = 1):
+        self.threads = max(1, int(threads))
 
     def __call__(self, job: dict) -> str:
         import torch
@@ -52,7 +48,7 @@ class SweepJob(Checkpointable):
 
         if os.environ.get("SLURM_JOB_ID") and threading.current_thread() is threading.main_thread():
             signal.signal(signal.SIGTERM, _stop)
-        torch.set_num_threads(job_threads())
+        torch.set_num_threads(self.threads)
         j = Job.from_dict(job)
         restarts = os.environ.get("SLURM_RESTART_COUNT", "0")
         print(f"sweep job {j.key} (Slurm restart count {restarts}, {torch.get_num_threads()} threads)", flush=True)

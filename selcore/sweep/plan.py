@@ -38,6 +38,7 @@ class Job:
     setting: str                   # paths.setting_name of the fields that differ from the profile ('' = none)
     wave: int
     profile: str = ""
+    curriculum: str = ""           # the cached curriculum it computes (curriculum job) or reads (experiment)
 
     @property
     def cfg(self) -> Config:
@@ -62,27 +63,12 @@ class Job:
 
     def to_dict(self) -> dict:
         return {"kind": self.kind, "config": self.config, "root": self.root, "setting": self.setting,
-                "wave": self.wave, "profile": self.profile}
+                "wave": self.wave, "profile": self.profile, "curriculum": self.curriculum}
 
     @classmethod
     def from_dict(cls, d: dict) -> "Job":
-        return cls(d["kind"], d["config"], d["root"], d["setting"], d["wave"], d.get("profile", ""))
-
-
-def parse_seeds(text: str | None, profile: str) -> tuple[int, ...]:
-    """``42-46``, ``42,43,44`` or both (``42-44,50``); None: the profile's seeds."""
-    if not text:
-        return tuple(PROFILE_SEEDS[profile])
-    seeds: list[int] = []
-    try:
-        for part in text.split(","):
-            a, _, b = part.strip().partition("-")
-            seeds += list(range(int(a), int(b) + 1)) if b else [int(a)]
-    except ValueError:
-        raise ConfigError(f"bad --seeds {text!r}: write e.g. 42-46 or 42,43,44") from None
-    if not seeds:
-        raise ConfigError(f"bad --seeds {text!r}: no seed in it")
-    return tuple(dict.fromkeys(seeds))
+        return cls(d["kind"], d["config"], d["root"], d["setting"], d["wave"], d.get("profile", ""),
+                   d.get("curriculum", ""))
 
 
 def parse_experiments(text: str | None) -> tuple[str, ...]:
@@ -154,8 +140,9 @@ def _plan_profile(jobs: dict, profile: str, experiments, seeds, grid, data, fixe
                 setting = setting_name(changed_fields(cfg, profile_config(profile, exp, data=data)))
                 root = base / setting / f"seed{seed}" if setting else base / f"seed{seed}"
                 need = requirements(exp)
-                if "curriculum" in need:
-                    ckey = ("curriculum", str(curriculum_path(cfg, root)))
-                    jobs.setdefault(ckey, Job("curriculum", cfg.to_dict(), str(root), setting, 0, profile))
+                cur = str(curriculum_path(cfg, root)) if "curriculum" in need else ""
+                if cur:
+                    jobs.setdefault(("curriculum", cur), Job("curriculum", cfg.to_dict(), str(root), setting, 0,
+                                                             profile, cur))
                 jobs[("experiment", str(root), exp)] = Job("experiment", cfg.to_dict(), str(root), setting,
-                                                           1 if need else 0, profile)
+                                                           1 if need else 0, profile, cur)

@@ -14,7 +14,6 @@ job itself leaves, so that it is right whoever ran it and whatever stopped it:
 """
 from __future__ import annotations
 
-import json
 import os
 import subprocess
 import time
@@ -22,10 +21,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable, Sequence
 
-from ..engine.curriculum import curriculum_path
 from ..engine.experiments import Experiment
 from ..engine.results import read_json, write_json
-from ..paths import run_json_path
 from .plan import Job
 
 SWEEPS_ROOT = Path("runs") / "sweeps"
@@ -34,6 +31,11 @@ SWEEPS_ROOT = Path("runs") / "sweeps"
 
 def sweep_folder(name: str, root: str | Path | None = None) -> Path:
     return (Path(root) if root else Path(os.environ.get("SELCORE_SWEEPS", SWEEPS_ROOT))) / name
+
+
+def known_sweeps() -> list[Path]:
+    """The folders of every recorded sweep (``<sweeps root>/<name>/sweep.json``), by name."""
+    return sorted(p.parent for p in sweep_folder("").glob("*/sweep.json"))
 
 
 class SweepRecord:
@@ -99,33 +101,40 @@ class JobState:
 
 def job_state(job: Job, entry: dict, queued: dict[str, str] | set[str]) -> JobState:
     """The state of ``job`` (see the module doc); ``queued``: ``queued_jobs`` of the record's job ids."""
+    info: dict = {}
     if job.kind == "curriculum":
-        if curriculum_path(job.cfg, job.root).exists():
+        if Path(job.curriculum).exists():
             return JobState("finished")
-    elif Experiment(job.cfg, job.root).is_finished():
-        return JobState("finished")
+    else:
+        exp = Experiment(job.cfg, job.root)
+        if exp.is_finished():
+            return JobState("finished")
+        info = read_json(exp.paths.run_json) if exp.paths.run_json.exists() else {}
     jid = entry.get("job_id")
     if jid and jid in queued:
         state = queued[jid] if isinstance(queued, dict) else "queued"
         name = "running" if state.startswith(("RUNNING", "COMPLETING")) else \
             "requeued" if "REQUEUE" in state or "BeginTime" in state else "pending"
         return JobState(name, state, in_queue=True)
-    run_json = run_json_path(job.root, job.experiment)
-    if job.kind == "experiment" and run_json.exists():
-        info = read_json(run_json)
-        if info.get("status") == "failed":
-            return JobState("failed", info.get("error", ""))
-        if info.get("status") == "interrupted":
-            err = info.get("error", "")
-            how = err if err.partition(":")[2].strip() else "stopped (Ctrl-C, cancellation or preemption)"
-            return JobState("interrupted", f"{how}; rerun the sweep to resume")
+    status, err = info.get("status"), info.get("error", "")
+    if status == "failed":
+        return JobState("failed", err)
+    if status == "interrupted":
+        how = err if err.partition(":")[2].strip() else "stopped (Ctrl-C, cancellation or preemption)"
+        return JobState("interrupted", f"{how}; rerun the sweep to resume")
     err = _result_error(entry)
     if err:
         return JobState("failed", err)
-    if jid and job.kind == "experiment" and run_json.exists() and read_json(run_json).get("status") == "running":
-        return JobState("running" if entry.get("executor") != "slurm" else "interrupted",
-                        "" if entry.get("executor") != "slurm" else "not in the queue; rerun the sweep to resume")
+    if jid and status == "running":  # a Slurm job that left the queue while running was killed
+        slurm = entry.get("executor") == "slurm"
+        return JobState("interrupted" if slurm else "running",
+                        "not in the queue; rerun the sweep to resume" if slurm else "")
     return JobState("not submitted" if not jid else "pending")
+
+
+def needed_curricula(jobs: Sequence[Job], unfinished: set[str]) -> set[str]:
+    """The curricula that an experiment among ``jobs`` whose key is in ``unfinished`` still reads."""
+    return {j.curriculum for j in jobs if j.kind == "experiment" and j.curriculum and j.key in unfinished}
 
 
 def _result_error(entry: dict) -> str:
@@ -158,13 +167,10 @@ def status_table(record: SweepRecord, jobs: Sequence[Job] | None = None) -> list
         st = job_state(j, e, queued)
         rows.append({"job": j.key, "state": st.name, "why": st.why, "job_id": e.get("job_id", ""),
                      "executor": e.get("executor", ""), "stdout": e.get("stdout", ""), "stderr": e.get("stderr", "")})
-    state = {r["job"]: r["state"] for r in rows}
-    for j, r in zip(jobs, rows):  # a curriculum whose experiments all finished is not needed (never submitted)
-        if j.kind == "curriculum" and r["state"] == "not submitted":
-            users = [k for k in jobs if k.kind == "experiment" and k.root == j.root
-                     and curriculum_path(k.cfg, k.root) == curriculum_path(j.cfg, j.root)]
-            if users and all(state[u.key] == "finished" for u in users):
-                r["state"] = "not needed"
+    needed = needed_curricula(jobs, {r["job"] for r in rows if r["state"] != "finished"})
+    for j, r in zip(jobs, rows):  # a curriculum whose experiments all finished was never needed
+        if j.kind == "curriculum" and r["state"] == "not submitted" and j.curriculum not in needed:
+            r["state"] = "not needed"
     return rows
 
 
@@ -187,7 +193,3 @@ def format_status(record: SweepRecord, rows: list[dict]) -> str:
         if r["stderr"]:
             lines.append(f"  {'':<{width}}  log: {r['stderr']}")
     return "\n".join(lines)
-
-
-def dumps(rows: list[dict]) -> str:
-    return json.dumps(rows, indent=1)

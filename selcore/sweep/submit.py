@@ -16,11 +16,10 @@ from pathlib import Path
 from typing import Sequence
 
 from ..config import ConfigError
-from ..engine.curriculum import curriculum_path
-from ..engine.experiments import requirements
+from ..paths import portable_path
 from .job import SweepJob
 from .plan import Job
-from .status import SweepRecord, job_state, queued_jobs
+from .status import SweepRecord, job_state, needed_curricula, queued_jobs
 
 EXECUTORS = ("slurm", "local", "debug")
 
@@ -41,8 +40,6 @@ class Resources:
 def make_executor(kind: str, folder: Path, res: Resources):
     """A submitit executor writing its logs under ``folder/logs/<job id>/``."""
     import submitit
-    if kind not in EXECUTORS:
-        raise ConfigError(f"bad --executor {kind!r}: choose one of {', '.join(EXECUTORS)}")
     if kind == "slurm" and not _has("sbatch"):
         raise ConfigError("--executor slurm: no sbatch on this machine's PATH (is Slurm installed? "
                           "bash .ci/slurm starts a one-node cluster)")
@@ -72,12 +69,11 @@ def local_parallelism(res: Resources) -> int:
 
 
 def _todo(jobs: Sequence[Job], record: SweepRecord, queued) -> list[Job]:
-    """The jobs to submit: neither finished nor still queued, and, for a curriculum, needed by such a job."""
-    open_ = [j for j in jobs if (lambda st: st.name != "finished" and not st.in_queue)(
-        job_state(j, record.entry(j.key), queued))]
-    needed = {curriculum_path(j.cfg, j.root) for j in open_ if j.kind == "experiment"
-              and "curriculum" in requirements(j.experiment)}
-    return [j for j in open_ if j.kind != "curriculum" or curriculum_path(j.cfg, j.root) in needed]
+    """The jobs to submit: neither finished nor still queued, and, for a curriculum, read by an unfinished job."""
+    states = {j.key: job_state(j, record.entry(j.key), queued) for j in jobs}
+    needed = needed_curricula(jobs, {k for k, st in states.items() if st.name != "finished"})
+    return [j for j in jobs if states[j.key].name != "finished" and not states[j.key].in_queue
+            and (j.kind != "curriculum" or j.curriculum in needed)]
 
 
 def submit_slurm(jobs: Sequence[Job], record: SweepRecord, res: Resources, log=print) -> list[str]:
@@ -91,7 +87,7 @@ def submit_slurm(jobs: Sequence[Job], record: SweepRecord, res: Resources, log=p
     wave0 = [j for j in todo if j.wave == 0]
     if wave0:
         with ex.batch():
-            subs = [ex.submit(SweepJob(), j.to_dict()) for j in wave0]
+            subs = [ex.submit(SweepJob(res.cpus), j.to_dict()) for j in wave0]
         for j, s in zip(wave0, subs):
             record.submitted(j, s.job_id, s.paths.stdout, s.paths.stderr, "slurm")
         ids += [s.job_id for s in subs]
@@ -105,7 +101,7 @@ def submit_slurm(jobs: Sequence[Job], record: SweepRecord, res: Resources, log=p
         extra = {"requeue": True, **({"dependency": "afterok:" + ":".join(deps)} if deps else {})}
         ex.update_parameters(slurm_additional_parameters=extra)
         with ex.batch():
-            subs = [ex.submit(SweepJob(), j.to_dict()) for j in group]
+            subs = [ex.submit(SweepJob(res.cpus), j.to_dict()) for j in group]
         for j, s in zip(group, subs):
             record.submitted(j, s.job_id, s.paths.stdout, s.paths.stderr, "slurm")
         ids += [s.job_id for s in subs]
@@ -115,42 +111,39 @@ def submit_slurm(jobs: Sequence[Job], record: SweepRecord, res: Resources, log=p
     return ids
 
 
-def run_here(kind: str, jobs: Sequence[Job], record: SweepRecord, res: Resources, log=print) -> dict[str, str]:
+def run_here(kind: str, jobs: Sequence[Job], record: SweepRecord, res: Resources, log=print) -> None:
     """Run the unfinished jobs with the ``local`` or ``debug`` executor, wave by wave, at most
-    ``local_parallelism`` at once, waiting for them; a wave-1 job whose folder's wave-0 job failed is not
-    started. Returns {job key: "finished" | "failed: <why>" | "skipped: <why>"}."""
+    ``local_parallelism`` at once, waiting for them and logging each outcome; a wave-1 job whose folder's wave-0
+    job failed is not started. Ctrl-C stops the running jobs too (each keeps its last finished epoch)."""
     ex = make_executor(kind, record.folder, res)
-    os.environ["SELCORE_JOB_THREADS"] = str(res.cpus)  # local jobs inherit it (Slurm sets its own)
     parallel = 1 if kind == "debug" else local_parallelism(res)
     todo = _todo(jobs, record, set())
-    outcome: dict[str, str] = {j.key: "finished or not needed" for j in jobs if j not in todo}
-    failed_roots: dict[str, str] = {}
     running: dict[str, tuple[Job, object]] = {}
     try:
-        _waves(ex, kind, todo, record, parallel, running, outcome, failed_roots, log)
-    except KeyboardInterrupt:  # Ctrl-C: stop the local jobs too (each keeps its last finished epoch)
-        for _, s in running.values():
-            if kind != "debug":
+        _waves(ex, kind, todo, record, res, parallel, running, log)
+    except KeyboardInterrupt:
+        if kind != "debug":
+            for _, s in running.values():
                 s.cancel(check=False)
-        t_stop = time.monotonic()
-        while kind != "debug" and any(not s.done() for _, s in running.values()) and time.monotonic() - t_stop < 30:
-            time.sleep(0.2)
+            t_stop = time.monotonic()
+            while any(not s.done() for _, s in running.values()) and time.monotonic() - t_stop < 30:
+                time.sleep(0.2)
         raise
-    return outcome
 
 
-def _waves(ex, kind, todo, record, parallel, running, outcome, failed_roots, log) -> None:
+def _waves(ex, kind, todo, record, res, parallel, running, log) -> None:
     t0, n, done = time.perf_counter(), len(todo), 0
+    failed_roots: dict[str, str] = {}  # results folder -> the wave-0 job of it that failed
     for wave in (0, 1):
         queue = [j for j in todo if j.wave == wave]
         while queue or running:
             while queue and len(running) < parallel:
                 j = queue.pop(0)
                 if j.root in failed_roots and wave == 1:
-                    outcome[j.key] = f"skipped: {failed_roots[j.root]} failed"
                     done += 1
+                    log(f"[{done}/{n}] {j.key}: skipped: {failed_roots[j.root]} failed")
                     continue
-                s = ex.submit(SweepJob(), j.to_dict())
+                s = ex.submit(SweepJob(res.cpus), j.to_dict())
                 record.submitted(j, s.job_id, s.paths.stdout, s.paths.stderr, kind)
                 record.save()
                 running[j.key] = (j, s)
@@ -161,13 +154,13 @@ def _waves(ex, kind, todo, record, parallel, running, outcome, failed_roots, log
                 done += 1
                 try:
                     s.result()
-                    outcome[key] = "finished"
+                    outcome = "finished"
                 except KeyboardInterrupt:
                     raise
                 except Exception as e:  # the job's own error, re-raised by submitit
-                    outcome[key] = f"failed: {_last_line(e)}"
+                    outcome = f"failed: {_last_line(e)}"
                     failed_roots.setdefault(j.root, key)
-                log(f"[{done}/{n}] {key}: {outcome[key]} ({time.perf_counter() - t0:.0f}s)")
+                log(f"[{done}/{n}] {key}: {outcome} ({time.perf_counter() - t0:.0f}s)")
             if running and kind != "debug":
                 time.sleep(0.5)
 
@@ -211,7 +204,7 @@ def run_sweep(profile: str, experiments: Sequence[str], seeds: Sequence[int] | N
     record.add(jobs, {"time_utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "argv": sys.argv[1:],
                       "executor": executor})
     record.save()
-    log(f"sweep {name}: {len(jobs)} job(s) (record {_shown(record.path)})")
+    log(f"sweep {name}: {len(jobs)} job(s) (record {portable_path(str(record.path), Path.cwd())})")
     if executor == "slurm":
         submit_slurm(jobs, record, res, log=log)
         if wait:
@@ -220,10 +213,3 @@ def run_sweep(profile: str, experiments: Sequence[str], seeds: Sequence[int] | N
         run_here(executor, jobs, record, res, log=log)
     return record, jobs
 
-
-def _shown(path: Path) -> str:
-    """``path`` relative to the working directory when it lies inside it, else as it is."""
-    try:
-        return str(Path(path).resolve().relative_to(Path.cwd().resolve()))
-    except ValueError:
-        return str(path)
