@@ -24,14 +24,25 @@ from selcore.sweep.status import SweepRecord, queued_jobs, status_table
 EPOCHS = 30  # long enough (about a second an epoch at the smoke size) to stop a job in the middle
 
 
-def _cluster_up() -> str:
-    """'' when sbatch works and a node is idle, else why not."""
+IDLE_WAIT_S = 600  # how long to wait for a busy node (another user's jobs) before giving up
+
+
+def _cluster_up(wait_s: float = IDLE_WAIT_S) -> str:
+    """'' when sbatch works and a node is idle (waiting up to ``wait_s`` for a busy one), else why not."""
     if shutil.which("sbatch") is None or shutil.which("sinfo") is None:
         return "Slurm is not installed (bash .ci/slurm installs and starts a one-node cluster)"
-    out = subprocess.run(["sinfo", "-h", "-o", "%T"], capture_output=True, text=True)
-    if out.returncode != 0 or not any(s.startswith(("idle", "mixed")) for s in out.stdout.split()):
-        return f"no idle Slurm node (sinfo: {out.stdout.strip() or out.stderr.strip()}); run bash .ci/slurm"
-    return ""
+    t0 = time.monotonic()
+    while True:
+        out = subprocess.run(["sinfo", "-h", "-o", "%T"], capture_output=True, text=True)
+        if out.returncode == 0 and any(s.startswith(("idle", "mixed")) for s in out.stdout.split()):
+            return ""
+        busy = out.returncode == 0 and "allocated" in out.stdout
+        if not busy or time.monotonic() - t0 > wait_s:
+            queue = subprocess.run(["squeue", "-h", "-o", "%i %j %T %M"], capture_output=True, text=True).stdout
+            return (f"no idle Slurm node after {time.monotonic() - t0:.0f}s (sinfo: "
+                    f"{out.stdout.strip() or out.stderr.strip()}; queue: {queue.strip() or 'empty'}); "
+                    "run bash .ci/slurm")
+        time.sleep(5)
 
 
 @pytest.fixture(scope="module")
@@ -41,6 +52,18 @@ def slurm():
         if os.environ.get("CI") or os.environ.get("SELCORE_REQUIRE_SLURM"):
             pytest.fail(f"CI must run the Slurm tests: {why}")
         pytest.skip(why)
+
+
+@pytest.fixture
+def sweeps(tmp_path, monkeypatch):
+    """The sweep records' folder of one test; every job the test submitted is cancelled when it ends, so that a
+    failing test does not leave the node allocated for the next one."""
+    root = tmp_path / "sweeps"
+    monkeypatch.setenv("SELCORE_SWEEPS", str(root))
+    yield root
+    ids = [e["job_id"] for d in root.glob("*") if d.is_dir() for e in SweepRecord(d).entries() if e.get("job_id")]
+    if ids:
+        subprocess.run(["scancel", *sorted(set(ids))], capture_output=True)
 
 
 def _wait(predicate, timeout: float, what: str, poll: float = 0.1):
@@ -70,18 +93,17 @@ def _release(job_id: str) -> None:
 
 
 @pytest.mark.slow
-def test_requeued_jobs_resume_and_equal_uninterrupted_runs(slurm, tmp_path, monkeypatch, data_tar, capsys):
+def test_requeued_jobs_resume_and_equal_uninterrupted_runs(slurm, sweeps, tmp_path, data_tar, capsys):
     import torch
 
     from selcore.book.profiles import profile_config
     from selcore.engine.experiments import run_experiment
-    monkeypatch.setenv("SELCORE_SWEEPS", str(tmp_path / "sweeps"))
     results = tmp_path / "results"
     args = ["sweep", "--profile", "smoke", "--experiments", "oracle_order", "--seeds", "42,43",
             "--set", f"num_epochs={EPOCHS}", "--executor", "slurm", "--cpus", "1", "--mem-gb", "2", "--time", "30",
             "--results-root", str(results), "--data", str(data_tar), "--name", "requeue"]
     assert main(args) == 0
-    record = SweepRecord(tmp_path / "sweeps" / "requeue")
+    record = SweepRecord(sweeps / "requeue")
     ids = {e["key"]: e["job_id"] for e in record.entries()}
     assert len(ids) == 6, ids  # per seed: curriculum + Baseline (wave 0), oracle order (wave 1)
     # wave 1 waits for its own folder's wave-0 jobs
@@ -137,17 +159,16 @@ def test_requeued_jobs_resume_and_equal_uninterrupted_runs(slurm, tmp_path, monk
 
 
 @pytest.mark.slow
-def test_a_real_failure_is_not_requeued_and_says_why(slurm, tmp_path, monkeypatch, capsys):
+def test_a_real_failure_is_not_requeued_and_says_why(slurm, sweeps, tmp_path, capsys):
     """A job that fails for a real reason (here: no such data) ends failed, with the reason in --status, and
     Slurm does not run it again."""
-    monkeypatch.setenv("SELCORE_SWEEPS", str(tmp_path / "sweeps"))
     args = ["sweep", "--profile", "smoke", "--experiments", "baseline", "--executor", "slurm", "--cpus", "1",
             "--mem-gb", "1", "--time", "5", "--results-root", str(tmp_path / "results"),
             "--data", str(tmp_path / "missing.tar.gz"), "--name", "fails", "--wait"]
     assert main(args) == 1
     out = capsys.readouterr().out
     assert "1 failed" in out and "missing.tar.gz" in out, out
-    [entry] = SweepRecord(tmp_path / "sweeps" / "fails").entries()
+    [entry] = SweepRecord(sweeps / "fails").entries()
     log = Path(entry["stdout"]).read_text()
     assert log.count("sweep job smoke/seed42/baseline") == 1, log  # ran once: not requeued
     assert "Requeued" not in log
