@@ -25,7 +25,17 @@ dense_budget: the Baseline's dense training stopped after SEL-95's number of ima
 calib_train_clean: SEL-95 with this project's earlier calibration rule (train-mode BatchNorm, clean images for
 scoring and calibration) instead of the original code's (eval mode, augmented images): a sensitivity check."""
 
-ALL_EXPERIMENTS = EXPERIMENTS + ABLATIONS
+EXTENSIONS = ("sb", "sb_topk", "adaptive", "adaptive_dense", "classweight", "classweight_dense")
+"""What really saves compute, and SEL's own next step (the equal-compute chapter):
+sb: Selective Backprop (Jiang et al. 2019) on the Baseline's schedule; sb_topk: its fixed-fraction variant (the
+highest-loss half of each batch); adaptive / adaptive_dense: SEL with a guilt threshold set each step so that a
+target fraction of gradient entries is kept, at SEL-95's stage schedule / the Baseline's; classweight /
+classweight_dense: the same plus a loss weighted by the classes' embarrassment."""
+
+BASELINE_SCHEDULE = ("baseline", "sb", "sb_topk", "adaptive_dense", "classweight_dense")
+"""Experiments that train on the whole training set epoch after epoch: the ones a compute ``budget`` can stop."""
+
+ALL_EXPERIMENTS = EXPERIMENTS + ABLATIONS + EXTENSIONS
 
 EXPERIMENT_TITLES = {
     "baseline": "Baseline CNN",
@@ -38,6 +48,12 @@ EXPERIMENT_TITLES = {
     "oracle_order": "Oracle order",
     "dense_budget": "Dense, SEL's budget",
     "calib_train_clean": "SEL-95%, train-mode calibration on clean images",
+    "sb": "Selective Backprop",
+    "sb_topk": "Selective Backprop, top half",
+    "adaptive": "SEL, adaptive gamma",
+    "adaptive_dense": "Adaptive gamma, Baseline schedule",
+    "classweight": "SEL, class-weighted, adaptive gamma",
+    "classweight_dense": "Class-weighted, adaptive gamma, Baseline schedule",
 }
 
 PAPER_STAGES = ((0.00, 0.25), (0.20, 0.50), (0.40, 0.65), (0.60, 0.82), (0.78, 1.00))
@@ -57,8 +73,10 @@ def _f(default, help: str, **kw):
 class Config:
     """All tunable values of one experiment run. Defaults reproduce the original SEL protocol."""
 
-    experiment: str = _f("baseline", "which experiment: baseline, lottery, sel95, warmup, or an ablation: "
-                         "curriculum_only, mask_only, random_windows, oracle_order, dense_budget, calib_train_clean")
+    experiment: str = _f("baseline", "which experiment: baseline, lottery, sel95, warmup, an ablation: "
+                         "curriculum_only, mask_only, random_windows, oracle_order, dense_budget, calib_train_clean, "
+                         "or an equal-compute method: sb, sb_topk, adaptive, adaptive_dense, classweight, "
+                         "classweight_dense")
     # --- data -------------------------------------------------------------------------------
     data: str = _f("torchvision", "CIFAR-10 source: 'torchvision' (download) or a path to an "
                    "image-folder tree train/<class>/*, test/<class>/* or a .tar/.tar.gz of one")
@@ -113,6 +131,17 @@ class Config:
     lr_loss_scale: float = _f(2.0, "SEL: step lr = lr * (1 + scale * loss)")
     warmup_epochs: int = _f(5, "Warmup+SEL: dense epochs before the SEL stages")
     warmup_per_class: int = _f(1000, "Warmup+SEL: the warmup trains on this many easiest images per class")
+    # --- equal compute ----------------------------------------------------------------------
+    budget: float = _f(0.0, "stop training at the end of the first epoch at which the executed FLOPs reach this "
+                       "multiple of the Baseline's (num_epochs dense epochs over the training set); 0 = the "
+                       "experiment's own schedule; only for baseline, sb, sb_topk, adaptive_dense, classweight_dense")
+    sb_beta: float = _f(3.0, "Selective Backprop: keep probability = (fraction of recent losses below)^beta")
+    sb_history: int = _f(1024, "Selective Backprop: how many recent losses the percentile is taken over")
+    sb_fraction: float = _f(0.5, "sb_topk: the fraction of each batch (highest losses) that is trained")
+    target_density: float = _f(0.05, "adaptive gamma: the fraction of gradient entries kept per step (0.05 = the "
+                               "release's 'target 95% frozen gradients')")
+    density_sample: int = _f(65536, "adaptive gamma: gradient entries in the fixed random sample the per-step "
+                             "quantile is taken over")
     # --- bookkeeping ------------------------------------------------------------------------
     deterministic: bool = _f(False, "bit-reproducible kernels: torch.use_deterministic_algorithms(True), "
                              "cuDNN deterministic, no benchmark (CPU runs are reproducible either way)")
@@ -171,6 +200,19 @@ class Config:
             bad("gamma_decay", "must lie in [0, 1)")
         if self.lr_loss_scale < 0:
             bad("lr_loss_scale", "must be >= 0")
+        if self.budget < 0:
+            bad("budget", "must be >= 0 (0 = the experiment's own schedule)")
+        if self.budget and self.experiment not in BASELINE_SCHEDULE:
+            bad("budget", f"only the experiments on the Baseline's schedule stop at a budget "
+                          f"({', '.join(BASELINE_SCHEDULE)}), not {self.experiment}")
+        if not self.sb_beta > 0:
+            bad("sb_beta", "must be > 0")
+        if self.sb_history <= 0 or self.density_sample <= 0:
+            bad("sb_history" if self.sb_history <= 0 else "density_sample", "must be an integer > 0")
+        if not 0 < self.sb_fraction <= 1:
+            bad("sb_fraction", "must lie in (0, 1]")
+        if not 0 < self.target_density <= 1:
+            bad("target_density", "must lie in (0, 1]")
         if self.progress not in ("bar", "log", "none"):
             bad("progress", "must be 'bar', 'log' or 'none'")
         if not (self.device in ("auto", "cpu", "cuda") or self.device.startswith("cuda:")):
@@ -233,6 +275,14 @@ class Config:
     def identity(self) -> dict[str, Any]:
         """The fields that determine a run's results: a checkpoint resumes only under the same identity."""
         return {k: v for k, v in self.to_dict().items() if k not in self.BOOKKEEPING}
+
+    @classmethod
+    def completed_identity(cls, recorded: Mapping[str, Any]) -> dict[str, Any]:
+        """A run's recorded identity with every field added since it was written set to its default: a new
+        field's default always reproduces what the code did before the field existed, so such a run still
+        counts as the same run."""
+        defaults = cls().identity()
+        return {**{k: v for k, v in defaults.items() if k not in recorded}, **recorded}
 
     def to_dict(self) -> dict[str, Any]:
         d = dataclasses.asdict(self)

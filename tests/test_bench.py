@@ -11,9 +11,15 @@ def test_bench_rows_ratios_and_csv(tmp_path, data_tar, capsys):
     from selcore.engine.bench import run_bench
     out = tmp_path / "bench.csv"
     cfg = tiny("sel95", data=str(data_tar), batch_size=16)
-    df = run_bench(cfg, images=40, repeats=1, out_csv=out, log=lambda m: None)
+    lines = []
+    df = run_bench(cfg, images=40, repeats=1, out_csv=out, log=lines.append)
     eager = df[df.engine == "eager"]
-    assert list(eager.step) == ["dense", "dense+density", "sel", "sel+density"]
+    assert list(eager.step) == ["dense", "dense+density", "sel", "sel+density", "sb", "sb_topk"]
+    # Selective Backprop's epoch against the Baseline's, both ratios measured in this run
+    for step in ("sb", "sb_topk"):
+        [line] = [m for m in lines if m.startswith(f"{step} epoch / Baseline (dense) epoch")]
+        flops = float(line.rsplit("executed FLOPs ", 1)[1])
+        assert 0.3 < flops < 1.0, line  # a selection forward of every image + a part of them trained
     assert (eager.images_per_s > 0).all()
     ref = float(df.loc[df.engine == "reference", "images_per_s"].iloc[0])
     assert eager.ratio_to_reference.tolist() == pytest.approx((eager.images_per_s / ref).tolist())

@@ -5,6 +5,9 @@ Everything is measured in one process, on the same device, data and network:
 * ``reference``: the loop most PyTorch users write (and the original release uses): a ``DataLoader``
   over PIL images with torchvision transforms (random crop with padding 4, flip, to-tensor, normalise),
   each batch copied to the device, forward, loss, backward, Adam step, ``loss.item()`` every step.
+* ``sb`` / ``sb_topk``: an epoch of Selective Backprop (every image scored by a no-grad forward pass, the
+  selected ones trained) and of its fixed-fraction variant; their images/s count the images scored, so that the
+  ratio to ``dense`` is the ratio of epoch times, printed with the ratio of executed FLOPs per epoch.
 * ``dense`` / ``sel``: ``selcore.engine.train.train_epoch`` on device-resident uint8 images with augmentation
   on the device; ``sel`` adds SEL's hook (per-class E/C, lr scaling, the guilt-threshold mask at the
   calibrated gamma0). ``+density`` rows also carry ``UpdateDensityHook``, as every experiment run does today.
@@ -31,6 +34,7 @@ from ..config import Config
 from .data import MEAN, STD, DeviceData, load_cifar10
 from .experiments import resolve_device
 from .flops import ExecutedFlops
+from .selection import SelectiveBackprop, TopFraction
 from .train import SELHook, UpdateDensityHook, make_optimizer, train_epoch
 
 BENCH_CSV = Path("benchmarks") / "bench.csv"
@@ -118,7 +122,8 @@ def run_bench(cfg: Config, images: int = 2000, repeats: int = 3, out_csv: Path |
     idx = torch.arange(len(data), device=dev)
     c = cfg.replace(train_per_class=per_class, calib_size=min(cfg.calib_size, len(data)))
     gamma0 = curriculum.compute_curriculum(c, data)["gamma0"]
-    per_image = ExecutedFlops(curriculum.training_model(c, 10)).train(cfg.batch_size) / cfg.batch_size
+    fl = ExecutedFlops(curriculum.training_model(c, 10))
+    per_image = fl.train(cfg.batch_size) / cfg.batch_size
     peak = matmul_flops_per_s(dev)
     rows = []
 
@@ -141,11 +146,27 @@ def run_bench(cfg: Config, images: int = 2000, repeats: int = 3, out_csv: Path |
                               cfg.lr_loss_scale)] if step == "sel" else []) + ([UpdateDensityHook(net)] if density else [])
             rate = _time(lambda: train_epoch(net, opt, data, idx, cfg.batch_size, gen, hooks).samples, dev, repeats)
             rows.append({"engine": "eager", "step": step + ("+density" if density else ""), "images_per_s": rate})
+    sb_flops = {}
+    for step, selector in (("sb", SelectiveBackprop(cfg.sb_beta, cfg.sb_history)), ("sb_topk", TopFraction(cfg.sb_fraction))):
+        net, opt = fresh()
+        gen = torch.Generator(device=dev)
+        gen.manual_seed(cfg.seed)
+        last = {}
+
+        def epoch():
+            res = train_epoch(net, opt, data, idx, cfg.batch_size, gen, selector=selector)
+            last["flops"] = fl.train_epoch(res.samples, cfg.batch_size) + fl.forward_pass(res.forward_samples, cfg.batch_size)
+            return res.forward_samples  # an epoch = every image scored once: images/s compares epochs
+        rate = _time(epoch, dev, repeats)  # the warm-up epoch fills Selective Backprop's loss history
+        sb_flops[step] = last["flops"] / fl.train_epoch(len(data), cfg.batch_size)
+        rows.append({"engine": "eager", "step": step, "images_per_s": rate})
     for engine in ("compile", "graph"):
         rows.append({"engine": engine, "step": "not implemented yet", "images_per_s": float("nan")})
     df = pd.DataFrame(rows)
     df["ratio_to_reference"] = df["images_per_s"] / ref
     df["achieved_TFLOP_s"] = df["images_per_s"] * per_image / 1e12
+    for step, ratio in sb_flops.items():  # an SB epoch executes ``ratio`` x a dense epoch's FLOPs
+        df.loc[df.step == step, "achieved_TFLOP_s"] *= ratio
     df["matmul_TFLOP_s"] = peak / 1e12
     df["fraction_of_matmul"] = df["achieved_TFLOP_s"] / df["matmul_TFLOP_s"]
     dense = float(df.loc[(df.engine == "eager") & (df.step == "dense"), "images_per_s"].iloc[0])
@@ -158,6 +179,10 @@ def run_bench(cfg: Config, images: int = 2000, repeats: int = 3, out_csv: Path |
     log(df.drop(columns=["time_utc"]).to_string(index=False, float_format=lambda v: f"{v:.3g}"))
     log(f"SEL step time / dense step time (eager): {dense / sel_rate:.3f}; "
         f"dense step vs reference loop: {dense / ref:.2f}x")
+    for step, ratio in sb_flops.items():
+        rate = float(df.loc[(df.engine == "eager") & (df.step == step), "images_per_s"].iloc[0])
+        log(f"{step} epoch / Baseline (dense) epoch, measured in this run: wall time {dense / rate:.3f}, "
+            f"executed FLOPs {ratio:.3f}")
     if out_csv:
         out_csv = Path(out_csv)
         out_csv.parent.mkdir(parents=True, exist_ok=True)

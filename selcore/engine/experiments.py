@@ -16,13 +16,14 @@ from typing import Callable
 import torch
 
 from . import checkpoint, lottery, sel
-from ..config import Config, ConfigError
+from ..config import BASELINE_SCHEDULE, Config, ConfigError
 from .data import CIFAR10, DeviceData, load_cifar10
 from .flops import ExecutedFlops, ideal_sparse_flops, proxy_flops
 from .curriculum import cached_curriculum, curriculum_path, load_curriculum, training_model  # noqa: F401 (re-exported)
 from .models import count_params
+from .selection import SelectiveBackprop, TopFraction
 from ..paths import RunPaths
-from .results import SEL_EXPERIMENTS, columns, environment, read_json, write_csv, write_json
+from .results import SIGNAL_EXPERIMENTS, columns, environment, read_json, write_csv, write_json
 from .train import (Divergence, Hook, MaskHook, ResourceError, SELHook, UpdateDensityHook, check_finite_weights, evaluate,
                     make_optimizer, set_determinism, train_epoch)
 
@@ -39,11 +40,18 @@ class Phase:
     scale_lr: bool = False          # SEL's lr = lr * (1 + 2 loss)
     setup: Callable[["Experiment"], None] | None = None  # once, when the phase starts
     reset_clock: bool = False       # time_s / flops_T start here (the original's LTH accounting)
+    target_density: float | None = None  # the adaptive guilt threshold instead of ``gamma``
+    class_weights: bool = False     # the loss weighted by the classes' embarrassment
+    selector: str | None = None     # "sb" (Selective Backprop) or "topk" (its fixed-fraction variant)
+    budget_flops: float | None = None  # the phase (and the run) ends once the executed FLOPs reach this
 
 
-CURRICULUM_FREE = ("baseline", "lottery", "random_windows", "dense_budget")
+CURRICULUM_FREE = ("baseline", "lottery", "random_windows", "dense_budget", "sb", "sb_topk", "adaptive_dense",
+                   "classweight_dense")
 """Experiments whose plan needs no scorer's curriculum (``random_windows`` and ``dense_budget`` take only its
 windows' sizes)."""
+ADAPTIVE = ("adaptive", "adaptive_dense", "classweight", "classweight_dense")
+"""Experiments whose guilt threshold is set each step from a target density (no calibration)."""
 AFTER_BASELINE = ("oracle_order",)
 """Experiments that read the finished Baseline of their results folder."""
 
@@ -95,23 +103,26 @@ class Experiment:
         self.prior = {"exec_flops": 0.0, "samples": 0, "time_s": 0.0, "what": []}
         self.pos = (0, 0)  # (phase, epochs done in it)
         self.resumed = False
+        self.selectors = {"sb": SelectiveBackprop(cfg.sb_beta, cfg.sb_history), "topk": TopFraction(cfg.sb_fraction)}
+        self.grad_sample = None  # the adaptive threshold's fixed sample of gradient entries, made when first needed
 
     # ---------------------------------------------------------------- plans
     def plan(self) -> list[Phase]:
         cfg, n = self.cfg, len(self.data)
         everything = torch.arange(n, device=self.device)
-        if cfg.experiment == "baseline":
-            return [Phase("train", cfg.num_epochs, everything)]
+        e = cfg.experiment
+        if e in BASELINE_SCHEDULE:
+            return self.baseline_schedule(everything)
         if cfg.experiment == "lottery":
             self.initial_state = lottery.snapshot(self.net) if self.initial_state is None else self.initial_state
             return [Phase("pretrain", cfg.lth_pretrain_epochs, everything, logged=False),
                     Phase("retrain", cfg.num_epochs, everything, setup=Experiment._prune_and_rewind,
                           reset_clock=True)]
-        e = cfg.experiment
         if e in CURRICULUM_FREE:  # random_windows, dense_budget: the windows' sizes only, no scorer, no cost
             order, gamma0 = [torch.nonzero(self.data.train_y == c).flatten() for c in range(self.data.num_classes)], None
         else:
-            order, gamma0 = self.curriculum(("calibration",) if e == "mask_only" else ("scoring", "calibration"))
+            charge = {"mask_only": ("calibration",), "adaptive": ("scoring",), "classweight": ("scoring",)}
+            order, gamma0 = self.curriculum(charge.get(e, ("scoring", "calibration")))
         if e in AFTER_BASELINE:
             order = self.oracle_order()
         if e in ("mask_only", "random_windows"):
@@ -121,13 +132,37 @@ class Experiment:
         if e == "dense_budget":
             return self.budget_phases(everything, sum(len(w) * k for w, k in zip(windows, cfg.stage_epochs)))
         masked = e in ("sel95", "warmup", "mask_only", "oracle_order", "calib_train_clean")
-        stages = [Phase(f"stage{s + 1}", cfg.stage_epochs[s], w, stage=s + 1, sel_signals=True, scale_lr=masked,
-                        gamma=sel.stage_gamma(gamma0, s, cfg.num_stages, cfg.gamma_decay) if masked else None)
+        adaptive = e in ADAPTIVE
+        stages = [Phase(f"stage{s + 1}", cfg.stage_epochs[s], w, stage=s + 1, sel_signals=True,
+                        scale_lr=masked or adaptive,
+                        gamma=sel.stage_gamma(gamma0, s, cfg.num_stages, cfg.gamma_decay) if masked else None,
+                        target_density=cfg.target_density if adaptive else None,
+                        class_weights=e.startswith("classweight"))
                   for s, w in enumerate(windows)]
         if e != "warmup":
             return stages
         warm = Phase("warmup", cfg.warmup_epochs, sel.easiest_indices(order, cfg.warmup_per_class), stage=0)
         return ([warm] if cfg.warmup_epochs else []) + stages
+
+    def baseline_schedule(self, everything: torch.Tensor) -> list[Phase]:
+        """Dense epochs over the whole training set: ``num_epochs`` of them, or with ``budget`` > 0 as many as it
+        takes the executed FLOPs to reach ``budget`` x the Baseline's. Selective Backprop trains its first epoch on
+        everything (as the paper), then selects; the adaptive variants mask and weight every epoch."""
+        cfg, e = self.cfg, self.cfg.experiment
+        budget = cfg.budget * cfg.num_epochs * self.flops.train_epoch(len(everything), cfg.batch_size) or None
+        epochs = cfg.num_epochs
+        if budget:  # an upper bound: the cheapest epoch is a selection pass that trains nothing
+            cheapest = self.flops.forward_pass(len(everything), cfg.batch_size) if e in ("sb", "sb_topk") else \
+                self.flops.train_epoch(len(everything), cfg.batch_size)
+            epochs = int(budget // cheapest) + 1
+        if e in ("sb", "sb_topk"):
+            selector = "sb" if e == "sb" else "topk"
+            return [Phase("train-all", 1, everything, budget_flops=budget),
+                    Phase("selective", epochs - 1, everything, selector=selector, budget_flops=budget)][:1 + (epochs > 1)]
+        adaptive = e in ADAPTIVE
+        return [Phase("train", epochs, everything, budget_flops=budget, sel_signals=adaptive, scale_lr=adaptive,
+                      target_density=cfg.target_density if adaptive else None,
+                      class_weights=e == "classweight_dense")]
 
     def random_windows(self, order) -> list[torch.Tensor]:
         """Per stage, random images of each class in the numbers SEL's window takes (fresh draw per stage)."""
@@ -193,7 +228,7 @@ class Experiment:
         state = {"identity": self._identity(), "pos": list(self.pos), "net": self.net.state_dict(),
                  "opt": self.opt.state_dict(), "gen": self.gen.get_state(), "rng": checkpoint.pack_rng(self.device),
                  "masks": self.masks, "initial_state": self.initial_state, "rows": self.rows, "c": self.c,
-                 "prior": self.prior}
+                 "prior": self.prior, "selectors": {k: v.state_dict() for k, v in self.selectors.items()}}
         p = self.paths.checkpoint
         try:
             checkpoint.save(p, state)
@@ -216,8 +251,8 @@ class Experiment:
         st = checkpoint.load(p, map_location=self.device, log=self._log)
         if st is None:
             return False
-        if st.get("identity") != self._identity():
-            old, new = st.get("identity", {}), self._identity()
+        if Config.completed_identity(st.get("identity", {})) != self._identity():
+            old, new = Config.completed_identity(st.get("identity", {})), self._identity()
             changed = sorted(k for k in set(old) | set(new) if old.get(k) != new.get(k))
             raise ConfigError(f"{p} was written with other parameters ({', '.join(changed)}); "
                               f"rerun with fresh=True (--fresh) to start over")
@@ -228,6 +263,8 @@ class Experiment:
         checkpoint.unpack_rng(st["rng"])
         self.masks, self.initial_state = st["masks"], st["initial_state"]
         self.rows, self.c, self.prior, self.pos = st["rows"], st["c"], st["prior"], tuple(st["pos"])
+        for k, v in st.get("selectors", {}).items():
+            self.selectors[k].load_state_dict(v)
         return True
 
     # ---------------------------------------------------------------- run
@@ -255,7 +292,7 @@ class Experiment:
         info = read_json(p)
         ident = info.get("identity") or {}
         return info.get("status") == "finished" and \
-            {k: v for k, v in ident.items() if k != "data_source"} == self.cfg.identity() and \
+            Config.completed_identity({k: v for k, v in ident.items() if k != "data_source"}) == self.cfg.identity() and \
             ident.get("data_source") == (self._raw.source if self._raw is not None else _source_name(self.cfg.data))
 
     def run(self, fresh: bool = False) -> Path:
@@ -275,7 +312,7 @@ class Experiment:
         done = sum(p.epochs for p in phases[:self.pos[0]]) + self.pos[1]  # epochs of the plan already done
         resumed_at = {"resumed": resumed, **({"resumed_at_epoch": done} if resumed else {})}
         self._write_run_json("running", resumed_at)
-        cols = columns(self.cfg.experiment, self.data.classes)
+        cols = self._cols = columns(self.cfg.experiment, self.data.classes)
         bar = self._bar(total, done)
         clock = time.perf_counter() - self.c["time_s"]
         try:
@@ -294,7 +331,10 @@ class Experiment:
                     res = self._epoch(ph, hooks, len(self.rows) + 1 if ph.logged else ep + 1)
                     self.c["samples"] += res.samples
                     train_flops = self.flops.train_epoch(res.samples, self.cfg.batch_size)
-                    self.c["exec_flops"] += train_flops
+                    selection_flops = self.flops.forward_pass(res.forward_samples, self.cfg.batch_size)
+                    self.c["exec_flops"] += train_flops + selection_flops
+                    self.c["forward_samples"] = self.c.get("forward_samples", 0) + res.forward_samples
+                    self.c["gamma"] = res.extra.get("gamma")
                     sparsity = res.extra.get("sparsity", 0.0)
                     self.c["skippable"] += train_flops - ideal_sparse_flops(
                         train_flops, self.flops.forward_pass(res.samples, self.cfg.batch_size), sparsity)
@@ -307,9 +347,16 @@ class Experiment:
                         self._save_csv(cols)
                     else:
                         self.c["time_s"] = time.perf_counter() - clock
-                    self.pos = (pi, ep + 1) if ep + 1 < ph.epochs else (pi + 1, 0)
+                    spent = ph.budget_flops is not None and self.c["exec_flops"] >= ph.budget_flops
+                    self.pos = (pi, ep + 1) if ep + 1 < ph.epochs and not spent else (pi + 1, 0)
+                    if spent:  # the budget ends the run: no later phase starts
+                        self.pos = (len(phases), 0)
                     self._checkpoint()
                     self._progress(bar, ph, res)
+                    if spent:
+                        break
+                if self.pos[0] >= len(phases):
+                    break
                 self.pos = (pi + 1, 0)
         except BaseException as e:
             stopped = isinstance(e, (KeyboardInterrupt, SystemExit))  # Ctrl-C, a scheduler's preemption/requeue
@@ -326,7 +373,8 @@ class Experiment:
         """One training epoch, with divergence and out-of-memory turned into one clear message."""
         where = f"{self.cfg.experiment}, {ph.name}, epoch {epoch}"
         try:
-            res = train_epoch(self.net, self.opt, self.data, ph.indices, self.cfg.batch_size, self.gen, hooks)
+            res = train_epoch(self.net, self.opt, self.data, ph.indices, self.cfg.batch_size, self.gen, hooks,
+                              selector=self.selectors[ph.selector] if ph.selector else None)
             check_finite_weights(self.net)
             return res
         except Divergence as e:
@@ -339,9 +387,12 @@ class Experiment:
 
     def _hooks(self, ph: Phase) -> list[Hook]:
         hooks: list[Hook] = []
+        if ph.target_density is not None and self.grad_sample is None:
+            self.grad_sample = sel.GradientSample(self.net, self.cfg.density_sample, self.cfg.seed)
         if ph.sel_signals:
             hooks.append(SELHook(self.opt, self.cfg.lr, ph.gamma, self.data.num_classes, self.cfg.temperature,
-                                 self.cfg.lr_loss_scale, scale_lr=ph.scale_lr))
+                                 self.cfg.lr_loss_scale, scale_lr=ph.scale_lr, target_density=ph.target_density,
+                                 sample=self.grad_sample, class_weights=ph.class_weights))
         if self.masks:
             hooks.append(MaskHook(self.masks))
         return hooks + [UpdateDensityHook(self.net)]  # last: it sees the weights after every other hook
@@ -357,7 +408,11 @@ class Experiment:
             row["stage"] = ph.stage
         for name, a in zip(self.data.classes, ev["per_class"]):
             row[f"acc_{name}"] = a
-        if self.cfg.experiment in SEL_EXPERIMENTS:
+        if "forward_samples" in self._cols:
+            row["forward_samples"] = self.c.get("forward_samples", 0)
+        if "gamma" in self._cols:
+            row["gamma"] = self.c.get("gamma")
+        if self.cfg.experiment in SIGNAL_EXPERIMENTS:
             k = self.data.num_classes
             E, C = res.extra.get("E", [0.0] * k), res.extra.get("C", [0.0] * k)
             for name, e, c in zip(self.data.classes, E, C):

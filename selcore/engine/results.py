@@ -16,8 +16,10 @@ import torch
 from .data import CLASSES
 
 SEL_EXPERIMENTS = ("sel95", "warmup", "curriculum_only", "mask_only", "random_windows", "oracle_order",
-                   "calib_train_clean")
+                   "calib_train_clean", "adaptive", "classweight")
 """Experiments trained in stages: their CSVs carry the stage column and per-class E/C."""
+SIGNAL_EXPERIMENTS = SEL_EXPERIMENTS + ("adaptive_dense", "classweight_dense")
+"""Experiments that log SEL's per-class E/C (the staged ones and the adaptive ones on the Baseline's schedule)."""
 
 
 def columns(experiment: str, classes: Iterable[str] = CLASSES) -> list[str]:
@@ -26,15 +28,18 @@ def columns(experiment: str, classes: Iterable[str] = CLASSES) -> list[str]:
     ``exec_flops_T`` (executed forward+backward training FLOPs, 1e12, cumulative), ``samples_seen``,
     ``exec_eval_flops_T`` (executed evaluation FLOPs, cumulative), ``ideal_flops_T`` (training FLOPs with
     perfect sparse weight-gradient kernels, cumulative) and ``update_density`` (fraction of weights that
-    changed per step, epoch mean)."""
+    changed per step, epoch mean); Selective Backprop adds ``forward_samples``, the adaptive threshold ``gamma``."""
     classes = list(classes)
-    sel = experiment in SEL_EXPERIMENTS
-    cols = ["epoch"] + (["stage"] if sel else [])
+    cols = ["epoch"] + (["stage"] if experiment in SEL_EXPERIMENTS else [])
     cols += ["train_acc", "train_loss", "test_full", "test_100", "flops_T", "time_s", "sparsity"]
     cols += [f"acc_{c}" for c in classes]
-    if sel:
+    if experiment in SIGNAL_EXPERIMENTS:
         cols += [f"E_{c}" for c in classes] + [f"C_{c}" for c in classes]
     cols += ["exec_flops_T", "samples_seen", "exec_eval_flops_T", "ideal_flops_T", "update_density"]
+    if experiment in ("sb", "sb_topk"):
+        cols += ["forward_samples"]  # images that had a selection forward pass (cumulative; their FLOPs are in exec)
+    if experiment in ("adaptive", "adaptive_dense", "classweight", "classweight_dense"):
+        cols += ["gamma"]  # the epoch's mean per-step adaptive threshold
     return cols
 
 

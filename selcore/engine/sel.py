@@ -61,7 +61,43 @@ def calibrate_gamma(net: nn.Module, x: torch.Tensor, y: torch.Tensor, percentile
     return guilt_percentile(grads, percentile)
 
 
-def sparse_update(net: nn.Module, gamma: float) -> torch.Tensor:
+def density_gamma(sample: torch.Tensor, density: float) -> torch.Tensor:
+    """The adaptive guilt threshold of one step: gamma = the (1 - density) quantile of |g| over a sample of the
+    step's gradient entries (``sample``: their values), so that the mask |g| > gamma keeps about a fraction
+    ``density`` of all entries. A 0-dim device tensor (no host sync)."""
+    return torch.quantile(sample.abs().float(), 1.0 - density)
+
+
+class GradientSample:
+    """A fixed random sample of gradient entries (the same positions every step), drawn once per run from
+    ``seed``: each parameter tensor contributes in proportion to its size, ``size`` entries in all."""
+
+    def __init__(self, net: nn.Module, size: int = 65536, seed: int = 0):
+        params = [p for p in net.parameters()]
+        total = sum(p.numel() for p in params)
+        g = torch.Generator().manual_seed(seed + 7919)
+        self.positions = []
+        for p in params:
+            k = min(p.numel(), max(1, round(size * p.numel() / total)))
+            self.positions.append(torch.randperm(p.numel(), generator=g)[:k].to(p.device))
+
+    def values(self, net: nn.Module) -> torch.Tensor:
+        """The sampled entries of the current gradients (parameters without a gradient contribute none)."""
+        return torch.cat([p.grad.reshape(-1)[pos] for p, pos in zip(net.parameters(), self.positions)
+                          if p.grad is not None])
+
+
+def embarrassment_weights(logits: torch.Tensor, y: torch.Tensor, num_classes: int = 10,
+                          temperature: float = 1.5) -> torch.Tensor:
+    """Per-image loss weights of the class-weighted variant: w_i = E_{y_i}, the batch's embarrassment of the
+    image's class (``class_embarrassment``, detached), so that the batch loss is
+    L = sum_i E_{y_i} CE(z_i, y_i) / sum_i E_{y_i}: the classes the network is most embarrassed by weigh most,
+    confident classes least, before the guilt-threshold mask acts on the gradient."""
+    E = class_embarrassment(logits, y, num_classes, temperature)
+    return E[y].clamp_min(1e-8)
+
+
+def sparse_update(net: nn.Module, gamma: float | torch.Tensor) -> torch.Tensor:
     """Guilt-threshold mask: every gradient entry with |g| <= gamma is set to 0 (mask = |g| > gamma).
 
     Computed with ``torch._foreach_*`` over all gradient tensors at once (no per-tensor Python loop):

@@ -14,6 +14,7 @@ from torch import nn
 from . import lottery
 from . import sel
 from .data import DeviceData
+from .selection import PlainBatches
 
 
 class Divergence(FloatingPointError):
@@ -41,6 +42,10 @@ class Hook:
 
     def start_epoch(self) -> None: ...
 
+    def sample_weights(self, logits: torch.Tensor, y: torch.Tensor) -> torch.Tensor | None:
+        """Per-image weights of the batch's loss (loss = sum w_i CE_i / sum w_i), or None (a plain mean)."""
+        return None
+
     def on_loss(self, logits: torch.Tensor, y: torch.Tensor, loss: torch.Tensor) -> None: ...
 
     def after_backward(self, net: nn.Module) -> None: ...
@@ -56,17 +61,28 @@ class SELHook(Hook):
     """SEL: per-class embarrassment/confidence, lr = base_lr * (1 + 2 loss), guilt-threshold mask."""
 
     def __init__(self, optimizer: torch.optim.Optimizer, base_lr: float, gamma: float | None, num_classes: int,
-                 temperature: float = 1.5, lr_loss_scale: float = 2.0, scale_lr: bool = True):
+                 temperature: float = 1.5, lr_loss_scale: float = 2.0, scale_lr: bool = True,
+                 target_density: float | None = None, sample: "sel.GradientSample | None" = None,
+                 class_weights: bool = False):
         """``gamma=None``: no gradient mask; ``scale_lr=False``: constant lr (the ablations switch the
-        parts off one by one; E/C are logged either way)."""
+        parts off one by one; E/C are logged either way). ``target_density``: the adaptive threshold instead of
+        ``gamma`` (``sel.density_gamma`` over ``sample`` each step); ``class_weights``: the loss weighted by the
+        classes' embarrassment (``sel.embarrassment_weights``)."""
         self.opt, self.base_lr, self.gamma, self.scale_lr = optimizer, base_lr, gamma, scale_lr
         self.k, self.T, self.scale = num_classes, temperature, lr_loss_scale
+        self.target, self.sample, self.class_weights = target_density, sample, class_weights
+        if target_density is not None and sample is None:
+            raise ValueError("an adaptive threshold needs a GradientSample")
 
     def start_epoch(self):
         dev = self.opt.param_groups[0]["params"][0].device
         self.E = torch.zeros(self.k, device=dev)
         self.C = torch.zeros(self.k, device=dev)
         self.zeroed = torch.zeros((), device=dev)
+        self.gamma_sum = torch.zeros((), device=dev)
+
+    def sample_weights(self, logits, y):
+        return sel.embarrassment_weights(logits, y, self.k, self.T) if self.class_weights else None
 
     def on_loss(self, logits, y, loss):
         E = sel.class_embarrassment(logits, y, self.k, self.T)
@@ -79,14 +95,21 @@ class SELHook(Hook):
                 g["lr"].copy_(lr)
 
     def after_backward(self, net):
-        if self.gamma is not None:
+        if self.target is not None:
+            gamma = sel.density_gamma(self.sample.values(net), self.target)
+            self.gamma_sum += gamma
+            self.zeroed += sel.sparse_update(net, gamma)
+        elif self.gamma is not None:
             self.zeroed += sel.sparse_update(net, self.gamma)
 
     def end_epoch(self, steps):
         for g in self.opt.param_groups:  # dense phases after this one use the base lr again
             g["lr"].fill_(self.base_lr)
         n = max(steps, 1)
-        return {"sparsity": float(self.zeroed) / n, "E": (self.E / n).tolist(), "C": (self.C / n).tolist()}
+        out = {"sparsity": float(self.zeroed) / n, "E": (self.E / n).tolist(), "C": (self.C / n).tolist()}
+        if self.target is not None:
+            out["gamma"] = float(self.gamma_sum) / n
+        return out
 
 
 class MaskHook(Hook):
@@ -144,15 +167,17 @@ def make_optimizer(net: nn.Module, lr: float, kind: str = "adam") -> torch.optim
 class EpochResult:
     train_loss: float
     train_acc: float
-    samples: int
+    samples: int                # images trained (forward + backward)
     steps: int
     extra: dict = field(default_factory=dict)
+    forward_samples: int = 0    # images that only had a selection forward pass (Selective Backprop)
 
 
 def train_epoch(net: nn.Module, opt: torch.optim.Optimizer, data: DeviceData, indices: torch.Tensor,
                 batch_size: int, gen: torch.Generator, hooks: list[Hook] = (), on_batch=None,
-                check_every: int | None = None) -> EpochResult:
-    """One pass over ``indices`` in random order, batches augmented on the device.
+                check_every: int | None = None, selector=None) -> EpochResult:
+    """One pass over ``indices`` in random order, batches augmented on the device. ``selector``
+    (``selection.PlainBatches`` by default) decides which of them are trained, e.g. Selective Backprop.
 
     A non-finite loss raises ``Divergence``; it is looked for every ``check_every`` steps (default:
     every step on a CPU, where it costs nothing, every 50 on an accelerator, to avoid host syncs)."""
@@ -168,12 +193,15 @@ def train_epoch(net: nn.Module, opt: torch.optim.Optimizer, data: DeviceData, in
     bad_step = torch.full((), -1, device=dev, dtype=torch.long)
     last_finite = torch.zeros((), device=dev)
     step_t = torch.zeros((), device=dev, dtype=torch.long)  # the step number on the device: no host copy per step
-    steps = 0
-    for start in range(0, len(perm), batch_size):
-        idx = perm[start:start + batch_size]
-        X, y = data.augment(idx, gen), data.train_y[idx]
+    steps = trained = 0
+    selector = selector if selector is not None else PlainBatches()
+    for X, y in selector.batches(net, data, perm, batch_size, gen):
         logits = net(X)
-        loss = F.cross_entropy(logits, y)
+        weights = next((w for w in (h.sample_weights(logits, y) for h in hooks) if w is not None), None)
+        if weights is None:
+            loss = F.cross_entropy(logits, y)
+        else:
+            loss = (weights * F.cross_entropy(logits, y, reduction="none")).sum() / weights.sum()
         for h in hooks:
             h.on_loss(logits, y, loss)
         opt.zero_grad(set_to_none=True)
@@ -188,21 +216,23 @@ def train_epoch(net: nn.Module, opt: torch.optim.Optimizer, data: DeviceData, in
         bad_step = torch.where((bad_step < 0) & ~finite, step_t, bad_step)
         step_t += 1
         last_finite = torch.where(finite, ld, last_finite)
-        loss_sum += ld * len(idx)
+        loss_sum += ld * len(y)
         correct += (logits.argmax(1) == y).sum()
         steps += 1
+        trained += len(y)
         if on_batch is not None:
             on_batch(steps)
         if steps % check_every == 0 and int(bad_step) >= 0:
             break
-    n = len(perm)
+    n = max(trained, 1)
     if int(bad_step) >= 0:
         raise Divergence(f"loss became non-finite at step {int(bad_step) + 1} of the epoch "
                          f"(last finite loss {float(last_finite):.4g})")
     extra = {}
     for h in hooks:
         extra.update(h.end_epoch(steps))
-    return EpochResult(float(loss_sum) / n, 100.0 * int(correct) / n, n, steps, extra)
+    return EpochResult(float(loss_sum) / n, 100.0 * int(correct) / n, trained, steps, extra,
+                       selector.forward_samples)
 
 
 @torch.no_grad()
