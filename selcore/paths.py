@@ -73,3 +73,8 @@ def setting_name(changed: Mapping[str, Any]) -> str:
     (floats as ``%g``, so ``30.0`` and ``30`` name one folder); ``""`` when nothing changed."""
     parts = [f"{k}{re.sub(r'[^A-Za-z0-9.,_-]+', '', _value_name(v))[:40]}" for k, v in sorted(changed.items())]
     return "-".join(parts)
+
+
+def epoch_comparison_path(profile_root: Path | str) -> Path:
+    """The equal-compute chapter's measurement of Selective Backprop's epoch against a dense one (one run)."""
+    return Path(profile_root) / "epoch_comparison.csv"

@@ -156,3 +156,35 @@ def test_runs_recorded_before_the_new_fields_still_count_as_finished(cifar):
     cfg = profile_config("quick", "baseline", data=str(REPO.parent / "shared" / "data" / "cifar10-jpeg.tar.gz"))
     assert Experiment(cfg, folder, data=cifar).is_finished()
     assert not Experiment(cfg.replace(budget=0.5), folder, data=cifar).is_finished()
+
+
+def _points():
+    from selcore.report import equal_compute as ec
+    rows = []
+    for seed, noise in ((42, 0.0), (43, 1.0), (44, -1.0)):
+        for e, b, acc, fl, t in (("baseline", 0.0, 30, 10.0, 100), ("baseline", 0.5, 25, 5.0, 50),
+                                 ("sb", 0.5, 28, 5.2, 40), ("sel95", 0.0, 20, 6.0, 60)):
+            rows.append({"method": ec.FAMILIES[e], "point": ec.point_name(e, b), "experiment": e, "budget": b,
+                         "seed": seed, "test_100": acc + noise, "test_full": acc, "exec_flops_T": fl, "flops_T": 0.1,
+                         "sparsity": 0.0, "epochs": 8, "wall_s": t + noise, "folder": "x"})
+    runs = ec.relative_to_baseline(pd.DataFrame(rows))
+    return ec, runs, ec.per_point(runs)
+
+
+def test_equal_compute_points_frontier_and_cheapest_per_target():
+    ec, runs, points = _points()
+    assert runs.loc[(runs.experiment == "sb"), "exec_pct"].round(6).tolist() == [52.0] * 3
+    sb = points[points.experiment == "sb"].iloc[0]
+    assert sb["n"] == 3 and sb["test_100"] == pytest.approx(28) and sb["test_100 lo"] < 28 < sb["test_100 hi"]
+    front = points[ec.pareto(points)]
+    assert set(front.experiment + "@" + front.budget.astype(str)) == {"baseline@0.5", "sb@0.5", "baseline@0.0"}
+    # SEL-95 (20% at 6 T) is beaten by Selective Backprop (28% at 5.2 T): not on the frontier
+    assert "sel95" not in set(front.experiment)
+    targets = ec.targets(points, (0.8, 0.9, 1.0, 1.1))
+    assert targets == [24.0, 27.0, 30.0, 33.0]
+    cheapest = ec.cheapest_per_target(points, targets)
+    assert list(cheapest["method"]) == ["Dense (Baseline's schedule)", "Selective Backprop",
+                                        "Dense (Baseline's schedule)", "none reaches it"]
+    assert cheapest["point"].tolist()[:3] == ["budget 50%", "budget 50%", "full schedule (100%)"]
+    text = ec.finding(points, cheapest)
+    assert "28.0 [" in text["sb"] and "52.0%" in text["sb"] and text["frontier"].startswith("Dense")

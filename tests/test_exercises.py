@@ -40,6 +40,9 @@ def test_exercise_command_is_accepted(chapter, command):
         plan_sweep(parse_profiles(args.profile), parse_experiments(args.experiments), None, parse_grid(args.grid),
                    "cifar10-jpeg.tar.gz")
         return
+    if args.cmd == "experiment":  # one run: its experiment and --set values must pass the Config checks
+        profile_config(args.profile or "smoke", args.name).with_overrides(args.overrides)
+        return
     assert args.cmd in ("chapter", "chapters"), command
     if args.cmd == "chapters":
         return

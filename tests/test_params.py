@@ -111,9 +111,15 @@ def test_ctrl_c_in_a_chapter_ends_with_one_line_and_no_traceback(tmp_path, data_
                              "-p", "results_root", str(tmp_path / "results"), "--out", str(tmp_path / "sel95.ipynb")],
                             cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                             start_new_session=True)
-    deadline = time.time() + 300
-    while time.time() < deadline and not any((tmp_path / "results").rglob("*.pt")):
+    deadline = time.time() + 900  # generous: on a loaded 2-core machine the kernel and the data load take minutes
+    while time.time() < deadline and proc.poll() is None and not any((tmp_path / "results").rglob("*.pt")):
         time.sleep(1)   # wait until the chapter is training (its first checkpoint exists)
+    if proc.poll() is not None or not any((tmp_path / "results").rglob("*.pt")):
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+        out, err = proc.communicate(timeout=120)
+        pytest.fail(f"the chapter never reached training before the signal (rc {proc.returncode}); stdout: "
+                    f"{out[-1500:]}; stderr: {err[-1500:]}; files: {sorted(map(str, tmp_path.rglob('*')))[:40]}")
     os.killpg(proc.pid, signal.SIGINT)
     out, err = proc.communicate(timeout=120)
     lines = [ln for ln in err.splitlines() if ln.strip()]

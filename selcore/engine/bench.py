@@ -111,6 +111,58 @@ def _time(fn, dev, repeats: int) -> float:
     return statistics.median(times)
 
 
+SELECTORS = {"dense": lambda cfg: None, "sb": lambda cfg: SelectiveBackprop(cfg.sb_beta, cfg.sb_history),
+             "sb_topk": lambda cfg: TopFraction(cfg.sb_fraction)}
+"""The epochs ``selective_epochs`` compares: every image trained, Selective Backprop, its fixed-fraction variant."""
+
+
+def selective_epochs(cfg: Config, data: DeviceData, fresh, fl: ExecutedFlops, repeats: int = 3,
+                     steps=("dense", "sb", "sb_topk")) -> pd.DataFrame:
+    """Per step, a fresh network's epochs over all of ``data`` timed (median of ``repeats`` after one warm-up epoch,
+    which also fills Selective Backprop's loss history) and the executed FLOPs of the last one relative to a dense
+    epoch's. ``images_per_s`` counts the images an epoch passes over (scored or trained), so that the ratio of two
+    steps' rates is the inverse ratio of their epoch times."""
+    dev = data.device
+    idx = torch.arange(len(data), device=dev)
+    dense_flops = fl.train_epoch(len(data), cfg.batch_size)
+    rows = []
+    for step in steps:
+        net, opt = fresh()
+        gen = torch.Generator(device=dev)
+        gen.manual_seed(cfg.seed)
+        selector, last = SELECTORS[step](cfg), {}
+
+        def epoch():
+            res = train_epoch(net, opt, data, idx, cfg.batch_size, gen, selector=selector)
+            last["flops"] = fl.train_epoch(res.samples, cfg.batch_size) + fl.forward_pass(res.forward_samples,
+                                                                                          cfg.batch_size)
+            return len(idx)
+        rows.append({"engine": "eager", "step": step, "images_per_s": _time(epoch, dev, repeats),
+                     "flops_ratio": last["flops"] / dense_flops})
+    return pd.DataFrame(rows)
+
+
+def compare_epochs(cfg: Config, images: int = 1000, repeats: int = 3) -> pd.DataFrame:
+    """Selective Backprop's and its variant's epoch against a dense (Baseline) epoch on ``cfg``'s device, width and
+    batch size over the first ``images`` training images, measured in this one run: per step the epoch's wall
+    time and executed FLOPs as ratios to the dense epoch's, with the device and time of the measurement."""
+    dev = resolve_device(cfg.device)
+    data = DeviceData(load_cifar10(cfg.data, cfg.data_cache), dev, max(1, images // 10), 1, 1)
+    c = cfg.replace(train_per_class=max(1, images // 10))
+    fl = ExecutedFlops(curriculum.training_model(c, 10))
+
+    def fresh():
+        net = curriculum.training_model(c, data.num_classes).to(dev)
+        return net, make_optimizer(net, cfg.lr, cfg.optimizer)
+    df = selective_epochs(cfg, data, fresh, fl, repeats)
+    dense = float(df.loc[df.step == "dense", "images_per_s"].iloc[0])
+    df["time_ratio"] = dense / df["images_per_s"]
+    df.insert(0, "device", device_name(dev))
+    df["width"], df["batch_size"], df["images"], df["repeats"] = cfg.width, cfg.batch_size, len(data), repeats
+    df["time_utc"] = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+    return df
+
+
 def run_bench(cfg: Config, images: int = 2000, repeats: int = 3, out_csv: Path | str | None = BENCH_CSV,
               log=print) -> pd.DataFrame:
     """Time the reference loop and our dense/SEL steps on ``cfg``'s device, width and batch size over the
@@ -146,20 +198,9 @@ def run_bench(cfg: Config, images: int = 2000, repeats: int = 3, out_csv: Path |
                               cfg.lr_loss_scale)] if step == "sel" else []) + ([UpdateDensityHook(net)] if density else [])
             rate = _time(lambda: train_epoch(net, opt, data, idx, cfg.batch_size, gen, hooks).samples, dev, repeats)
             rows.append({"engine": "eager", "step": step + ("+density" if density else ""), "images_per_s": rate})
-    sb_flops = {}
-    for step, selector in (("sb", SelectiveBackprop(cfg.sb_beta, cfg.sb_history)), ("sb_topk", TopFraction(cfg.sb_fraction))):
-        net, opt = fresh()
-        gen = torch.Generator(device=dev)
-        gen.manual_seed(cfg.seed)
-        last = {}
-
-        def epoch():
-            res = train_epoch(net, opt, data, idx, cfg.batch_size, gen, selector=selector)
-            last["flops"] = fl.train_epoch(res.samples, cfg.batch_size) + fl.forward_pass(res.forward_samples, cfg.batch_size)
-            return res.forward_samples  # an epoch = every image scored once: images/s compares epochs
-        rate = _time(epoch, dev, repeats)  # the warm-up epoch fills Selective Backprop's loss history
-        sb_flops[step] = last["flops"] / fl.train_epoch(len(data), cfg.batch_size)
-        rows.append({"engine": "eager", "step": step, "images_per_s": rate})
+    sb = selective_epochs(cfg, data, fresh, fl, repeats, ("sb", "sb_topk"))
+    sb_flops = dict(zip(sb["step"], sb["flops_ratio"]))
+    rows += sb[["engine", "step", "images_per_s"]].to_dict("records")
     for engine in ("compile", "graph"):
         rows.append({"engine": engine, "step": "not implemented yet", "images_per_s": float("nan")})
     df = pd.DataFrame(rows)

@@ -80,6 +80,10 @@ class Seed:
     def last(self, e: str, col: str) -> float:
         return float(self.hist(e)[col].iloc[-1])
 
+    def config(self, e: str) -> dict:
+        """The configuration ``e`` ran with (its run.json)."""
+        return read_json(RunPaths(self.folder, e).run_json)["config"]
+
     def prior_time(self, e: str) -> float:
         p = RunPaths(self.folder, e).run_json
         return float((read_json(p).get("prior_cost") or {}).get("time_s", 0.0)) if p.exists() else 0.0
@@ -166,6 +170,13 @@ CLAIMS = (
     Claim("frozen", "Frozen knowledge stays frozen (zeroed gradients leave weights unchanged)", "qualitative",
           "SEL-95 (Adam): weights changed per step minus gradient entries kept, pp", ("sel95",),
           lambda s: frozen_gap(s.hist("sel95")), Rule("at_most", 0.0)),
+    Claim("adaptive_gamma", "An auto-tuning guilt threshold removes the manual calibration (near-term plan)",
+          "planned, not built", "adaptive gamma at SEL's stages: gradient entries kept minus the 5% target, pp",
+          ("adaptive",), lambda s: gradient_kept(s.hist("adaptive")) - 100 * s.config("adaptive")["target_density"],
+          Rule("near", 0.0, 0.5)),
+    Claim("per_class_gamma", "A per-class adaptive threshold could significantly improve results", "planned, not built",
+          "held-out accuracy, class-weighted adaptive SEL minus SEL-95, pp", ("sel95", "classweight"),
+          lambda s: s.last("classweight", "test_100") - s.last("sel95", "test_100"), Rule("at_least", 0.0)),
 )
 
 CLAIM = {c.key: c for c in CLAIMS}

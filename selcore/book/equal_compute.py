@@ -1,0 +1,142 @@
+"""What the equal-compute chapter does, once: run (or find finished) every method's points through the sweep
+machinery, measure Selective Backprop's epoch against a dense one in one run, glue the finding and figure, and
+return the tables."""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from typing import Any
+
+import pandas as pd
+
+from ..config import ConfigError
+from ..engine.data import default_source
+from ..paths import epoch_comparison_path, portable_path
+from ..report import equal_compute as report
+from ..sweep.plan import Job, parse_grid
+from ..sweep.status import status_table
+from ..sweep.submit import Resources, run_sweep
+from .chapter import glue_figure, glue_value
+from .page import csv_link, table
+from .params import REPO_ROOT
+from .profiles import parse_seeds, results_dir
+
+BUDGETED = ("baseline", "sb", "sb_topk")
+"""The methods run at each budget (a fraction of the Baseline's executed FLOPs)."""
+OWN_SCHEDULE = ("baseline", "sel95", "dense_budget", "adaptive", "classweight", "adaptive_dense", "classweight_dense")
+"""The runs at their own schedule (the Baseline, SEL-95 and the dense run at SEL-95's budget are the other chapters'
+runs, read rather than retrained)."""
+
+
+@dataclass
+class EqualCompute:
+    runs: pd.DataFrame       # one row per (method, point, seed): report.run_rows + relative_to_baseline
+    points: pd.DataFrame     # per (method, point): report.per_point
+    cheapest: pd.DataFrame   # per target accuracy: report.cheapest_per_target
+    epochs: pd.DataFrame     # Selective Backprop's epoch vs a dense one: engine.bench.compare_epochs
+    epochs_file: str
+    jobs: list[Job]
+    records: list
+
+    def table(self):
+        return table(report.table(self.points).style.hide(axis="index"),
+                     "Each method at each compute point: the last epoch's held-out accuracy, the executed training "
+                     "FLOPs (selection and scoring passes included; 10^12) and the wall time (each epoch's "
+                     "evaluation and the scoring pass included) as mean [95% CI] over n seeds, and as % of the full "
+                     "Baseline's; gradient sparsity is the mean over the run's epochs; 'yes' marks the points on "
+                     "the accuracy/executed-FLOPs Pareto frontier of the means.")
+
+    def targets(self):
+        return table(self.cheapest.style.format({"target (%)": "{:.1f}"}).hide(axis="index"),
+                     "Per target held-out accuracy (80%, 90% and 100% of the full Baseline's mean): the point whose "
+                     "mean reaches it with the least mean executed FLOPs, with its accuracy as mean [95% CI].")
+
+    def epoch_table(self):
+        cols = ["step", "images_per_s", "time_ratio", "flops_ratio", "device", "width", "batch_size", "images",
+                "repeats", "time_utc"]
+        shown = self.epochs[cols].rename(columns={"time_ratio": "epoch time / dense", "flops_ratio":
+                                                  "executed FLOPs / dense", "images_per_s": "images/s"})
+        return table(shown.style.format({"images/s": "{:.0f}", "epoch time / dense": "{:.3f}",
+                                         "executed FLOPs / dense": "{:.3f}"}).hide(axis="index"),
+                     "One epoch of each kind over the same images, timed in one run on this machine (median of "
+                     "the repeats after a warm-up epoch): images/s counts the images an epoch passes over (scored "
+                     "or trained), so the time ratio is the ratio of epoch times.")
+
+    def epochs_link(self):
+        return csv_link(self.epochs_file)
+
+    def per_run(self):
+        cols = ["method", "point", "seed", "test_100", "exec_flops_T", "exec_pct", "wall_s", "wall_pct", "epochs",
+                "folder"]
+        frame = self.runs[cols].assign(folder=[portable_path(f, REPO_ROOT) for f in self.runs["folder"]])
+        return table(frame.style.format({"test_100": "{:.1f}", "exec_flops_T": "{:.4g}", "exec_pct": "{:.1f}",
+                                         "wall_s": "{:.0f}", "wall_pct": "{:.1f}"}).hide(axis="index"),
+                     "Every run: the last epoch of one seed at one point (held-out accuracy %, executed FLOPs in "
+                     "10^12 and as % of its seed's Baseline, wall time in s and as %, epochs trained) and the "
+                     "results folder it wrote.")
+
+    def status(self):
+        rows = [r for rec in self.records for r in status_table(*rec)]
+        return table(pd.DataFrame(rows)[["job", "state", "executor"]],
+                     "The jobs of the chapter's two sweeps and their states (python -m selcore sweep --status also "
+                     "gives each job's id and log files).")
+
+
+def _epochs(profile: str, data: str, results_root: str, images: int, repeats: int) -> tuple[pd.DataFrame, str]:
+    """The epoch comparison of this profile's results folder, measured once and kept (delete the file to measure
+    again)."""
+    from ..engine.bench import compare_epochs
+    from .profiles import profile_config
+    path = epoch_comparison_path(results_dir(profile, results_root))
+    if not path.exists():
+        cfg = profile_config(profile, "sb", data=data).replace(progress="none")
+        df = compare_epochs(cfg, images, repeats)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        df.to_csv(path, index=False)
+    return pd.read_csv(path), str(path)
+
+
+def run(profile: str, data: str, results_root: str, seeds: Any, budgets: str, executor: str = "local",
+        cpus: int = 0, bench_images: int = 1000, bench_repeats: int = 3) -> EqualCompute:
+    """Run every method's points over ``seeds`` (finished jobs skipped, so the committed book only reads), measure the
+    epoch comparison (kept in the profile's results folder), glue ``ec_*`` and return the tables."""
+    from IPython.display import display
+
+    from .page import banner
+    if executor not in ("local", "debug"):
+        raise ConfigError(f"bad parameter executor={executor!r}: a chapter runs 'local' or 'debug' jobs; submit to "
+                          f"Slurm with python -m selcore sweep --executor slurm, then rerun the chapter to read them")
+    grid = parse_grid([f"budget={budgets}"])
+    if any(not 0 < b < 1 for b in grid["budget"]):
+        raise ConfigError(f"bad parameter budgets={budgets!r}: fractions of the Baseline's compute in (0, 1) (the "
+                          f"full Baseline is the 100% point)")
+    seed_list = parse_seeds(seeds, profile)
+    res = Resources(cpus=cpus or (os.cpu_count() or 1), parallelism=0 if cpus else 1)
+    data = data or default_source()
+    display(banner(profile, data))
+    records, jobs = [], []
+    for name, exps, g in ((f"book-{profile}-equal-compute", OWN_SCHEDULE, {}),
+                          (f"book-{profile}-equal-compute-budgets", BUDGETED, grid)):
+        record, js = run_sweep(profile, list(exps), seed_list, g, data, results_root=results_root,
+                               executor=executor, res=res, name=name)
+        records.append((record, js))
+        jobs += js
+    unfinished = [r for rec in records for r in status_table(*rec) if r["state"] not in ("finished", "not needed")]
+    if unfinished:
+        raise RuntimeError("jobs did not finish: " + "; ".join(f"{r['job']} {r['state']} {r['why']} (log {r['stderr']})"
+                                                               for r in unfinished))
+    runs = report.relative_to_baseline(report.run_rows(jobs))
+    points = report.per_point(runs)
+    cheapest = report.cheapest_per_target(points, report.targets(points))
+    epochs, epochs_file = _epochs(profile, data, results_root, bench_images, bench_repeats)
+    for key, text in report.finding(points, cheapest).items():
+        glue_value(f"ec_{key}", text)
+    glue_value("ec_n", str(int(points["n"].min())))
+    glue_value("ec_budgets", ", ".join(f"{100 * b:g}%" for b in grid["budget"]))
+    for step in ("sb", "sb_topk"):
+        r = epochs[epochs.step == step].iloc[0]
+        glue_value(f"ec_{step}_epoch", f"{r['time_ratio']:.2f}x the wall time and {r['flops_ratio']:.2f}x the "
+                                       f"executed FLOPs of a dense epoch")
+    glue_value("ec_epoch_device", str(epochs["device"].iloc[0]))
+    glue_figure("ec_fig_finding", report.figure(runs, points))
+    return EqualCompute(runs, points, cheapest, epochs, epochs_file, jobs, records)
