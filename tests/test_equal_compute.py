@@ -188,3 +188,54 @@ def test_equal_compute_points_frontier_and_cheapest_per_target():
     assert cheapest["point"].tolist()[:3] == ["budget 50%", "budget 50%", "full schedule (100%)"]
     text = ec.finding(points, cheapest)
     assert "28.0 [" in text["sb"] and "52.0%" in text["sb"] and text["frontier"].startswith("Dense")
+
+
+EC_RESULTS = REPO / "results" / "quick" / "epoch_comparison.csv"
+
+
+@pytest.mark.skipif(not EC_RESULTS.exists(), reason="needs the committed quick equal-compute runs")
+def test_the_committed_equal_compute_runs_meet_their_targets():
+    """The equal-compute chapter's runs, read from the committed CSVs: every job finished; Selective Backprop's
+    selective epochs executed fewer FLOPs than a Baseline epoch of the same seed; the adaptive threshold kept its
+    target density in every SEL epoch; the one-run epoch comparison has both of Selective Backprop's ratios below 1."""
+    from selcore.book.equal_compute import BUDGETED, OWN_SCHEDULE
+    from selcore.report import equal_compute as ec
+    from selcore.sweep.plan import parse_grid, plan_sweep
+    from selcore.sweep.status import job_state
+    jobs = (plan_sweep("quick", list(OWN_SCHEDULE), (42, 43, 44), {}, "cifar10-jpeg.tar.gz", results_root=REPO / "results")
+            + plan_sweep("quick", list(BUDGETED), (42, 43, 44), parse_grid(["budget=0.25,0.5"]), "cifar10-jpeg.tar.gz",
+                         results_root=REPO / "results"))
+    assert all(job_state(j, {}, set()).name == "finished" for j in jobs if j.kind == "experiment")
+    runs = ec.relative_to_baseline(ec.run_rows(jobs))
+    points = ec.per_point(runs)
+    assert (points["n"] == 3).all() and len(points) == 13
+    for seed in (42, 43, 44):
+        folder = REPO / "results" / "quick" / f"seed{seed}"
+        base = pd.read_csv(folder / "hist_baseline.csv")["exec_flops_T"].diff().dropna()
+        for b in ("0.25", "0.5"):
+            sb = pd.read_csv(REPO / "results" / "quick" / f"budget{b}" / f"seed{seed}" / "hist_sb.csv")
+            assert (sb["exec_flops_T"].diff().iloc[1:] < base.min()).all()
+        for e in ("adaptive", "classweight", "adaptive_dense", "classweight_dense"):
+            h = pd.read_csv(folder / f"hist_{e}.csv")
+            assert ((1 - h["sparsity"]) - 0.05).abs().max() < 0.005, e
+    epochs = pd.read_csv(EC_RESULTS).set_index("step")
+    assert epochs.loc["dense", "time_ratio"] == 1.0
+    for step in ("sb", "sb_topk"):
+        assert epochs.loc[step, "time_ratio"] < 1 and epochs.loc[step, "flops_ratio"] < 1, epochs
+
+
+@pytest.mark.slow
+def test_a_budgeted_run_interrupted_and_resumed_equals_the_uninterrupted(tmp_path, cifar, monkeypatch):
+    from tests.test_resume_all import _interrupt_after
+    cfg = tiny("sb", train_per_class=30, num_epochs=4, budget=0.5)
+    run_experiment(cfg, tmp_path / "ref", data=cifar)
+    restore = _interrupt_after(monkeypatch, 2)
+    with pytest.raises(KeyboardInterrupt):
+        run_experiment(cfg, tmp_path / "out", data=cifar)
+    restore()
+    run_experiment(cfg, tmp_path / "out", data=cifar)
+    a, b = (pd.read_csv(tmp_path / d / "hist_sb.csv").drop(columns="time_s") for d in ("ref", "out"))
+    assert len(a) >= 3
+    pd.testing.assert_frame_equal(a, b, check_exact=True)
+    run_experiment(cfg, tmp_path / "out", data=cifar)  # finished: skipped, nothing appended
+    assert len(pd.read_csv(tmp_path / "out" / "hist_sb.csv")) == len(a)

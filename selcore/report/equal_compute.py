@@ -8,11 +8,9 @@ from typing import Sequence
 import numpy as np
 import pandas as pd
 
-from ..engine.results import read_json
-from ..paths import RunPaths
 from ..sweep.plan import Job
 from .stats import format_ci, format_number, mean_ci
-from .summary import read_history
+from .sweep import experiment_runs
 
 FAMILIES = {
     "baseline": "Dense (Baseline's schedule)",
@@ -45,13 +43,9 @@ def run_rows(jobs: Sequence[Job]) -> pd.DataFrame:
     accuracy, executed training FLOPs (selection and scoring passes included), the original's proxy, mean gradient
     sparsity and wall time (the CSV's time, which includes each epoch's evaluation, plus the run's scoring pass)."""
     rows = []
-    for j in jobs:
-        if j.kind != "experiment":
-            continue
-        paths = RunPaths(j.root, j.experiment)
-        hist = read_history(paths.csv)
+    for j, hist, run in experiment_runs(jobs):
         last = hist.iloc[-1]
-        prior = (read_json(paths.run_json).get("prior_cost") or {}) if paths.run_json.exists() else {}
+        prior = run.get("prior_cost") or {}
         budget = float(j.cfg.budget)
         rows.append({"method": FAMILIES[j.experiment], "point": point_name(j.experiment, budget),
                      "experiment": j.experiment, "budget": budget, "seed": j.seed,

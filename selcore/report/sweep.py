@@ -2,7 +2,7 @@
 interval per setting, the text of the sweep chapter's finding, and its figure."""
 from __future__ import annotations
 
-from typing import Sequence
+from typing import Iterator, Sequence
 
 import pandas as pd
 
@@ -21,18 +21,22 @@ FORMATS = {"test_100": {"digits": 1}, "test_full": {"digits": 1}, "sel_sparsity"
            "flops_T": {"sig": 3}, "exec_flops_T": {"sig": 4}, "time_s": {"digits": 0}}
 
 
-def sweep_results(jobs: Sequence[Job], field: str) -> pd.DataFrame:
-    """One row per finished experiment job: the swept ``field``'s value, experiment, seed, the last epoch's
-    measures (``SWEEP_METRICS``), gamma0 and the results folder."""
-    rows = []
+def experiment_runs(jobs: Sequence[Job]) -> Iterator[tuple[Job, pd.DataFrame, dict]]:
+    """Each experiment job of a sweep with its history (the CSV) and its run record (run.json; {} if absent)."""
     for j in jobs:
         if j.kind != "experiment":
             continue
         paths = RunPaths(j.root, j.experiment)
-        hist = read_history(paths.csv)
+        yield j, read_history(paths.csv), (read_json(paths.run_json) if paths.run_json.exists() else {})
+
+
+def sweep_results(jobs: Sequence[Job], field: str) -> pd.DataFrame:
+    """One row per finished experiment job: the swept ``field``'s value, experiment, seed, the last epoch's
+    measures (``SWEEP_METRICS``), gamma0 and the results folder."""
+    rows = []
+    for j, hist, run in experiment_runs(jobs):
         last = hist.iloc[-1]
         sel = hist[hist["stage"] > 0] if "stage" in hist else hist.iloc[0:0]
-        run = read_json(paths.run_json)
         rows.append({field: getattr(j.cfg, field), "experiment": j.experiment, "seed": j.seed,
                      **{c: float(last[c]) for c in SWEEP_METRICS.values() if c in last},
                      "sel_sparsity": float(sel["sparsity"].mean()) if len(sel) else float("nan"),
