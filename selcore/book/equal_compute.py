@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import pandas as pd
@@ -63,7 +64,8 @@ class EqualCompute:
                      "or trained), so the time ratio is the ratio of epoch times.")
 
     def epochs_link(self):
-        return csv_link(self.epochs_file)
+        path = Path(self.epochs_file)
+        return csv_link(path, root=path.parents[1])  # <results root>/<profile>/epoch_comparison.csv
 
     def per_run(self):
         cols = ["method", "point", "seed", "test_100", "exec_flops_T", "exec_pct", "wall_s", "wall_pct", "epochs",
