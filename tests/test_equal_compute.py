@@ -198,13 +198,10 @@ def test_the_committed_equal_compute_runs_meet_their_targets():
     """The equal-compute chapter's runs, read from the committed CSVs: every job finished; Selective Backprop's
     selective epochs executed fewer FLOPs than a Baseline epoch of the same seed; the adaptive threshold kept its
     target density in every SEL epoch; the one-run epoch comparison has both of Selective Backprop's ratios below 1."""
-    from selcore.book.equal_compute import BUDGETED, OWN_SCHEDULE
+    from selcore.book.equal_compute import planned_jobs
     from selcore.report import equal_compute as ec
-    from selcore.sweep.plan import parse_grid, plan_sweep
     from selcore.sweep.status import job_state
-    jobs = (plan_sweep("quick", list(OWN_SCHEDULE), (42, 43, 44), {}, "cifar10-jpeg.tar.gz", results_root=REPO / "results")
-            + plan_sweep("quick", list(BUDGETED), (42, 43, 44), parse_grid(["budget=0.25,0.5"]), "cifar10-jpeg.tar.gz",
-                         results_root=REPO / "results"))
+    jobs = planned_jobs("quick", None, "0.25,0.5", "cifar10-jpeg.tar.gz", str(REPO / "results"))
     assert all(job_state(j, {}, set()).name == "finished" for j in jobs if j.kind == "experiment")
     runs = ec.relative_to_baseline(ec.run_rows(jobs))
     points = ec.per_point(runs)

@@ -56,12 +56,9 @@ def test_readme_equal_compute_figures_match_the_committed_runs():
     text = _readme_finding_and_after()
     epochs = pd.read_csv(REPO / "results" / "quick" / "epoch_comparison.csv").set_index("step")
     assert f"took {epochs.loc['sb', 'time_ratio']:.2f} times a dense epoch's wall time" in text
-    from selcore.book.equal_compute import BUDGETED, OWN_SCHEDULE
+    from selcore.book.equal_compute import planned_jobs
     from selcore.report import equal_compute as ec
-    from selcore.sweep.plan import parse_grid, plan_sweep
-    jobs = (plan_sweep("quick", list(OWN_SCHEDULE), (42, 43, 44), {}, "cifar10-jpeg.tar.gz", results_root=REPO / "results")
-            + plan_sweep("quick", list(BUDGETED), (42, 43, 44), parse_grid(["budget=0.25,0.5"]), "cifar10-jpeg.tar.gz",
-                         results_root=REPO / "results"))
+    jobs = planned_jobs("quick", None, "0.25,0.5", "cifar10-jpeg.tar.gz", str(REPO / "results"))
     points = ec.per_point(ec.relative_to_baseline(ec.run_rows(jobs)))
     assert set(points[ec.pareto(points)]["experiment"]) <= {"baseline", "dense_budget"}  # "never beaten in the means"
     assert "never beaten in the" in text

@@ -84,6 +84,23 @@ class EqualCompute:
                      "gives each job's id and log files).")
 
 
+def sweeps(profile: str, seeds: Any, budgets: str) -> list[tuple[str, tuple, dict]]:
+    """The chapter's two sweeps as (name, experiments, grid): the runs at their own schedule and the budgeted ones."""
+    grid = parse_grid([f"budget={budgets}"])
+    if any(not 0 < b < 1 for b in grid["budget"]):
+        raise ConfigError(f"bad parameter budgets={budgets!r}: fractions of the Baseline's compute in (0, 1) (the "
+                          f"full Baseline is the 100% point)")
+    return [(f"book-{profile}-equal-compute", OWN_SCHEDULE, {}),
+            (f"book-{profile}-equal-compute-budgets", BUDGETED, grid)]
+
+
+def planned_jobs(profile: str, seeds: Any, budgets: str, data: str, results_root: str) -> list[Job]:
+    """Every job of the chapter's sweeps, planned (not run): what a reader of committed results checks."""
+    from ..sweep.plan import plan_sweep
+    return [j for _, exps, grid in sweeps(profile, seeds, budgets)
+            for j in plan_sweep(profile, list(exps), parse_seeds(seeds, profile), grid, data, {}, results_root)]
+
+
 def _epochs(profile: str, data: str, results_root: str, images: int, repeats: int) -> tuple[pd.DataFrame, str]:
     """The epoch comparison of this profile's results folder, measured once and kept (delete the file to measure
     again)."""
@@ -108,17 +125,13 @@ def run(profile: str, data: str, results_root: str, seeds: Any, budgets: str, ex
     if executor not in ("local", "debug"):
         raise ConfigError(f"bad parameter executor={executor!r}: a chapter runs 'local' or 'debug' jobs; submit to "
                           f"Slurm with python -m selcore sweep --executor slurm, then rerun the chapter to read them")
-    grid = parse_grid([f"budget={budgets}"])
-    if any(not 0 < b < 1 for b in grid["budget"]):
-        raise ConfigError(f"bad parameter budgets={budgets!r}: fractions of the Baseline's compute in (0, 1) (the "
-                          f"full Baseline is the 100% point)")
+    plan = sweeps(profile, seeds, budgets)
     seed_list = parse_seeds(seeds, profile)
     res = Resources(cpus=cpus or (os.cpu_count() or 1), parallelism=0 if cpus else 1)
     data = data or default_source()
     display(banner(profile, data))
     records, jobs = [], []
-    for name, exps, g in ((f"book-{profile}-equal-compute", OWN_SCHEDULE, {}),
-                          (f"book-{profile}-equal-compute-budgets", BUDGETED, grid)):
+    for name, exps, g in plan:
         record, js = run_sweep(profile, list(exps), seed_list, g, data, results_root=results_root,
                                executor=executor, res=res, name=name)
         records.append((record, js))
@@ -134,7 +147,7 @@ def run(profile: str, data: str, results_root: str, seeds: Any, budgets: str, ex
     for key, text in report.finding(points, cheapest).items():
         glue_value(f"ec_{key}", text)
     glue_value("ec_n", str(int(points["n"].min())))
-    glue_value("ec_budgets", ", ".join(f"{100 * b:g}%" for b in grid["budget"]))
+    glue_value("ec_budgets", ", ".join(f"{100 * b:g}%" for b in plan[1][2]["budget"]))
     for step in ("sb", "sb_topk"):
         r = epochs[epochs.step == step].iloc[0]
         glue_value(f"ec_{step}_epoch", f"{r['time_ratio']:.2f}x the wall time and {r['flops_ratio']:.2f}x the "
