@@ -32,10 +32,18 @@ highest-loss half of each batch); adaptive / adaptive_dense: SEL with a guilt th
 target fraction of gradient entries is kept, at SEL-95's stage schedule / the Baseline's; classweight /
 classweight_dense: the same plus a loss weighted by the classes' embarrassment."""
 
+COMMUNICATION = ("ddp_dense", "ddp_sel", "ddp_topk")
+"""Data-parallel SEL-95 (``world_size`` processes, torch.distributed DDP) whose gradient exchange sends the dense
+gradient, only the entries SEL's guilt threshold keeps on each worker, or top-k with error feedback at that density."""
+
+CONTINUAL = ("split_dense", "split_sel", "split_random", "split_replay")
+"""Split CIFAR-10 (tasks of ``classes_per_task`` classes in sequence): dense, SEL's mask at its calibrated threshold,
+a random mask of the same density, and experience replay with a small memory (the standard reference)."""
+
 BASELINE_SCHEDULE = ("baseline", "sb", "sb_topk", "adaptive_dense", "classweight_dense")
 """Experiments that train on the whole training set epoch after epoch: the ones a compute ``budget`` can stop."""
 
-ALL_EXPERIMENTS = EXPERIMENTS + ABLATIONS + EXTENSIONS
+ALL_EXPERIMENTS = EXPERIMENTS + ABLATIONS + EXTENSIONS + COMMUNICATION + CONTINUAL
 
 EXPERIMENT_TITLES = {
     "baseline": "Baseline CNN",
@@ -54,6 +62,13 @@ EXPERIMENT_TITLES = {
     "adaptive_dense": "Adaptive gamma, Baseline schedule",
     "classweight": "SEL, class-weighted, adaptive gamma",
     "classweight_dense": "Class-weighted, adaptive gamma, Baseline schedule",
+    "ddp_dense": "Data-parallel, dense all-reduce",
+    "ddp_sel": "Data-parallel, SEL's kept entries",
+    "ddp_topk": "Data-parallel, top-k with error feedback",
+    "split_dense": "Split CIFAR-10, dense",
+    "split_sel": "Split CIFAR-10, SEL's mask",
+    "split_random": "Split CIFAR-10, random mask (SEL's density)",
+    "split_replay": "Split CIFAR-10, experience replay",
 }
 
 PAPER_STAGES = ((0.00, 0.25), (0.20, 0.50), (0.40, 0.65), (0.60, 0.82), (0.78, 1.00))
@@ -75,8 +90,9 @@ class Config:
 
     experiment: str = _f("baseline", "which experiment: baseline, lottery, sel95, warmup, an ablation: "
                          "curriculum_only, mask_only, random_windows, oracle_order, dense_budget, calib_train_clean, "
-                         "or an equal-compute method: sb, sb_topk, adaptive, adaptive_dense, classweight, "
-                         "classweight_dense")
+                         "an equal-compute method: sb, sb_topk, adaptive, adaptive_dense, classweight, "
+                         "classweight_dense, a data-parallel one: ddp_dense, ddp_sel, ddp_topk, or a Split CIFAR-10 "
+                         "one: split_dense, split_sel, split_random, split_replay")
     # --- data -------------------------------------------------------------------------------
     data: str = _f("torchvision", "CIFAR-10 source: 'torchvision' (download) or a path to an "
                    "image-folder tree train/<class>/*, test/<class>/* or a .tar/.tar.gz of one")
@@ -142,6 +158,12 @@ class Config:
                                "release's 'target 95% frozen gradients')")
     density_sample: int = _f(65536, "adaptive gamma: gradient entries in the fixed random sample the per-step "
                              "quantile is taken over")
+    # --- applications: communication and forgetting -----------------------------------------
+    world_size: int = _f(2, "data-parallel experiments (ddp_*): worker processes (gloo on CPUs, NCCL with one GPU "
+                         "per worker)")
+    classes_per_task: int = _f(2, "Split CIFAR-10 (split_*): classes per task (2: five tasks)")
+    task_epochs: int = _f(5, "Split CIFAR-10: epochs per task")
+    replay_per_class: int = _f(20, "split_replay: images per class kept in the episodic memory")
     # --- bookkeeping ------------------------------------------------------------------------
     deterministic: bool = _f(False, "bit-reproducible kernels: torch.use_deterministic_algorithms(True), "
                              "cuDNN deterministic, no benchmark (CPU runs are reproducible either way)")
@@ -213,6 +235,13 @@ class Config:
             bad("sb_fraction", "must lie in (0, 1]")
         if not 0 < self.target_density <= 1:
             bad("target_density", "must lie in (0, 1]")
+        if self.world_size < 2:
+            bad("world_size", "must be an integer >= 2 (data-parallel workers)")
+        if self.classes_per_task <= 0 or 10 % self.classes_per_task:
+            bad("classes_per_task", "must divide the 10 classes (1, 2 or 5)")
+        for name in ("task_epochs", "replay_per_class"):
+            if getattr(self, name) <= 0:
+                bad(name, "must be an integer > 0")
         if self.progress not in ("bar", "log", "none"):
             bad("progress", "must be 'bar', 'log' or 'none'")
         if not (self.device in ("auto", "cpu", "cuda") or self.device.startswith("cuda:")):

@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from selcore.engine import checkpoint
-from selcore.config import ALL_EXPERIMENTS
+from selcore.config import ALL_EXPERIMENTS, COMMUNICATION
 from selcore.engine.experiments import Experiment, run_experiment
 from tests.conftest import tiny
 
@@ -30,7 +30,7 @@ def _interrupt_after(monkeypatch, n_epochs: int):
     return lambda: monkeypatch.setattr(Experiment, "_progress", real)
 
 
-@pytest.mark.parametrize("name", ALL_EXPERIMENTS)
+@pytest.mark.parametrize("name", [e for e in ALL_EXPERIMENTS if e not in COMMUNICATION])  # workers: test_applications
 def test_interrupted_then_resumed_equals_uninterrupted_costs_included(tmp_path, cifar, monkeypatch, name):
     cfg = tiny(name, **SIZE)
     ref, out = tmp_path / "ref", tmp_path / "out"

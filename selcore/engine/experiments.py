@@ -15,15 +15,15 @@ from typing import Callable
 
 import torch
 
-from . import checkpoint, lottery, sel
-from ..config import BASELINE_SCHEDULE, Config, ConfigError
+from . import checkpoint, comm, continual, lottery, sel
+from ..config import BASELINE_SCHEDULE, COMMUNICATION, CONTINUAL, Config, ConfigError
 from .data import CIFAR10, DeviceData, load_cifar10
 from .flops import ExecutedFlops, ideal_sparse_flops, proxy_flops
 from .curriculum import cached_curriculum, curriculum_path, load_curriculum, training_model  # noqa: F401 (re-exported)
 from .models import count_params
 from .selection import SelectiveBackprop, TopFraction
 from ..paths import RunPaths
-from .results import SIGNAL_EXPERIMENTS, columns, environment, read_json, write_csv, write_json
+from .results import COMM_COLUMNS, SIGNAL_EXPERIMENTS, columns, environment, read_json, write_csv, write_json
 from .train import (Divergence, Hook, MaskHook, ResourceError, SELHook, UpdateDensityHook, check_finite_weights, evaluate,
                     make_optimizer, set_determinism, train_epoch)
 
@@ -44,10 +44,13 @@ class Phase:
     class_weights: bool = False     # the loss weighted by the classes' embarrassment
     selector: str | None = None     # "sb" (Selective Backprop) or "topk" (its fixed-fraction variant)
     budget_flops: float | None = None  # the phase (and the run) ends once the executed FLOPs reach this
+    task: int | None = None         # Split CIFAR-10: the task (1-based), logged in the CSV's task column
+    random_gamma: float | None = None  # a random mask of the density SEL's threshold gamma would keep
+    replay: torch.Tensor | None = None  # experience replay's memory (training indices) for this phase
 
 
 CURRICULUM_FREE = ("baseline", "lottery", "random_windows", "dense_budget", "sb", "sb_topk", "adaptive_dense",
-                   "classweight_dense")
+                   "classweight_dense", "split_dense", "split_replay")
 """Experiments whose plan needs no scorer's curriculum (``random_windows`` and ``dense_budget`` take only its
 windows' sizes)."""
 ADAPTIVE = ("adaptive", "adaptive_dense", "classweight", "classweight_dense")
@@ -73,10 +76,14 @@ def resolve_device(name: str) -> torch.device:
 
 
 class Experiment:
-    """One experiment of ``cfg.experiment`` writing into ``out_dir``."""
+    """One experiment of ``cfg.experiment`` writing into ``out_dir``. A data-parallel experiment (``COMMUNICATION``)
+    runs as ``cfg.world_size`` worker processes, each an ``Experiment`` with its ``rank``; worker 0 evaluates and
+    writes every file."""
 
-    def __init__(self, cfg: Config, out_dir: str | Path, data: CIFAR10 | None = None):
+    def __init__(self, cfg: Config, out_dir: str | Path, data: CIFAR10 | None = None, rank: int | None = None):
         self.cfg = cfg
+        self.rank = rank
+        self.lead = rank in (None, 0)
         self.paths = RunPaths(Path(out_dir), cfg.experiment)
         self.device = resolve_device(cfg.device)
         self._raw = data
@@ -90,11 +97,21 @@ class Experiment:
         self.data = DeviceData(raw, self.device, cfg.train_per_class, cfg.held_out_per_class,
                                cfg.test_per_class)
         self.net = training_model(cfg, self.data.num_classes).to(self.device)
+        self.train_net = self.net  # what the loop trains: the network, or its DDP wrapper on a worker
+        self.exchange = None
+        if self.rank is not None:
+            from torch.nn.parallel import DistributedDataParallel
+            mode = {"ddp_dense": "dense", "ddp_sel": "sel", "ddp_topk": "topk"}[cfg.experiment]
+            self.exchange = comm.GradientExchange(mode, list(self.net.parameters()), cfg.world_size)
+            self.train_net = DistributedDataParallel(self.net, forward_sync_buffers=False)
+            self.train_net.register_comm_hook(self.exchange, comm.GradientExchange.hook)
         self.num_params = count_params(self.net)
         self.flops = ExecutedFlops(self.net)
         self.opt = make_optimizer(self.net, cfg.lr, cfg.optimizer)
         self.gen = torch.Generator(device=self.device)
         self.gen.manual_seed(cfg.seed)
+        self.mask_gen = torch.Generator(device=self.device)  # the random-mask control's draws, apart from the data's
+        self.mask_gen.manual_seed(cfg.seed + 15485863)
         self.masks: dict[str, torch.Tensor] = {}
         self.initial_state = None
         self.rows: list[dict] = []
@@ -113,6 +130,8 @@ class Experiment:
         e = cfg.experiment
         if e in BASELINE_SCHEDULE:
             return self.baseline_schedule(everything)
+        if e in CONTINUAL:
+            return self.task_phases()
         if cfg.experiment == "lottery":
             self.initial_state = lottery.snapshot(self.net) if self.initial_state is None else self.initial_state
             return [Phase("pretrain", cfg.lth_pretrain_epochs, everything, logged=False),
@@ -121,7 +140,8 @@ class Experiment:
         if e in CURRICULUM_FREE:  # random_windows, dense_budget: the windows' sizes only, no scorer, no cost
             order, gamma0 = [torch.nonzero(self.data.train_y == c).flatten() for c in range(self.data.num_classes)], None
         else:
-            charge = {"mask_only": ("calibration",), "adaptive": ("scoring",), "classweight": ("scoring",)}
+            charge = {"mask_only": ("calibration",), "adaptive": ("scoring",), "classweight": ("scoring",),
+                      "ddp_dense": ("scoring",)}
             order, gamma0 = self.curriculum(charge.get(e, ("scoring", "calibration")))
         if e in AFTER_BASELINE:
             order = self.oracle_order()
@@ -131,7 +151,7 @@ class Experiment:
             windows = [sel.stage_indices(order, a, b, cfg.stage_cap) for a, b in cfg.stage_windows]
         if e == "dense_budget":
             return self.budget_phases(everything, sum(len(w) * k for w, k in zip(windows, cfg.stage_epochs)))
-        masked = e in ("sel95", "warmup", "mask_only", "oracle_order", "calib_train_clean")
+        masked = e in ("sel95", "warmup", "mask_only", "oracle_order", "calib_train_clean") + COMMUNICATION
         adaptive = e in ADAPTIVE
         stages = [Phase(f"stage{s + 1}", cfg.stage_epochs[s], w, stage=s + 1, sel_signals=True,
                         scale_lr=masked or adaptive,
@@ -163,6 +183,22 @@ class Experiment:
         return [Phase("train", epochs, everything, budget_flops=budget, sel_signals=adaptive, scale_lr=adaptive,
                       target_density=cfg.target_density if adaptive else None,
                       class_weights=e == "classweight_dense")]
+
+    def task_phases(self) -> list[Phase]:
+        """Split CIFAR-10: one phase of ``task_epochs`` per task (``continual``); SEL's threshold for task t is
+        ``stage_gamma(gamma0, t)`` (task t plays stage t), used by ``split_sel`` and ``split_random``."""
+        cfg, e, y = self.cfg, self.cfg.experiment, self.data.train_y
+        tasks = continual.task_classes(self.data.num_classes, cfg.classes_per_task)
+        gamma0 = self.curriculum(("calibration",))[1] if e in ("split_sel", "split_random") else None
+        phases = []
+        for t, classes in enumerate(tasks):
+            gamma = sel.stage_gamma(gamma0, t, len(tasks), cfg.gamma_decay) if gamma0 is not None else None
+            phases.append(Phase(f"task{t + 1}", cfg.task_epochs, continual.task_indices(y, classes), task=t + 1,
+                                gamma=gamma if e == "split_sel" else None, sel_signals=e == "split_sel",
+                                random_gamma=gamma if e == "split_random" else None,
+                                replay=continual.replay_memory(y, tasks[:t], cfg.replay_per_class, cfg.seed)
+                                if e == "split_replay" else None))
+        return phases
 
     def random_windows(self, order) -> list[torch.Tensor]:
         """Per stage, random images of each class in the numbers SEL's window takes (fresh draw per stage)."""
@@ -228,7 +264,15 @@ class Experiment:
         state = {"identity": self._identity(), "pos": list(self.pos), "net": self.net.state_dict(),
                  "opt": self.opt.state_dict(), "gen": self.gen.get_state(), "rng": checkpoint.pack_rng(self.device),
                  "masks": self.masks, "initial_state": self.initial_state, "rows": self.rows, "c": self.c,
-                 "prior": self.prior, "selectors": {k: v.state_dict() for k, v in self.selectors.items()}}
+                 "prior": self.prior, "selectors": {k: v.state_dict() for k, v in self.selectors.items()},
+                 "mask_gen": self.mask_gen.get_state()}
+        if self.exchange is not None:  # every worker's top-k residuals, gathered into worker 0's checkpoint
+            import torch.distributed as dist
+            states = [None] * self.cfg.world_size
+            dist.all_gather_object(states, self.exchange.state_dict())
+            state["comm"] = states
+        if not self.lead:
+            return
         p = self.paths.checkpoint
         try:
             checkpoint.save(p, state)
@@ -265,16 +309,23 @@ class Experiment:
         self.rows, self.c, self.prior, self.pos = st["rows"], st["c"], st["prior"], tuple(st["pos"])
         for k, v in st.get("selectors", {}).items():
             self.selectors[k].load_state_dict(v)
+        if "mask_gen" in st:
+            self.mask_gen.set_state(st["mask_gen"].cpu())
+        if self.exchange is not None:
+            self.exchange.load_state_dict(st["comm"][self.rank])
         return True
 
     # ---------------------------------------------------------------- run
     def _write_run_json(self, status: str, extra: dict | None = None):
+        if not self.lead:
+            return
         info = {"experiment": self.cfg.experiment, "status": status, "config": self.cfg.to_dict(),
                 "identity": self._identity() if self.data else None,
                 "seed": self.cfg.seed, "data_source": self.data.source if self.data else self.cfg.data,
                 "train_images": len(self.data) if self.data else None,
                 "num_params": getattr(self, "num_params", None), "environment": environment(self.device),
                 "prior_cost": self.prior if hasattr(self, "prior") else None,
+                "workers": self.cfg.world_size if self.cfg.experiment in COMMUNICATION else 1,
                 "epochs_logged": len(getattr(self, "rows", []))}
         if self.paths.run_json.exists():
             old = read_json(self.paths.run_json)
@@ -297,6 +348,8 @@ class Experiment:
 
     def run(self, fresh: bool = False) -> Path:
         """Run (or resume, or skip if finished) the experiment; returns the CSV path."""
+        if self.cfg.experiment in COMMUNICATION and self.rank is None:
+            return self._run_workers(fresh)
         if fresh:
             for p in (self.paths.checkpoint, checkpoint.previous(self.paths.checkpoint), self.paths.run_json,
                       self.paths.csv):
@@ -312,7 +365,8 @@ class Experiment:
         done = sum(p.epochs for p in phases[:self.pos[0]]) + self.pos[1]  # epochs of the plan already done
         resumed_at = {"resumed": resumed, **({"resumed_at_epoch": done} if resumed else {})}
         self._write_run_json("running", resumed_at)
-        cols = self._cols = columns(self.cfg.experiment, self.data.classes)
+        cols = self._cols = columns(self.cfg.experiment, self.data.classes,
+                                    self.data.num_classes // self.cfg.classes_per_task)
         bar = self._bar(total, done)
         clock = time.perf_counter() - self.c["time_s"]
         try:
@@ -329,6 +383,7 @@ class Experiment:
                 hooks = self._hooks(ph)
                 for ep in range(self.pos[1], ph.epochs):
                     res = self._epoch(ph, hooks, len(self.rows) + 1 if ph.logged else ep + 1)
+                    res.samples = self._all_workers(res.samples)
                     self.c["samples"] += res.samples
                     train_flops = self.flops.train_epoch(res.samples, self.cfg.batch_size)
                     selection_flops = self.flops.forward_pass(res.forward_samples, self.cfg.batch_size)
@@ -338,9 +393,9 @@ class Experiment:
                     sparsity = res.extra.get("sparsity", 0.0)
                     self.c["skippable"] += train_flops - ideal_sparse_flops(
                         train_flops, self.flops.forward_pass(res.samples, self.cfg.batch_size), sparsity)
-                    if ph.logged:
+                    if ph.logged and self.lead:
                         self.c["flops"] += proxy_flops(self.num_params, res.samples, sparsity)
-                        ev = evaluate(self.net, self.data, self.cfg.eval_batch_size)
+                        ev = evaluate(self.net, self.data, self.cfg.eval_batch_size, keep_logits=ph.task is not None)
                         self.c["eval_flops"] += self.flops.forward_pass(len(self.data.test_y), self.cfg.eval_batch_size)
                         self.c["time_s"] = time.perf_counter() - clock
                         self.rows.append(self._row(ph, res, ev, sparsity))
@@ -369,12 +424,43 @@ class Experiment:
         self._write_run_json("finished", resumed_at)
         return self.paths.csv
 
+    def _run_workers(self, fresh: bool) -> Path:
+        """A data-parallel experiment: ``world_size`` worker processes (``comm.launch``), each running this
+        experiment with its rank. The curriculum is prepared here first, so that the workers only read it."""
+        if fresh:
+            for p in (self.paths.checkpoint, checkpoint.previous(self.paths.checkpoint), self.paths.run_json,
+                      self.paths.csv):
+                p.unlink(missing_ok=True)
+        elif self.is_finished():
+            self._log(f"{self.cfg.experiment}: finished results exist in {self.paths.root}, skipping "
+                      f"(fresh=True reruns)")
+            return self.paths.csv
+        prepare_curriculum(self.cfg, self.paths.root, self._raw)
+        comm.launch(_worker, self.cfg.world_size, (self.cfg, str(self.paths.root), self._raw),
+                    {e.__name__: e for e in (ConfigError, Divergence, ResourceError)})
+        return self.paths.csv
+
+    def _all_workers(self, count: int) -> int:
+        """A per-worker count summed over the data-parallel workers (itself in one process)."""
+        if self.rank is None:
+            return count
+        import torch.distributed as dist
+        t = torch.tensor([count], device=self.device)
+        dist.all_reduce(t)
+        return int(t)
+
     def _epoch(self, ph: Phase, hooks: list[Hook], epoch: int):
         """One training epoch, with divergence and out-of-memory turned into one clear message."""
         where = f"{self.cfg.experiment}, {ph.name}, epoch {epoch}"
+        if self.rank is not None:
+            selector = comm.ShardedBatches(self.rank, self.cfg.world_size)
+        elif ph.replay is not None:
+            selector = continual.ReplayBatches(ph.replay)
+        else:
+            selector = self.selectors[ph.selector] if ph.selector else None
         try:
-            res = train_epoch(self.net, self.opt, self.data, ph.indices, self.cfg.batch_size, self.gen, hooks,
-                              selector=self.selectors[ph.selector] if ph.selector else None)
+            res = train_epoch(self.train_net, self.opt, self.data, ph.indices, self.cfg.batch_size, self.gen, hooks,
+                              selector=selector)
             check_finite_weights(self.net)
             return res
         except Divergence as e:
@@ -389,15 +475,23 @@ class Experiment:
         hooks: list[Hook] = []
         if ph.target_density is not None and self.grad_sample is None:
             self.grad_sample = sel.GradientSample(self.net, self.cfg.density_sample, self.cfg.seed)
+        if self.exchange is not None:  # the gradient exchange masks (each worker its own gradient), not the hook
+            self.exchange.gamma = ph.gamma
         if ph.sel_signals:
-            hooks.append(SELHook(self.opt, self.cfg.lr, ph.gamma, self.data.num_classes, self.cfg.temperature,
+            hooks.append(SELHook(self.opt, self.cfg.lr, ph.gamma if self.exchange is None else None,
+                                 self.data.num_classes, self.cfg.temperature,
                                  self.cfg.lr_loss_scale, scale_lr=ph.scale_lr, target_density=ph.target_density,
-                                 sample=self.grad_sample, class_weights=ph.class_weights))
+                                 sample=self.grad_sample, class_weights=ph.class_weights,
+                                 loss_reduce=comm.mean_over_workers(self.exchange) if self.exchange else None))
+        if ph.random_gamma is not None:
+            hooks.append(continual.RandomMaskHook(ph.random_gamma, self.mask_gen))
+        if self.exchange is not None:
+            hooks.append(comm.CommHook(self.exchange))
         if self.masks:
             hooks.append(MaskHook(self.masks))
         return hooks + [UpdateDensityHook(self.net)]  # last: it sees the weights after every other hook
 
-    def _row(self, ph: Phase, res, ev, sparsity) -> dict:
+    def _row(self, ph: Phase, res, ev: dict, sparsity) -> dict:
         row = {"epoch": len(self.rows) + 1, "train_acc": res.train_acc, "train_loss": res.train_loss,
                "test_full": ev["test_full"], "test_100": ev["test_100"], "flops_T": self.c["flops"] / 1e12,
                "time_s": self.c["time_s"], "sparsity": sparsity,
@@ -406,6 +500,15 @@ class Experiment:
                "update_density": res.extra["update_density"]}
         if ph.stage is not None:
             row["stage"] = ph.stage
+        if ph.task is not None:
+            row["task"] = ph.task
+            tasks = continual.task_classes(self.data.num_classes, self.cfg.classes_per_task)
+            cil, til = continual.task_accuracies(ev["logits"], self.data.test_y, tasks)
+            for t, (a, b) in enumerate(zip(cil, til), start=1):
+                row[f"cil_task{t}"], row[f"til_task{t}"] = a, b
+        for k in COMM_COLUMNS:
+            if k in self._cols:
+                row[k] = res.extra[k]
         for name, a in zip(self.data.classes, ev["per_class"]):
             row[f"acc_{name}"] = a
         if "forward_samples" in self._cols:
@@ -425,7 +528,7 @@ class Experiment:
             print(msg, file=sys.stderr, flush=True)
 
     def _bar(self, total: int, done: int):
-        if self.cfg.progress != "bar":
+        if self.cfg.progress != "bar" or not self.lead:
             return None
         from tqdm.auto import tqdm
         return tqdm(total=total, initial=done, desc=self.cfg.experiment, unit="epoch", file=sys.stderr,
@@ -439,9 +542,22 @@ class Experiment:
         if bar is not None:
             bar.set_postfix(info)
             bar.update(1)
-        elif self.cfg.progress == "log":
+        elif self.cfg.progress == "log" and self.lead:
             self._log(f"[{self.cfg.experiment}] " + " ".join(f"{k}={v}" for k, v in info.items()) +
                       f" time={self.c['time_s']:.0f}s")
+
+
+def _worker(rank: int, world: int, cfg: Config, out_dir: str, data: CIFAR10 | None) -> None:
+    """One data-parallel worker: joins the process group (gloo on CPUs; NCCL, one GPU per worker) and runs."""
+    import torch.distributed as dist
+    dev = resolve_device(cfg.device)
+    if dev.type == "cuda":
+        if torch.cuda.device_count() < world:
+            raise ConfigError(f"bad parameter world_size={world}: NCCL needs one GPU per worker and "
+                              f"{torch.cuda.device_count()} is available; use device=cpu (gloo)")
+        torch.cuda.set_device(rank)  # "auto"/"cuda" resolve to this worker's GPU
+    dist.init_process_group(comm.backend(dev), rank=rank, world_size=world)
+    Experiment(cfg, out_dir, data, rank=rank).run()
 
 
 def _source_name(data: str) -> str:

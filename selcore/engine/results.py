@@ -13,6 +13,7 @@ from typing import Any, Iterable
 
 import torch
 
+from ..config import COMMUNICATION, CONTINUAL
 from .data import CLASSES
 
 SEL_EXPERIMENTS = ("sel95", "warmup", "curriculum_only", "mask_only", "random_windows", "oracle_order",
@@ -22,15 +23,22 @@ SIGNAL_EXPERIMENTS = SEL_EXPERIMENTS + ("adaptive_dense", "classweight_dense")
 """Experiments that log SEL's per-class E/C (the staged ones and the adaptive ones on the Baseline's schedule)."""
 
 
-def columns(experiment: str, classes: Iterable[str] = CLASSES) -> list[str]:
+COMM_COLUMNS = ("comm_bytes", "comm_msg_bytes", "comm_dense_bytes", "comm_tensor_bytes", "comm_density")
+"""The data-parallel experiments' per-step communication (``comm.GradientExchange.epoch_stats``)."""
+
+
+def columns(experiment: str, classes: Iterable[str] = CLASSES, num_tasks: int = 5) -> list[str]:
     """CSV columns: the original's ``epoch, [stage,] train_acc, train_loss, test_full, test_100,
     flops_T, time_s, sparsity, acc_<class>`` (+ ``E_<class>, C_<class>`` for SEL runs), then our
     ``exec_flops_T`` (executed forward+backward training FLOPs, 1e12, cumulative), ``samples_seen``,
     ``exec_eval_flops_T`` (executed evaluation FLOPs, cumulative), ``ideal_flops_T`` (training FLOPs with
     perfect sparse weight-gradient kernels, cumulative) and ``update_density`` (fraction of weights that
-    changed per step, epoch mean); Selective Backprop adds ``forward_samples``, the adaptive threshold ``gamma``."""
+    changed per step, epoch mean); Selective Backprop adds ``forward_samples``, the adaptive threshold ``gamma``, the
+    data-parallel experiments their stage and ``COMM_COLUMNS``, the Split CIFAR-10 ones their ``task`` and the
+    class-incremental and task-incremental accuracy on every task's test images (``cil_task<t>``, ``til_task<t>``)."""
     classes = list(classes)
-    cols = ["epoch"] + (["stage"] if experiment in SEL_EXPERIMENTS else [])
+    cols = ["epoch"] + (["stage"] if experiment in SEL_EXPERIMENTS + COMMUNICATION else [])
+    cols += ["task"] if experiment in CONTINUAL else []
     cols += ["train_acc", "train_loss", "test_full", "test_100", "flops_T", "time_s", "sparsity"]
     cols += [f"acc_{c}" for c in classes]
     if experiment in SIGNAL_EXPERIMENTS:
@@ -40,6 +48,10 @@ def columns(experiment: str, classes: Iterable[str] = CLASSES) -> list[str]:
         cols += ["forward_samples"]  # images that had a selection forward pass (cumulative; their FLOPs are in exec)
     if experiment in ("adaptive", "adaptive_dense", "classweight", "classweight_dense"):
         cols += ["gamma"]  # the epoch's mean per-step adaptive threshold
+    if experiment in COMMUNICATION:
+        cols += list(COMM_COLUMNS)
+    if experiment in CONTINUAL:
+        cols += [f"cil_task{t}" for t in range(1, num_tasks + 1)] + [f"til_task{t}" for t in range(1, num_tasks + 1)]
     return cols
 
 

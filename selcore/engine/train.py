@@ -63,14 +63,16 @@ class SELHook(Hook):
     def __init__(self, optimizer: torch.optim.Optimizer, base_lr: float, gamma: float | None, num_classes: int,
                  temperature: float = 1.5, lr_loss_scale: float = 2.0, scale_lr: bool = True,
                  target_density: float | None = None, sample: "sel.GradientSample | None" = None,
-                 class_weights: bool = False):
+                 class_weights: bool = False, loss_reduce=None):
         """``gamma=None``: no gradient mask; ``scale_lr=False``: constant lr (the ablations switch the
         parts off one by one; E/C are logged either way). ``target_density``: the adaptive threshold instead of
         ``gamma`` (``sel.density_gamma`` over ``sample`` each step); ``class_weights``: the loss weighted by the
-        classes' embarrassment (``sel.embarrassment_weights``)."""
+        classes' embarrassment (``sel.embarrassment_weights``); ``loss_reduce``: applied to the loss before it sets
+        the lr (a data-parallel worker's mean over the workers, so that every worker takes the same lr)."""
         self.opt, self.base_lr, self.gamma, self.scale_lr = optimizer, base_lr, gamma, scale_lr
         self.k, self.T, self.scale = num_classes, temperature, lr_loss_scale
         self.target, self.sample, self.class_weights = target_density, sample, class_weights
+        self.loss_reduce = loss_reduce
         if target_density is not None and sample is None:
             raise ValueError("an adaptive threshold needs a GradientSample")
 
@@ -90,7 +92,7 @@ class SELHook(Hook):
         self.E += E
         self.C += sel.class_confidence(E, present)
         if self.scale_lr:
-            lr = sel.sel_lr(self.base_lr, loss, self.scale)
+            lr = sel.sel_lr(self.base_lr, loss if self.loss_reduce is None else self.loss_reduce(loss), self.scale)
             for g in self.opt.param_groups:
                 g["lr"].copy_(lr)
 
@@ -236,23 +238,29 @@ def train_epoch(net: nn.Module, opt: torch.optim.Optimizer, data: DeviceData, in
 
 
 @torch.no_grad()
-def predict(net: nn.Module, x: torch.Tensor, batch_size: int = 1000) -> torch.Tensor:
+def test_logits(net: nn.Module, x: torch.Tensor, batch_size: int = 1000) -> torch.Tensor:
     net.eval()
-    return torch.cat([net(x[i:i + batch_size]).argmax(1) for i in range(0, len(x), batch_size)])
+    return torch.cat([net(x[i:i + batch_size]) for i in range(0, len(x), batch_size)])
+
+
+def predict(net: nn.Module, x: torch.Tensor, batch_size: int = 1000) -> torch.Tensor:
+    return test_logits(net, x, batch_size).argmax(1)
 
 
 @torch.no_grad()
-def evaluate(net: nn.Module, data: DeviceData, batch_size: int = 1000) -> dict:
+def evaluate(net: nn.Module, data: DeviceData, batch_size: int = 1000, keep_logits: bool = False) -> dict:
     """Accuracy (%) on the full test set and on the held-out set (first 100 per class), with the
-    held-out set's per-class accuracy. The held-out images are part of the full test set."""
-    pred = predict(net, data.test_x, batch_size)
+    held-out set's per-class accuracy. The held-out images are part of the full test set. ``keep_logits``: the
+    test set's logits too (``logits``)."""
+    logits = test_logits(net, data.test_x, batch_size)
+    pred = logits.argmax(1)
     hit = (pred == data.test_y).float()
     h_hit, h_y = hit[data.held_out], data.test_y[data.held_out]
     k = data.num_classes
     onehot = F.one_hot(h_y, k).float()
     per_class = (h_hit @ onehot) / onehot.sum(0).clamp_min(1)
     return {"test_full": 100.0 * float(hit.mean()), "test_100": 100.0 * float(h_hit.mean()),
-            "per_class": (100.0 * per_class).tolist()}
+            "per_class": (100.0 * per_class).tolist(), **({"logits": logits} if keep_logits else {})}
 
 
 def check_finite_weights(net: nn.Module) -> None:
