@@ -218,3 +218,37 @@ def test_ctrl_c_stops_both_workers_and_the_rerun_resumes_to_the_same_numbers(tmp
     a = pd.read_csv(tmp_path / "ref" / "hist_ddp_topk.csv").drop(columns="time_s")
     b = pd.read_csv(csv).drop(columns="time_s")
     pd.testing.assert_frame_equal(a, b, check_exact=True)
+
+
+# ---------------------------------------------------------------------------- the report
+def test_accuracy_matrix_bytes_and_the_two_claims_rows_on_known_runs(tmp_path):
+    from selcore.engine.results import columns, write_csv
+    from selcore.report import applications as app
+    from selcore.report.claims import CLAIM, Seed
+    rows = []
+    for task in range(1, 6):
+        for ep in range(2):  # two epochs per task; the matrix takes each task's last
+            row = {c: 0.0 for c in columns("split_sel")}
+            row.update(epoch=len(rows) + 1, task=task)
+            for j in range(1, 6):
+                row[f"cil_task{j}"] = (90.0 if j == task else 100.0 - 10 * (task - j) if j < task else 0.0) - ep
+                row[f"til_task{j}"] = 99.0
+            rows.append(row)
+    write_csv(tmp_path / "hist_split_sel.csv", columns("split_sel"), rows)
+    dense = [dict(r, **{f"cil_task{j}": (r[f"cil_task{j}"] - 20 if j < r["task"] else r[f"cil_task{j}"])
+                        for j in range(1, 6)}) for r in rows]
+    write_csv(tmp_path / "hist_split_dense.csv", columns("split_dense"), dense)
+    A = app.accuracy_matrix(pd.read_csv(tmp_path / "hist_split_sel.csv"))
+    assert A[0][0] == 89.0 and A[2][0] == 80.0 - 1 and A[4][3] == 90.0 - 1 and A[1][4] == -1.0
+    s = Seed(tmp_path)
+    # SEL: task j's best is 89 (its own end), after task 5 it is 100 - 10 (5 - j) - 1: forgetting mean over j<5
+    sel_f = sum(89 - (100 - 10 * (5 - j) - 1) for j in range(1, 5)) / 4
+    assert CLAIM["forgetting"].value(s) == pytest.approx((sel_f + 20) - sel_f)  # dense forgets 20 pp more
+    comm_rows = [{**{c: 0.0 for c in columns("ddp_sel")}, "epoch": 1, "stage": 1, "comm_bytes": 250.0,
+                  "comm_dense_bytes": 1000.0, "comm_steps": 4},
+                 {**{c: 0.0 for c in columns("ddp_sel")}, "epoch": 2, "stage": 2, "comm_bytes": 500.0,
+                  "comm_dense_bytes": 1000.0, "comm_steps": 2}]
+    write_csv(tmp_path / "hist_ddp_sel.csv", columns("ddp_sel"), comm_rows)
+    hist = pd.read_csv(tmp_path / "hist_ddp_sel.csv")
+    assert app.run_bytes(hist) == 2000 and app.run_bytes(hist, "comm_dense_bytes") == 6000
+    assert CLAIM["communication"].value(s) == pytest.approx(100 * (1 - 2000 / 6000))

@@ -171,11 +171,12 @@ class GradientExchange:
     def epoch_stats(self, steps: int) -> dict:
         """Per-step means over the epoch: bytes handed to the collectives (``comm_bytes``), bytes of the message
         itself (``comm_msg_bytes``), the dense message (``comm_dense_bytes``), the per-tensor estimate of SEL's
-        message (``comm_tensor_bytes``, sel only) and the fraction of gradient entries sent (``comm_density``)."""
+        message (``comm_tensor_bytes``, sel only), the fraction of gradient entries sent (``comm_density``) and the
+        epoch's steps (``comm_steps``: a run's bytes are the sum of steps x bytes per step)."""
         n = max(steps, 1)
         out = {"comm_bytes": self.sent / n, "comm_msg_bytes": self.msg / n, "comm_dense_bytes": self.dense / n,
                "comm_tensor_bytes": (self.tensor_est / n) if self.mode == "sel" else float("nan"),
-               "comm_density": self.kept / max(self.entries, 1)}
+               "comm_density": self.kept / max(self.entries, 1), "comm_steps": steps}
         self.reset()
         return out
 

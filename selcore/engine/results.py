@@ -23,7 +23,8 @@ SIGNAL_EXPERIMENTS = SEL_EXPERIMENTS + ("adaptive_dense", "classweight_dense")
 """Experiments that log SEL's per-class E/C (the staged ones and the adaptive ones on the Baseline's schedule)."""
 
 
-COMM_COLUMNS = ("comm_bytes", "comm_msg_bytes", "comm_dense_bytes", "comm_tensor_bytes", "comm_density")
+COMM_COLUMNS = ("comm_bytes", "comm_msg_bytes", "comm_dense_bytes", "comm_tensor_bytes", "comm_density",
+                "comm_steps")
 """The data-parallel experiments' per-step communication (``comm.GradientExchange.epoch_stats``)."""
 
 
