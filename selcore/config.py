@@ -301,17 +301,27 @@ class Config:
     """Fields that change how a run is shown or found, never its numbers (the data source is compared
     by its name in run.json, so that a relative and an absolute path to the same file agree)."""
 
+    ONLY_FOR = {"world_size": COMMUNICATION, "classes_per_task": CONTINUAL, "task_epochs": CONTINUAL,
+                "replay_per_class": ("split_replay",)}
+    """Fields that change the results of these experiments only (a profile may set them without touching others)."""
+
+    @classmethod
+    def _relevant(cls, identity: Mapping[str, Any]) -> dict[str, Any]:
+        e = identity.get("experiment")
+        return {k: v for k, v in identity.items() if e in cls.ONLY_FOR.get(k, (e,))}
+
     def identity(self) -> dict[str, Any]:
-        """The fields that determine a run's results: a checkpoint resumes only under the same identity."""
-        return {k: v for k, v in self.to_dict().items() if k not in self.BOOKKEEPING}
+        """The fields that determine a run's results (``ONLY_FOR``'s only for their experiments): a checkpoint
+        resumes only under the same identity."""
+        return self._relevant({k: v for k, v in self.to_dict().items() if k not in self.BOOKKEEPING})
 
     @classmethod
     def completed_identity(cls, recorded: Mapping[str, Any]) -> dict[str, Any]:
         """A run's recorded identity with every field added since it was written set to its default: a new
         field's default always reproduces what the code did before the field existed, so such a run still
-        counts as the same run."""
-        defaults = cls().identity()
-        return {**{k: v for k, v in defaults.items() if k not in recorded}, **recorded}
+        counts as the same run. Fields that do not concern its experiment (``ONLY_FOR``) are left out."""
+        defaults = cls().replace(experiment=recorded.get("experiment", "baseline")).identity()
+        return cls._relevant({**{k: v for k, v in defaults.items() if k not in recorded}, **recorded})
 
     def to_dict(self) -> dict[str, Any]:
         d = dataclasses.asdict(self)

@@ -252,3 +252,27 @@ def test_accuracy_matrix_bytes_and_the_two_claims_rows_on_known_runs(tmp_path):
     hist = pd.read_csv(tmp_path / "hist_ddp_sel.csv")
     assert app.run_bytes(hist) == 2000 and app.run_bytes(hist, "comm_dense_bytes") == 6000
     assert CLAIM["communication"].value(s) == pytest.approx(100 * (1 - 2000 / 6000))
+
+
+def test_the_committed_quick_runs_count_their_bytes_and_log_every_task():
+    """The book's runs (results/quick, the profile's seeds): what the chapter and the claims rows read."""
+    from selcore.book.profiles import PROFILE_SEEDS, PROFILES
+    root = REPO / "results" / "quick"
+    for seed in PROFILE_SEEDS["quick"]:
+        folder = root / f"seed{seed}"
+        for name in COMMUNICATION:
+            info = json.loads((folder / f"run_{name}.json").read_text())
+            assert info["status"] == "finished" and info["workers"] == 2, (seed, name)
+            df = pd.read_csv(folder / f"hist_{name}.csv")
+            assert df["stage"].tolist() == [s for s in range(1, 6) for _ in range(2)]
+            if name == "ddp_dense":
+                assert (df["comm_bytes"] == df["comm_dense_bytes"] + 4).all()
+            else:
+                assert (df["comm_bytes"] < df["comm_dense_bytes"]).all() and (df["comm_bytes"] >= df["comm_msg_bytes"]).all()
+        for name in CONTINUAL:
+            df = pd.read_csv(folder / f"hist_{name}.csv")
+            epochs = PROFILES["quick"]["task_epochs"]
+            assert df["task"].tolist() == [t for t in range(1, 6) for _ in range(epochs)], (seed, name)
+            cil = df[[f"cil_task{t}" for t in range(1, 6)]].to_numpy()
+            til = df[[f"til_task{t}" for t in range(1, 6)]].to_numpy()
+            assert (til >= cil).all()  # knowing the task can only help

@@ -22,7 +22,7 @@ from .flops import ExecutedFlops, ideal_sparse_flops, proxy_flops
 from .curriculum import cached_curriculum, curriculum_path, load_curriculum, training_model  # noqa: F401 (re-exported)
 from .models import count_params
 from .selection import SelectiveBackprop, TopFraction
-from ..paths import RunPaths
+from ..paths import RunPaths, portable_path
 from .results import COMM_COLUMNS, SIGNAL_EXPERIMENTS, columns, environment, read_json, write_csv, write_json
 from .train import (Divergence, Hook, MaskHook, ResourceError, SELHook, UpdateDensityHook, check_finite_weights, evaluate,
                     make_optimizer, set_determinism, train_epoch)
@@ -319,7 +319,8 @@ class Experiment:
     def _write_run_json(self, status: str, extra: dict | None = None):
         if not self.lead:
             return
-        info = {"experiment": self.cfg.experiment, "status": status, "config": self.cfg.to_dict(),
+        config = {**self.cfg.to_dict(), "data": portable_path(self.cfg.data, Path.cwd())}  # no machine path
+        info = {"experiment": self.cfg.experiment, "status": status, "config": config,
                 "identity": self._identity() if self.data else None,
                 "seed": self.cfg.seed, "data_source": self.data.source if self.data else self.cfg.data,
                 "train_images": len(self.data) if self.data else None,
@@ -348,16 +349,10 @@ class Experiment:
 
     def run(self, fresh: bool = False) -> Path:
         """Run (or resume, or skip if finished) the experiment; returns the CSV path."""
-        if self.cfg.experiment in COMMUNICATION and self.rank is None:
-            return self._run_workers(fresh)
-        if fresh:
-            for p in (self.paths.checkpoint, checkpoint.previous(self.paths.checkpoint), self.paths.run_json,
-                      self.paths.csv):
-                p.unlink(missing_ok=True)
-        elif self.is_finished():
-            self._log(f"{self.cfg.experiment}: finished results exist in {self.paths.root}, skipping "
-                      f"(fresh=True reruns)")
+        if self._finished_or_cleared(fresh):
             return self.paths.csv
+        if self.cfg.experiment in COMMUNICATION and self.rank is None:
+            return self._run_workers()
         self._setup_state()
         resumed = self.resumed = self._restore()
         phases = self.plan()
@@ -424,17 +419,22 @@ class Experiment:
         self._write_run_json("finished", resumed_at)
         return self.paths.csv
 
-    def _run_workers(self, fresh: bool) -> Path:
-        """A data-parallel experiment: ``world_size`` worker processes (``comm.launch``), each running this
-        experiment with its rank. The curriculum is prepared here first, so that the workers only read it."""
+    def _finished_or_cleared(self, fresh: bool) -> bool:
+        """``fresh``: delete the run's files (and go on); else True if a finished run is there (said once)."""
         if fresh:
             for p in (self.paths.checkpoint, checkpoint.previous(self.paths.checkpoint), self.paths.run_json,
                       self.paths.csv):
                 p.unlink(missing_ok=True)
-        elif self.is_finished():
+            return False
+        if self.is_finished():
             self._log(f"{self.cfg.experiment}: finished results exist in {self.paths.root}, skipping "
                       f"(fresh=True reruns)")
-            return self.paths.csv
+            return True
+        return False
+
+    def _run_workers(self) -> Path:
+        """A data-parallel experiment: ``world_size`` worker processes (``comm.launch``), each running this
+        experiment with its rank. The curriculum is prepared here first, so that the workers only read it."""
         prepare_curriculum(self.cfg, self.paths.root, self._raw)
         comm.launch(_worker, self.cfg.world_size, (self.cfg, str(self.paths.root), self._raw),
                     {e.__name__: e for e in (ConfigError, Divergence, ResourceError)})

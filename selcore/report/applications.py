@@ -60,7 +60,8 @@ def comm_stages(jobs: Sequence[Job]) -> pd.DataFrame:
             rows.append({"experiment": j.experiment, "exchange": EXCHANGE[j.experiment], "seed": j.seed,
                          "stage": int(stage), "sent_pct": 100 * float((g["comm_bytes"] * w).sum()) / dense,
                          "msg_pct": 100 * float((g["comm_msg_bytes"] * w).sum()) / dense,
-                         "tensor_pct": 100 * float((g["comm_tensor_bytes"] * w).sum()) / dense,
+                         "tensor_pct": 100 * float((g["comm_tensor_bytes"] * w).sum()) / dense
+                         if j.experiment == "ddp_sel" else float("nan"),
                          "density": float((g["comm_density"] * w).sum() / w.sum()),
                          "dense_bytes_per_step": float(g["comm_dense_bytes"].iloc[0])})
     return pd.DataFrame(rows)
