@@ -113,5 +113,9 @@ def run(profile: str, data: str, results_root: str, seeds: Any, executor: str = 
     glue_value("app_n", str(int(min(comm["n"].min(), split["n"].min()))))
     glue_value("app_workers", str(int(comm_runs["workers"].iloc[0])))
     glue_value("app_tasks", str(int(split["task"].max())))
+    last = split_runs[split_runs["task"] == split_runs["task"].max()]
+    wall = float(comm_runs["wall_s"].sum() + last["wall_s"].sum())
+    glue_value("app_wall", f"{len(comm_runs) + len(last)} runs, {wall / 60:.0f} minutes of run time in all "
+                           f"({wall / 60 / max(1, comm_runs['seed'].nunique()):.0f} per seed)")
     glue_figure("app_fig_finding", report.figure(stages, split_runs))
     return Applications(comm_runs, comm, stages, split_runs, split, jobs, records)
