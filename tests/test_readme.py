@@ -68,3 +68,23 @@ def _readme_finding_and_after() -> str:
     text = (REPO / "README.md").read_text()
     start = text.index("**What the committed book found**")
     return " ".join(text[start:text.index("## Two commands")].split())
+
+
+def test_readme_application_figures_match_the_committed_runs():
+    text = _readme_finding_and_after()
+    from selcore.book.applications import planned_jobs
+    from selcore.report import applications as app
+    jobs = planned_jobs("quick", None, "cifar10-jpeg.tar.gz", str(REPO / "results"))
+    runs = app.comm_runs(jobs)
+    comm = app.comm_summary(runs).set_index("experiment")
+    sel = runs[runs["experiment"] == "ddp_sel"].sort_values("seed")
+    assert f"handed the collectives {comm.loc['ddp_sel', 'sent_pct']:.1f}% of a dense all-reduce's bytes" in text
+    pcts = [f"{v:.1f}%" for v in sel["sent_pct"]]
+    seeds = [str(s) for s in sel["seed"]]
+    assert f"but {', '.join(pcts[:-1])} and {pcts[-1]} for seeds {', '.join(seeds[:-1])} and {seeds[-1]}" in text
+    split_runs = app.split_runs(jobs)
+    d = app.paired(split_runs, "split_dense", "split_sel", "cil_forgetting")
+    assert (f"SEL's mask forgot {d['mean']:.1f} percentage points less than dense training after the last task "
+            f"(class-incremental; [{d['lo']:.1f}, {d['hi']:.1f}])") in text
+    r = app.paired(split_runs, "split_dense", "split_replay", "cil_forgetting")
+    assert f"and experience replay {r['mean']:.1f} less" in text

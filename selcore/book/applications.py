@@ -83,6 +83,13 @@ def sweep_name(profile: str) -> str:
     return f"book-{profile}-applications"
 
 
+def planned_jobs(profile: str, seeds: Any, data: str, results_root: str) -> list[Job]:
+    """Every job of the chapter, planned (not run): what a reader of committed results checks."""
+    from ..sweep.plan import plan_sweep
+    return plan_sweep(profile, list(COMMUNICATION + CONTINUAL), parse_seeds(seeds, profile), {}, data, {},
+                      results_root)
+
+
 def run(profile: str, data: str, results_root: str, seeds: Any, executor: str = "local",
         cpus: int = 0) -> Applications:
     """Run the data-parallel and Split CIFAR-10 experiments over ``seeds`` (finished jobs skipped, so the committed
@@ -108,7 +115,7 @@ def run(profile: str, data: str, results_root: str, seeds: Any, executor: str = 
     stages = report.comm_stages(jobs)
     split_runs = report.split_runs(jobs)
     split = report.split_summary(split_runs)
-    for key, text in report.finding(comm, split_runs, split).items():
+    for key, text in report.finding(comm, split_runs, split, comm_runs).items():
         glue_value(f"app_{key}", text)
     glue_value("app_n", str(int(min(comm["n"].min(), split["n"].min()))))
     glue_value("app_workers", str(int(comm_runs["workers"].iloc[0])))

@@ -218,9 +218,15 @@ def figure(stages: pd.DataFrame, split: pd.DataFrame):
     return fig
 
 
-def finding(comm: pd.DataFrame, split_runs_: pd.DataFrame, split: pd.DataFrame) -> dict[str, str]:
-    """The numbers of the chapter's finding, as text."""
+def finding(comm: pd.DataFrame, split_runs_: pd.DataFrame, split: pd.DataFrame,
+            runs: pd.DataFrame | None = None) -> dict[str, str]:
+    """The numbers of the chapter's finding, as text; with `runs` (comm_runs) also each seed's bytes sent and
+    density (`<experiment>_sent_seeds`), since a mean over few seeds hides a wide spread."""
     out = {}
+    if runs is not None:
+        for e, g in runs.sort_values("seed").groupby("experiment"):
+            out[f"{e}_sent_seeds"] = ", ".join(f"{r.sent_pct:.1f}% (density {r.density:.2f}, seed {r.seed})"
+                                               for r in g.itertuples())
     for _, r in comm.iterrows():
         e = r["experiment"]
         out[f"{e}_acc"] = f"{format_ci(r['test_100'], r['test_100 lo'], r['test_100 hi'])}%"
