@@ -16,7 +16,7 @@ from ..sweep.plan import Job
 from ..sweep.status import status_table
 from ..sweep.submit import Resources, run_sweep
 from .chapter import glue_figure, glue_value
-from .page import table
+from .page import jobs_table, table
 from .params import REPO_ROOT
 from .profiles import parse_seeds
 
@@ -74,9 +74,8 @@ class Applications:
 
     def status(self):
         rows = [r for rec in self.records for r in status_table(*rec)]
-        return table(pd.DataFrame(rows)[["job", "state", "executor"]],
-                     "The chapter's jobs and their states (python -m selcore sweep --status gives each job's id "
-                     "and log files).")
+        return jobs_table(rows, "The chapter's jobs and their states (python -m selcore sweep --status gives each "
+                                "job's id and log files).")
 
 
 def sweep_name(profile: str) -> str:

@@ -18,7 +18,7 @@ from ..sweep.plan import Job, parse_grid
 from ..sweep.status import status_table
 from ..sweep.submit import Resources, run_sweep
 from .chapter import glue_figure, glue_value
-from .page import csv_link, table
+from .page import csv_link, jobs_table, table
 from .params import REPO_ROOT
 from .profiles import parse_seeds, results_dir
 
@@ -79,9 +79,8 @@ class EqualCompute:
 
     def status(self):
         rows = [r for rec in self.records for r in status_table(*rec)]
-        return table(pd.DataFrame(rows)[["job", "state", "executor"]],
-                     "The jobs of the chapter's two sweeps and their states (python -m selcore sweep --status also "
-                     "gives each job's id and log files).")
+        return jobs_table(rows, "The jobs of the chapter's two sweeps and their states (python -m selcore sweep "
+                                "--status also gives each job's id and log files).")
 
 
 def sweeps(profile: str, seeds: Any, budgets: str) -> list[tuple[str, tuple, dict]]:

@@ -26,6 +26,15 @@ def table(data, caption: str):
                                            ("font-weight", "normal"), ("padding-bottom", "0.4em")]}], overwrite=False)
 
 
+def jobs_table(rows: list[dict], caption: str):
+    """A sweep's jobs (rows of ``sweep.status.status_table``) as a numbered table: job, state and the executor this
+    chapter's sweep record ran it with ('-' where the job had already finished, so the record never submitted it)."""
+    import pandas as pd
+    frame = pd.DataFrame(rows)[["job", "state", "executor"]].replace({"executor": {"": "-"}})
+    return table(frame.style.hide(axis="index"), caption + " The executor is '-' where a job had already finished "
+                                                           "when the chapter ran.")
+
+
 def data_label(source: str) -> str:
     """How results on a data source must be labelled."""
     if source in ("", "torchvision") or "torchvision" in source:

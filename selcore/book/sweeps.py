@@ -17,7 +17,7 @@ from ..sweep.plan import Job, parse_grid
 from ..sweep.status import SweepRecord, status_table
 from ..sweep.submit import Resources, run_sweep
 from .chapter import glue_value, glue_figure
-from .page import table
+from .page import jobs_table, table
 from .params import REPO_ROOT
 from .profiles import parse_seeds
 
@@ -54,10 +54,9 @@ class SweepRuns:
     def status(self):
         """The sweep's jobs as ``python -m selcore sweep --status`` lists them (logs left out)."""
         rows = status_table(self.record, self.jobs)
-        frame = pd.DataFrame(rows)[["job", "state", "executor"]]
-        return table(frame, "The sweep's jobs and their states (python -m selcore sweep --status also gives each "
-                            "job's id and log files); 'not needed' marks a curriculum whose experiments had "
-                            "already finished.")
+        return jobs_table(rows, "The sweep's jobs and their states (python -m selcore sweep --status also gives each "
+                                "job's id and log files); 'not needed' marks a curriculum whose experiments "
+                                "had already finished.")
 
 
 def run(profile: str, data: str, results_root: str, seeds: Any, experiment: str, field: str, values: str,
