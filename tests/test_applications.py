@@ -276,3 +276,23 @@ def test_the_committed_quick_runs_count_their_bytes_and_log_every_task():
             cil = df[[f"cil_task{t}" for t in range(1, 6)]].to_numpy()
             til = df[[f"til_task{t}" for t in range(1, 6)]].to_numpy()
             assert (til >= cil).all()  # knowing the task can only help
+
+
+def test_unfinished_jobs_are_told_in_one_line():
+    from selcore.sweep.status import require_finished
+    rows = [{"job": "a", "state": "finished", "why": "", "stderr": ""},
+            {"job": "b", "state": "failed", "why": "DataError: no data", "stderr": "logs/b.err"},
+            {"job": "c", "state": "not submitted", "why": "", "stderr": ""},
+            {"job": "d", "state": "not submitted", "why": "", "stderr": ""},
+            {"job": "e", "state": "not needed", "why": "", "stderr": ""}]
+    require_finished([rows[0], rows[4]])  # nothing left: no error
+    with pytest.raises(RuntimeError) as err:
+        require_finished(rows)
+    assert str(err.value) == ("3 of 5 jobs did not finish: b failed: DataError: no data (log logs/b.err); "
+                              "2 more not submitted")
+
+
+def test_minutes_are_worded():
+    from selcore.report.stats import format_minutes
+    assert [format_minutes(s) for s in (10, 45, 95, 5700)] == ["under a minute", "1 minute", "2 minutes",
+                                                               "95 minutes"]

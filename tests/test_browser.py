@@ -176,6 +176,24 @@ def test_built_book_chapters_open_with_their_finding(built_book_html):
         assert "[" in first_screen.split("Finding.", 1)[1][:1500], f"{name}: no interval in the finding"
 
 
+def test_built_book_table_captions_stay_within_the_visible_column(built_book_html):
+    """A table wider than the text column scrolls sideways; its caption must still wrap within what is visible."""
+    js = """() => [...document.querySelectorAll('div.cell_output .output.text_html')].map(d => {
+        const t = d.querySelector('table'), c = d.querySelector('caption');
+        return c ? [d.clientWidth, t.scrollWidth, c.getBoundingClientRect().width] : null; }).filter(x => x)"""
+    wide, offending = 0, {}
+    with browser_page() as page:
+        for name in CHAPTER_PAGES + ("claims", "status"):
+            page.goto((built_book_html / f"{name}.html").resolve().as_uri(), wait_until="load")
+            boxes = page.evaluate(js)
+            wide += sum(1 for visible, table, _ in boxes if table > visible + 1)
+            bad = [b for b in boxes if b[2] > b[0] + 1]
+            if bad:
+                offending[name] = bad
+    assert wide > 0  # the check meets at least one table wider than its column
+    assert not offending, f"captions wider than their visible block [visible, table, caption]: {offending}"
+
+
 def test_built_book_renders_math_and_interactive_figures_offline(built_book_html):
     from browser_util import open_offline
     seen = open_offline(built_book_html / "analysis.html", ".js-plotly-plot .scatterlayer", count=3)

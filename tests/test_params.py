@@ -50,6 +50,14 @@ def test_unknown_chapter_is_named():
         params.source_notebook("sel96")
 
 
+def test_an_unknown_chapter_fails_before_a_run_is_announced(tmp_path):
+    from selcore.book import runbook
+    said = []
+    with pytest.raises(ConfigError, match="unknown chapter 'applicatons'.*applications"):
+        runbook.run_chapter("applicatons", "smoke", out=tmp_path / "x.ipynb", log=said.append)
+    assert said == [] and not (tmp_path / "x.ipynb").exists()
+
+
 def test_a_changed_configuration_writes_under_runs_never_results():
     ref = profile_config("smoke", "sel95", seed=42)
     changed = params.changed_fields(profile_config("smoke", "sel95", seed=43, percentile=70), ref)

@@ -12,8 +12,9 @@ from ..config import COMMUNICATION, CONTINUAL, ConfigError
 from ..engine.data import default_source
 from ..paths import portable_path
 from ..report import applications as report
+from ..report.stats import format_minutes as minutes
 from ..sweep.plan import Job
-from ..sweep.status import status_table
+from ..sweep.status import require_finished, status_table
 from ..sweep.submit import Resources, run_sweep
 from .chapter import glue_figure, glue_value
 from .page import jobs_table, table
@@ -65,8 +66,8 @@ class Applications:
     def per_run(self):
         c = self.comm_runs.assign(folder=[portable_path(f, REPO_ROOT) for f in self.comm_runs["folder"]])
         return table(c[["exchange", "seed", "test_100", "sent_MB", "dense_MB", "sent_pct", "density", "wall_s",
-                        "workers", "folder"]].style.format({"test_100": "{:.1f}", "sent_MB": "{:.4g}",
-                                                             "dense_MB": "{:.4g}", "sent_pct": "{:.1f}",
+                        "workers", "folder"]].style.format({"test_100": "{:.1f}", "sent_MB": "{:.1f}",
+                                                             "dense_MB": "{:.1f}", "sent_pct": "{:.1f}",
                                                              "density": "{:.3f}", "wall_s": "{:.0f}"}
                                                             ).hide(axis="index"),
                      "Every data-parallel run: held-out accuracy (%), MB sent per worker, MB of the dense "
@@ -105,10 +106,7 @@ def run(profile: str, data: str, results_root: str, seeds: Any, executor: str = 
     record, jobs = run_sweep(profile, list(COMMUNICATION + CONTINUAL), parse_seeds(seeds, profile), {}, data,
                              results_root=results_root, executor=executor, res=res, name=sweep_name(profile))
     records = [(record, jobs)]
-    unfinished = [r for r in status_table(record, jobs) if r["state"] not in ("finished", "not needed")]
-    if unfinished:
-        raise RuntimeError("jobs did not finish: " + "; ".join(f"{r['job']} {r['state']} {r['why']} (log {r['stderr']})"
-                                                               for r in unfinished))
+    require_finished(status_table(record, jobs))
     comm_runs = report.comm_runs(jobs)
     comm = report.comm_summary(comm_runs)
     stages = report.comm_stages(jobs)
@@ -121,7 +119,7 @@ def run(profile: str, data: str, results_root: str, seeds: Any, executor: str = 
     glue_value("app_tasks", str(int(split["task"].max())))
     last = split_runs[split_runs["task"] == split_runs["task"].max()]
     wall = float(comm_runs["wall_s"].sum() + last["wall_s"].sum())
-    glue_value("app_wall", f"{len(comm_runs) + len(last)} runs, {wall / 60:.0f} minutes of run time in all "
-                           f"({wall / 60 / max(1, comm_runs['seed'].nunique()):.0f} per seed)")
+    glue_value("app_wall", f"{len(comm_runs) + len(last)} runs, {minutes(wall)} of run time in all "
+                           f"({minutes(wall / max(1, comm_runs['seed'].nunique()))} per seed)")
     glue_figure("app_fig_finding", report.figure(stages, split_runs))
     return Applications(comm_runs, comm, stages, split_runs, split, jobs, records)

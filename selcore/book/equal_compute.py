@@ -15,7 +15,7 @@ from ..engine.data import default_source
 from ..paths import epoch_comparison_path, portable_path
 from ..report import equal_compute as report
 from ..sweep.plan import Job, parse_grid
-from ..sweep.status import status_table
+from ..sweep.status import require_finished, status_table
 from ..sweep.submit import Resources, run_sweep
 from .chapter import glue_figure, glue_value
 from .page import csv_link, jobs_table, table
@@ -135,10 +135,7 @@ def run(profile: str, data: str, results_root: str, seeds: Any, budgets: str, ex
                                executor=executor, res=res, name=name)
         records.append((record, js))
         jobs += js
-    unfinished = [r for rec in records for r in status_table(*rec) if r["state"] not in ("finished", "not needed")]
-    if unfinished:
-        raise RuntimeError("jobs did not finish: " + "; ".join(f"{r['job']} {r['state']} {r['why']} (log {r['stderr']})"
-                                                               for r in unfinished))
+    require_finished([r for rec in records for r in status_table(*rec)])
     runs = report.relative_to_baseline(report.run_rows(jobs))
     points = report.per_point(runs)
     cheapest = report.cheapest_per_target(points, report.targets(points))

@@ -27,12 +27,13 @@ def table(data, caption: str):
 
 
 def jobs_table(rows: list[dict], caption: str):
-    """A sweep's jobs (rows of ``sweep.status.status_table``) as a numbered table: job, state and the executor this
-    chapter's sweep record ran it with ('-' where the job had already finished, so the record never submitted it)."""
+    """A sweep's jobs (rows of ``sweep.status.status_table``) as a table: job, state and the executor the chapter's
+    sweep record ran it with ('-' where the job had finished before that record existed, so it never ran it)."""
     import pandas as pd
     frame = pd.DataFrame(rows)[["job", "state", "executor"]].replace({"executor": {"": "-"}})
-    return table(frame.style.hide(axis="index"), caption + " The executor is '-' where a job had already finished "
-                                                           "when the chapter ran.")
+    return table(frame.style.hide(axis="index"), caption + " The executor is the one this chapter's sweep ran the "
+                                                           "job with, in this or an earlier execution; '-' where the "
+                                                           "job had finished before the sweep's record existed.")
 
 
 def data_label(source: str) -> str:

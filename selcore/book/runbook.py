@@ -234,9 +234,10 @@ def run_chapter(name: str, profile: str, data: str = "", params: dict | None = N
     """Execute one chapter with other parameters into a place of its own: ``out`` or
     ``runs/<name>-<param><value>...-<profile>/<name>.ipynb`` (the chapter itself sends results of a changed
     configuration under ``runs/``); returns the executed notebook's path."""
-    from .params import variant_name
+    from .params import source_notebook, variant_name
     check_profile(profile)
     repo = Path(repo).resolve()
+    source_notebook(name, repo / "chapters")  # an unknown chapter fails here, before anything is announced
     params = dict(params or {})
     data = portable_path(data or os.environ.get("SELCORE_DATA", "torchvision"), repo)
     if out is None:

@@ -14,7 +14,7 @@ from ..engine.data import default_source
 from ..paths import portable_path
 from ..report import sweep as report
 from ..sweep.plan import Job, parse_grid
-from ..sweep.status import SweepRecord, status_table
+from ..sweep.status import SweepRecord, require_finished, status_table
 from ..sweep.submit import Resources, run_sweep
 from .chapter import glue_value, glue_figure
 from .page import jobs_table, table
@@ -78,10 +78,7 @@ def run(profile: str, data: str, results_root: str, seeds: Any, experiment: str,
     display(banner(profile, data))
     record, jobs = run_sweep(profile, [experiment], seed_list, grid, data, results_root=results_root,
                              executor=executor, res=res, name=f"book-{profile}-{experiment}-{field}")
-    unfinished = [r for r in status_table(record, jobs) if r["state"] not in ("finished", "not needed")]
-    if unfinished:
-        raise RuntimeError("sweep jobs did not finish: " + "; ".join(f"{r['job']} {r['state']} {r['why']} "
-                                                                     f"(log {r['stderr']})" for r in unfinished))
+    require_finished(status_table(record, jobs), "sweep jobs")
     results = report.sweep_results(jobs, field)
     stats = report.per_setting(results, field)
     for key, text in report.finding(stats, field, experiment).items():

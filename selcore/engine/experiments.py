@@ -428,7 +428,7 @@ class Experiment:
             return False
         if self.is_finished():
             self._log(f"{self.cfg.experiment}: finished results exist in {self.paths.root}, skipping "
-                      f"(fresh=True reruns)")
+                      f"(--fresh, or fresh=True, reruns it)")
             return True
         return False
 

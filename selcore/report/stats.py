@@ -62,6 +62,12 @@ def format_number(x: float, digits: int = 1, sig: int | None = None, grouping: b
     return text[1:] if text.startswith("-") and float(text.replace(",", "")) == 0 else text
 
 
+def format_minutes(seconds: float) -> str:
+    """A duration in whole minutes, as text: 'under a minute' below 30 s, '1 minute', else 'N minutes'."""
+    m = round(seconds / 60)
+    return "under a minute" if m < 1 else f"{m} minute" + ("" if m == 1 else "s")
+
+
 def format_ci(mean: float, lo: float = math.nan, hi: float = math.nan, n: int | None = None,
               std: float | None = None, digits: int = 1, sig: int | None = None, grouping: bool = False) -> str:
     """The one text form of a statistic over seeds: 'mean [lo, hi] (n=k)'; with ``std`` given

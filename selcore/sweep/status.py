@@ -178,6 +178,23 @@ DONE = ("finished", "not needed")
 """The states in which a job has nothing left to do."""
 
 
+def require_finished(rows: list[dict], what: str = "jobs") -> None:
+    """Raise a one-line RuntimeError unless every row of ``status_table`` is finished (or not needed): each job
+    that failed or was interrupted with why and its log, then how many others are in each state."""
+    left = [r for r in rows if r["state"] not in DONE]
+    if not left:
+        return
+    told = [r for r in left if r["why"] or r["stderr"]]
+    parts = [f"{r['job']} {r['state']}" + (f": {r['why']}" if r["why"] else "")
+             + (f" (log {r['stderr']})" if r["stderr"] else "") for r in told]
+    counts: dict[str, int] = {}
+    for r in left:
+        if r not in told:
+            counts[r["state"]] = counts.get(r["state"], 0) + 1
+    parts += [f"{n} more {state}" for state, n in sorted(counts.items())]
+    raise RuntimeError(f"{len(left)} of {len(rows)} {what} did not finish: " + "; ".join(parts))
+
+
 def format_status(record: SweepRecord, rows: list[dict]) -> str:
     counts: dict[str, int] = {}
     for r in rows:
