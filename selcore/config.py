@@ -8,6 +8,7 @@ before any work is done.
 from __future__ import annotations
 
 import dataclasses
+import difflib
 import json
 from dataclasses import dataclass, field
 from typing import Any, Iterable, Mapping
@@ -276,8 +277,10 @@ class Config:
     def replace(self, **changes) -> "Config":
         unknown = set(changes) - set(self.fields())
         if unknown:
-            raise ConfigError(f"unknown parameter {sorted(unknown)[0]!r}: allowed are "
-                              f"{', '.join(self.fields())}")
+            name = sorted(unknown)[0]
+            close = difflib.get_close_matches(name, self.fields(), n=1)
+            raise ConfigError(f"unknown parameter {name!r}" + (f" (did you mean {close[0]!r}?)" if close else "")
+                              + f": allowed are {', '.join(self.fields())}")
         typed = {k: _coerce(k, v) for k, v in changes.items()}
         return dataclasses.replace(self, **typed)
 

@@ -29,6 +29,10 @@ def test_overrides_are_typed_and_unknown_keys_rejected():
     assert c.num_epochs == 5 and c.stage_epochs == (3, 4) and c.lr == 0.01 and c.num_stages == 2
     with pytest.raises(ConfigError, match="unknown parameter 'epochz'"):
         Config().with_overrides(["epochz=3"])
+    with pytest.raises(ConfigError, match=r"unknown parameter 'world_sise' \(did you mean 'world_size'\?\)"):
+        Config().with_overrides(["world_sise=3"])
+    with pytest.raises(ConfigError, match=r"unknown parameter 'zzzz': allowed"):  # nothing close: no guess
+        Config().with_overrides(["zzzz=3"])
     with pytest.raises(ConfigError, match="num_epochs"):
         Config().with_overrides(["num_epochs=three"])
     with pytest.raises(ConfigError, match="num_epochs"):

@@ -22,7 +22,7 @@ def test_accept_names_the_undeclared_parameter_and_the_accepted_ones():
     with pytest.raises(ConfigError) as err:
         params.accept("sel95", namespace)
     text = str(err.value)
-    assert "'percentil'" in text and "percentile" in text and "stage_epochs" in text
+    assert "'percentil' (did you mean 'percentile'?)" in text and "stage_epochs" in text
     # declared names, modules, the kernel's own names and private names pass
     params.accept("sel95", {"profile": "smoke", "percentile": 70, "math": math, "In": [], "Out": {}, "_x": 1})
 

@@ -9,6 +9,7 @@ folder of its own, named by those parameters, never to the results the other cha
 """
 from __future__ import annotations
 
+import difflib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Mapping
@@ -94,7 +95,9 @@ def check_declared(chapter: str, names, chapters_dir: Path = CHAPTERS_DIR,
         declared = declared_parameters(source_notebook(chapter, chapters_dir))
     extra = sorted(set(names) - declared)
     if extra:
-        raise ConfigError(f"chapter {chapter} has no parameter {', '.join(map(repr, extra))}; it accepts "
+        close = [m for e in extra for m in difflib.get_close_matches(e, sorted(declared), n=1)]
+        guess = f" (did you mean {', '.join(map(repr, close))}?)" if close else ""
+        raise ConfigError(f"chapter {chapter} has no parameter {', '.join(map(repr, extra))}{guess}; it accepts "
                           f"{', '.join(sorted(declared))} (python -m selcore chapters {chapter})")
     return declared
 
