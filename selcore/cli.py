@@ -5,7 +5,7 @@ import argparse
 import sys
 
 from .engine.checkpoint import CheckpointError
-from .config import ALL_EXPERIMENTS, Config, ConfigError
+from .config import ALL_EXPERIMENTS, Config, ConfigError, did_you_mean
 from .engine.data import DataError, default_source
 from .engine.models import WeightsUnavailable
 from .book.runbook import ChapterFailed, Interrupted
@@ -162,7 +162,8 @@ def main(argv=None) -> int:
             return 0
         if args.cmd == "experiment":
             if args.name not in ALL_EXPERIMENTS:
-                raise ConfigError(f"unknown experiment {args.name!r}: choose one of {', '.join(ALL_EXPERIMENTS)}")
+                raise ConfigError(f"unknown experiment {args.name!r}{did_you_mean([args.name], ALL_EXPERIMENTS)}: "
+                                  f"choose one of {', '.join(ALL_EXPERIMENTS)}")
             from .book.profiles import profile_config
             cfg = profile_config(args.profile, args.name)
             overrides = list(args.overrides)

@@ -79,6 +79,14 @@ class ConfigError(ValueError):
     """A bad parameter: the message is one line naming the parameter and the allowed values."""
 
 
+def did_you_mean(names: Iterable[str], choices: Iterable[str]) -> str:
+    """' (did you mean 'x'?)': for each of ``names`` the closest of ``choices`` (difflib's ratio >= 0.6), or '' when
+    none is close; what every unknown-name error appends after the name."""
+    choices = list(choices)
+    close = [m for n in names for m in difflib.get_close_matches(n, choices, n=1)]
+    return f" (did you mean {', '.join(map(repr, close))}?)" if close else ""
+
+
 def _f(default, help: str, **kw):
     if isinstance(default, (list, dict)):
         return field(default_factory=lambda: default, metadata={"help": help, **kw})
@@ -278,9 +286,8 @@ class Config:
         unknown = set(changes) - set(self.fields())
         if unknown:
             name = sorted(unknown)[0]
-            close = difflib.get_close_matches(name, self.fields(), n=1)
-            raise ConfigError(f"unknown parameter {name!r}" + (f" (did you mean {close[0]!r}?)" if close else "")
-                              + f": allowed are {', '.join(self.fields())}")
+            raise ConfigError(f"unknown parameter {name!r}{did_you_mean([name], self.fields())}: allowed are "
+                              f"{', '.join(self.fields())}")
         typed = {k: _coerce(k, v) for k, v in changes.items()}
         return dataclasses.replace(self, **typed)
 

@@ -4,7 +4,7 @@ import sys
 
 import pytest
 
-from selcore.config import Config, ConfigError
+from selcore.config import ALL_EXPERIMENTS, Config, ConfigError
 from tests.conftest import REPO
 
 
@@ -33,6 +33,10 @@ def test_overrides_are_typed_and_unknown_keys_rejected():
         Config().with_overrides(["world_sise=3"])
     with pytest.raises(ConfigError, match=r"unknown parameter 'zzzz': allowed"):  # nothing close: no guess
         Config().with_overrides(["zzzz=3"])
+    from selcore.config import did_you_mean
+    assert did_you_mean(["ddp_sell"], ALL_EXPERIMENTS) == " (did you mean 'ddp_sel'?)"
+    assert did_you_mean(["a", "percentil"], ["percentile", "seeds"]) == " (did you mean 'percentile'?)"
+    assert did_you_mean(["zzzz"], ALL_EXPERIMENTS) == ""
     with pytest.raises(ConfigError, match="num_epochs"):
         Config().with_overrides(["num_epochs=three"])
     with pytest.raises(ConfigError, match="num_epochs"):
@@ -51,7 +55,7 @@ def cli(*args, cwd=REPO):
 
 @pytest.mark.slow  # a fresh interpreter per case
 @pytest.mark.parametrize("args, words", [
-    (["experiment", "sel50", "--out", "{out}"], "unknown experiment"),
+    (["experiment", "sel50", "--out", "{out}"], "unknown experiment 'sel50' (did you mean 'sel95'?)"),
     (["experiment", "baseline", "--out", "{out}", "--frobnicate"], "unrecognized arguments"),
     (["experiment", "baseline", "--out", "{out}", "--set", "num_epochs=0"], "num_epochs"),
     (["experiment", "sel95", "--out", "{out}", "--set", "percentile=100"], "percentile"),

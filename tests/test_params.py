@@ -50,10 +50,17 @@ def test_unknown_chapter_is_named():
         params.source_notebook("sel96")
 
 
+def test_a_mistyped_profile_is_named_with_the_closest_one():
+    from selcore.book.profiles import check_profile
+    with pytest.raises(ConfigError, match=r"profile='quik' \(did you mean 'quick'\?\): must be one of paper, quick"):
+        check_profile("quik")
+    assert check_profile("smoke") == "smoke"
+
+
 def test_an_unknown_chapter_fails_before_a_run_is_announced(tmp_path):
     from selcore.book import runbook
     said = []
-    with pytest.raises(ConfigError, match="unknown chapter 'applicatons'.*applications"):
+    with pytest.raises(ConfigError, match=r"unknown chapter 'applicatons' \(did you mean 'applications'\?\)"):
         runbook.run_chapter("applicatons", "smoke", out=tmp_path / "x.ipynb", log=said.append)
     assert said == [] and not (tmp_path / "x.ipynb").exists()
 

@@ -45,7 +45,7 @@ def test_seeds_and_experiments():
     assert parse_experiments(None) == ("baseline", "lottery", "sel95", "warmup")
     with pytest.raises(ConfigError, match="42-46"):
         parse_seeds("forty", "quick")
-    with pytest.raises(ConfigError, match="unknown experiment 'sel96'"):
+    with pytest.raises(ConfigError, match=r"unknown experiment 'sel96' \(did you mean 'sel95'\?\)"):
         parse_experiments("sel95,sel96")
 
 

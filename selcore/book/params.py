@@ -9,12 +9,11 @@ folder of its own, named by those parameters, never to the results the other cha
 """
 from __future__ import annotations
 
-import difflib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Mapping
 
-from ..config import Config, ConfigError
+from ..config import Config, ConfigError, did_you_mean
 from ..paths import setting_name
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -48,7 +47,8 @@ def source_notebook(chapter: str, chapters_dir: Path = CHAPTERS_DIR) -> Path:
     path = Path(chapters_dir) / f"{chapter}.ipynb"
     if not path.exists():
         names = sorted(p.stem for p in Path(chapters_dir).glob("*.ipynb"))
-        raise ConfigError(f"unknown chapter {chapter!r}: the chapters are {', '.join(names)}")
+        raise ConfigError(f"unknown chapter {chapter!r}{did_you_mean([chapter], names)}: the chapters are "
+                          f"{', '.join(names)}")
     return path
 
 
@@ -95,9 +95,8 @@ def check_declared(chapter: str, names, chapters_dir: Path = CHAPTERS_DIR,
         declared = declared_parameters(source_notebook(chapter, chapters_dir))
     extra = sorted(set(names) - declared)
     if extra:
-        close = [m for e in extra for m in difflib.get_close_matches(e, sorted(declared), n=1)]
-        guess = f" (did you mean {', '.join(map(repr, close))}?)" if close else ""
-        raise ConfigError(f"chapter {chapter} has no parameter {', '.join(map(repr, extra))}{guess}; it accepts "
+        raise ConfigError(f"chapter {chapter} has no parameter {', '.join(map(repr, extra))}"
+                          f"{did_you_mean(extra, sorted(declared))}; it accepts "
                           f"{', '.join(sorted(declared))} (python -m selcore chapters {chapter})")
     return declared
 

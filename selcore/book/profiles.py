@@ -14,7 +14,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from ..config import Config, ConfigError
+from ..config import Config, ConfigError, did_you_mean
 
 PROFILES: dict[str, dict[str, Any]] = {
     "paper": {},
@@ -83,7 +83,8 @@ def default_profile() -> str:
 
 def check_profile(profile: str) -> str:
     if profile not in PROFILES:
-        raise ConfigError(f"bad parameter profile={profile!r}: must be one of {', '.join(PROFILES)}")
+        raise ConfigError(f"bad parameter profile={profile!r}{did_you_mean([str(profile)], PROFILES)}: must be one "
+                          f"of {', '.join(PROFILES)}")
     return profile
 
 

@@ -194,8 +194,9 @@ def run_book(profile: str, data: str = "", only: list[str] | None = None, force:
     chapters = [n for n in toc_files(repo) if (repo / "chapters" / f"{n}.ipynb").exists()]
     unknown = sorted(set(only or []) - set(chapters))
     if unknown:
-        from ..config import ConfigError
-        raise ConfigError(f"unknown chapter {unknown[0]!r}: the chapters are {', '.join(chapters)}")
+        from ..config import ConfigError, did_you_mean
+        raise ConfigError(f"unknown chapter {unknown[0]!r}{did_you_mean(unknown[:1], chapters)}: the chapters are "
+                          f"{', '.join(chapters)}")
     params = {"profile": profile, "data": data, "results_root": portable_path(str(results_root), repo),
               "book_dir": portable_path(str(book_dir), repo)}
     book_dir.mkdir(parents=True, exist_ok=True)

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any, Sequence
 
 from ..book.profiles import PROFILE_SEEDS, check_profile, profile_config, results_dir
-from ..config import ALL_EXPERIMENTS, Config, ConfigError, _coerce
+from ..config import ALL_EXPERIMENTS, Config, ConfigError, _coerce, did_you_mean
 from ..book.params import changed_fields
 from ..engine.curriculum import CALIBRATION_OVERRIDES, curriculum_path
 from ..engine.experiments import requirements
@@ -76,7 +76,8 @@ def parse_experiments(text: str | None) -> tuple[str, ...]:
     names = tuple(n.strip() for n in (text or "baseline,lottery,sel95,warmup").split(",") if n.strip())
     bad = [n for n in names if n not in ALL_EXPERIMENTS]
     if bad or not names:
-        raise ConfigError(f"unknown experiment {bad[0] if bad else text!r}: choose from {', '.join(ALL_EXPERIMENTS)}")
+        raise ConfigError(f"unknown experiment {bad[0] if bad else text!r}{did_you_mean(bad[:1], ALL_EXPERIMENTS)}: "
+                          f"choose from {', '.join(ALL_EXPERIMENTS)}")
     return tuple(dict.fromkeys(names))
 
 

@@ -17,6 +17,7 @@ from __future__ import annotations
 import os
 import subprocess
 import time
+from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable, Sequence
@@ -184,21 +185,15 @@ def require_finished(rows: list[dict], what: str = "jobs") -> None:
     left = [r for r in rows if r["state"] not in DONE]
     if not left:
         return
-    told = [r for r in left if r["why"] or r["stderr"]]
     parts = [f"{r['job']} {r['state']}" + (f": {r['why']}" if r["why"] else "")
-             + (f" (log {r['stderr']})" if r["stderr"] else "") for r in told]
-    counts: dict[str, int] = {}
-    for r in left:
-        if r not in told:
-            counts[r["state"]] = counts.get(r["state"], 0) + 1
-    parts += [f"{n} more {state}" for state, n in sorted(counts.items())]
+             + (f" (log {r['stderr']})" if r["stderr"] else "") for r in left if r["why"] or r["stderr"]]
+    silent = Counter(r["state"] for r in left if not (r["why"] or r["stderr"]))
+    parts += [f"{n} more {state}" for state, n in sorted(silent.items())]
     raise RuntimeError(f"{len(left)} of {len(rows)} {what} did not finish: " + "; ".join(parts))
 
 
 def format_status(record: SweepRecord, rows: list[dict]) -> str:
-    counts: dict[str, int] = {}
-    for r in rows:
-        counts[r["state"]] = counts.get(r["state"], 0) + 1
+    counts = Counter(r["state"] for r in rows)
     head = f"sweep {record.name} ({record.path}): " + ", ".join(f"{v} {k}" for k, v in sorted(counts.items()))
     width = max([len(r["job"]) for r in rows] + [3])
     lines = [head]
