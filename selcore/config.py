@@ -126,7 +126,10 @@ class Config:
     optimizer: str = _f("adam", "'adam' (the original) or 'sgd' (plain, no momentum: a zeroed gradient "
                         "entry leaves its weight where it is)")
     batch_size: int = _f(64, "training batch size")
-    eval_batch_size: int = _f(1000, "evaluation batch size (changes no result)")
+    eval_batch_size: int = _f(200, "evaluation and scoring batch size: bookkeeping, like the thread count (on a CPU "
+                              "the logits are the same bit for bit at any size, a test checks it; on a GPU the "
+                              "kernels chosen per size may differ in the last bits); 200 evaluates about twice "
+                              "as fast as 1000 on a 2-core CPU (python -m selcore bench prints the ratio)")
     seed: int = _f(42, "seed for model initialisation, data order and augmentation")
     device: str = _f("auto", "'auto' (cuda if available), 'cpu', 'cuda' or 'cuda:N'")
     # --- baseline and lottery ticket ---------------------------------------------------------
@@ -307,9 +310,10 @@ class Config:
         """Apply ``key=value`` strings (the command line's --set)."""
         return self.replace(**self.parse_overrides(pairs))
 
-    BOOKKEEPING = ("progress", "data_cache", "data")
-    """Fields that change how a run is shown or found, never its numbers (the data source is compared
-    by its name in run.json, so that a relative and an absolute path to the same file agree)."""
+    BOOKKEEPING = ("progress", "data_cache", "data", "eval_batch_size")
+    """Fields that change how a run is shown, found or how fast it goes, never its numbers on a given machine (the
+    data source is compared by its name in run.json, so that a relative and an absolute path to the same file agree;
+    runs recorded before ``eval_batch_size`` became bookkeeping still match)."""
 
     ONLY_FOR = {"world_size": COMMUNICATION, "classes_per_task": CONTINUAL, "task_epochs": CONTINUAL,
                 "replay_per_class": ("split_replay",)}
@@ -329,9 +333,11 @@ class Config:
     def completed_identity(cls, recorded: Mapping[str, Any]) -> dict[str, Any]:
         """A run's recorded identity with every field added since it was written set to its default: a new
         field's default always reproduces what the code did before the field existed, so such a run still
-        counts as the same run. Fields that do not concern its experiment (``ONLY_FOR``) are left out."""
+        counts as the same run. Fields that do not concern its experiment (``ONLY_FOR``) and bookkeeping fields
+        (``BOOKKEEPING``) are left out."""
         defaults = cls().replace(experiment=recorded.get("experiment", "baseline")).identity()
-        return cls._relevant({**{k: v for k, v in defaults.items() if k not in recorded}, **recorded})
+        kept = {k: v for k, v in recorded.items() if k not in cls.BOOKKEEPING}
+        return cls._relevant({**{k: v for k, v in defaults.items() if k not in kept}, **kept})
 
     def to_dict(self) -> dict[str, Any]:
         d = dataclasses.asdict(self)

@@ -14,7 +14,13 @@ def test_bench_rows_ratios_and_csv(tmp_path, data_tar, capsys):
     lines = []
     df = run_bench(cfg, images=40, repeats=1, out_csv=out, log=lines.append)
     eager = df[df.engine == "eager"]
-    assert list(eager.step) == ["dense", "dense+density", "sel", "sel+density", "sb", "sb_topk"]
+    assert list(eager.step) == ["dense", "dense+density", "sel", "sel+density", "eval@1000", "eval@200", "sb",
+                                "sb_topk"]
+    [line] = [m for m in lines if m.startswith("evaluation at batch 200 / at batch 1000")]
+    assert line.endswith("logits the same bit for bit: True")
+    evals = eager[eager.step.str.startswith("eval@")]
+    assert evals.ratio_to_reference.isna().all()  # a training loop is no reference for an evaluation
+    eager = eager[~eager.step.str.startswith("eval@")]
     # Selective Backprop's epoch against the Baseline's, both ratios measured in this run
     for step in ("sb", "sb_topk"):
         [line] = [m for m in lines if m.startswith(f"{step} epoch / Baseline (dense) epoch")]

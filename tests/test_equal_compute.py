@@ -153,6 +153,7 @@ def test_runs_recorded_before_the_new_fields_still_count_as_finished(cifar):
         pytest.skip("no committed quick results in this checkout")
     recorded = json.loads((folder / "run_baseline.json").read_text())["identity"]
     assert "budget" not in recorded  # written before the field existed
+    assert recorded["eval_batch_size"] == 1000  # since then bookkeeping (the same numbers at 200)
     cfg = profile_config("quick", "baseline", data=str(REPO.parent / "shared" / "data" / "cifar10-jpeg.tar.gz"))
     assert Experiment(cfg, folder, data=cifar).is_finished()
     assert not Experiment(cfg.replace(budget=0.5), folder, data=cifar).is_finished()

@@ -74,6 +74,25 @@ def test_same_seed_same_csv_other_seed_other_csv(tmp_path, cifar):
     assert torch.are_deterministic_algorithms_enabled()  # the runs switched it on; conftest switches it back
 
 
+def test_eval_batch_size_is_bookkeeping_the_same_logits_and_scores_bit_for_bit(tmp_path, cifar):
+    """On a CPU the test logits and the difficulty scores are the same bit for bit at the old evaluation batch
+    (1000) and the new default (200), on real images at the quick width; so a run recorded at 1000 is the same run."""
+    from selcore.config import Config
+    from selcore.engine import sel
+    from selcore.engine.data import DeviceData
+    from selcore.engine.models import build_model
+    from selcore.engine.train import test_logits
+    torch.manual_seed(0)
+    data = DeviceData(cifar, torch.device("cpu"), 100, 10, 100)
+    net = build_model(width=16)
+    assert torch.equal(test_logits(net, data.test_x, 1000), test_logits(net, data.test_x, 200))
+    x = data.train_eval_batch(torch.arange(len(data)))
+    assert torch.equal(sel.difficulty_scores(net, x, data.train_y, 1000), sel.difficulty_scores(net, x, data.train_y, 200))
+    assert Config().eval_batch_size == 200 and "eval_batch_size" not in Config().identity()
+    recorded = {**Config().identity(), "eval_batch_size": 1000}
+    assert Config.completed_identity(recorded) == Config().identity()
+
+
 @pytest.mark.slow
 def test_nan_loss_stops_with_epoch_step_and_last_finite_loss(tmp_path, cifar, monkeypatch):
     calls = {"n": 0}

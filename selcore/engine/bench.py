@@ -11,6 +11,8 @@ Everything is measured in one process, on the same device, data and network:
 * ``dense`` / ``sel``: ``selcore.engine.train.train_epoch`` on device-resident uint8 images with augmentation
   on the device; ``sel`` adds SEL's hook (per-class E/C, lr scaling, the guilt-threshold mask at the
   calibrated gamma0). ``+density`` rows also carry ``UpdateDensityHook``, as every experiment run does today.
+* ``eval@1000`` / ``eval@<eval_batch_size>``: no-grad forward passes over the same images at the old and the
+  current evaluation batch size, with whether their logits agree bit for bit (no ratio to the training reference).
 
 Each row reports images/s (median of ``repeats`` timed epochs after one warm-up epoch), its ratio to the
 reference, and the achieved FLOP/s (executed training FLOPs per image x images/s) against a measured
@@ -35,7 +37,7 @@ from .data import MEAN, STD, DeviceData, load_cifar10
 from .experiments import resolve_device
 from .flops import ExecutedFlops
 from .selection import SelectiveBackprop, TopFraction
-from .train import SELHook, UpdateDensityHook, make_optimizer, train_epoch
+from .train import SELHook, UpdateDensityHook, make_optimizer, test_logits, train_epoch
 
 BENCH_CSV = Path("benchmarks") / "bench.csv"
 
@@ -142,6 +144,23 @@ def selective_epochs(cfg: Config, data: DeviceData, fresh, fl: ExecutedFlops, re
     return pd.DataFrame(rows)
 
 
+EVAL_REFERENCE_BATCH = 1000
+"""The evaluation batch size the project used before 200 (``Config.eval_batch_size``); ``run_bench`` times both."""
+
+
+def eval_rates(net, x: torch.Tensor, sizes, dev, repeats: int = 3) -> tuple[dict[int, float], bool]:
+    """Images/s of ``train.test_logits`` over ``x`` at each batch size in ``sizes`` (median of ``repeats`` after a
+    warm-up), and whether the logits are the same bit for bit at every size."""
+    rates, logits = {}, {}
+    for bs in dict.fromkeys(sizes):
+        def run(bs=bs):
+            logits[bs] = test_logits(net, x, bs)
+            return len(x)
+        rates[bs] = _time(run, dev, repeats)
+    first, *others = logits.values()
+    return rates, all(torch.equal(first, other) for other in others)
+
+
 def compare_epochs(cfg: Config, images: int = 1000, repeats: int = 3) -> pd.DataFrame:
     """Selective Backprop's and its variant's epoch against a dense (Baseline) epoch on ``cfg``'s device, width and
     batch size over the first ``images`` training images, measured in this one run: per step the epoch's wall
@@ -198,14 +217,19 @@ def run_bench(cfg: Config, images: int = 2000, repeats: int = 3, out_csv: Path |
                               cfg.lr_loss_scale)] if step == "sel" else []) + ([UpdateDensityHook(net)] if density else [])
             rate = _time(lambda: train_epoch(net, opt, data, idx, cfg.batch_size, gen, hooks).samples, dev, repeats)
             rows.append({"engine": "eager", "step": step + ("+density" if density else ""), "images_per_s": rate})
+    eval_at, same_logits = eval_rates(fresh()[0], data.train_eval_batch(idx),
+                                      (EVAL_REFERENCE_BATCH, cfg.eval_batch_size), dev, repeats)
+    rows += [{"engine": "eager", "step": f"eval@{bs}", "images_per_s": rate} for bs, rate in eval_at.items()]
     sb = selective_epochs(cfg, data, fresh, fl, repeats, ("sb", "sb_topk"))
     sb_flops = dict(zip(sb["step"], sb["flops_ratio"]))
     rows += sb[["engine", "step", "images_per_s"]].to_dict("records")
     for engine in ("compile", "graph"):
         rows.append({"engine": engine, "step": "not implemented yet", "images_per_s": float("nan")})
     df = pd.DataFrame(rows)
-    df["ratio_to_reference"] = df["images_per_s"] / ref
+    evals = df.step.str.startswith("eval@")
+    df["ratio_to_reference"] = (df["images_per_s"] / ref).where(~evals)  # the reference is a training loop
     df["achieved_TFLOP_s"] = df["images_per_s"] * per_image / 1e12
+    df.loc[evals, "achieved_TFLOP_s"] = df.loc[evals, "images_per_s"] * fl.forward(1) / 1e12
     for step, ratio in sb_flops.items():  # an SB epoch executes ``ratio`` x a dense epoch's FLOPs
         df.loc[df.step == step, "achieved_TFLOP_s"] *= ratio
     df["matmul_TFLOP_s"] = peak / 1e12
@@ -220,6 +244,9 @@ def run_bench(cfg: Config, images: int = 2000, repeats: int = 3, out_csv: Path |
     log(df.drop(columns=["time_utc"]).to_string(index=False, float_format=lambda v: f"{v:.3g}"))
     log(f"SEL step time / dense step time (eager): {dense / sel_rate:.3f}; "
         f"dense step vs reference loop: {dense / ref:.2f}x")
+    log(f"evaluation at batch {cfg.eval_batch_size} / at batch {EVAL_REFERENCE_BATCH}, measured in this run: "
+        f"{eval_at[cfg.eval_batch_size] / eval_at[EVAL_REFERENCE_BATCH]:.2f}x the images/s; logits the same bit for "
+        f"bit: {same_logits}")
     for step, ratio in sb_flops.items():
         rate = float(df.loc[(df.engine == "eager") & (df.step == step), "images_per_s"].iloc[0])
         log(f"{step} epoch / Baseline (dense) epoch, measured in this run: wall time {dense / rate:.3f}, "
