@@ -28,9 +28,10 @@ def test_augmented_scoring_draws_the_training_augmentation_from_a_generator_seed
     assert not torch.equal(a["scores"], other["scores"])
     # the scores are the scorer's eval-mode losses on those augmented images
     scorer = curriculum.scorer_model(cfg, data.num_classes)
-    assert torch.allclose(a["scores"], sel.difficulty_scores(scorer, expect, data.train_y), atol=1e-5)
+    assert torch.allclose(a["scores"], sel.difficulty_scores(scorer, expect, data.train_y, cfg.eval_batch_size), atol=1e-5)
     clean = curriculum.compute_curriculum(cfg.replace(score_augmented=False), data)
-    assert torch.allclose(clean["scores"], sel.difficulty_scores(scorer, data.train_eval_batch(idx), data.train_y), atol=1e-5)
+    assert torch.allclose(clean["scores"], sel.difficulty_scores(scorer, data.train_eval_batch(idx), data.train_y,
+                                                  cfg.eval_batch_size), atol=1e-5)
     assert a["rules"] == {"calibration_mode": "eval", "score_augmented": True, "conv1_init": "default"}
 
 

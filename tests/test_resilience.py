@@ -74,7 +74,7 @@ def test_same_seed_same_csv_other_seed_other_csv(tmp_path, cifar):
     assert torch.are_deterministic_algorithms_enabled()  # the runs switched it on; conftest switches it back
 
 
-def test_eval_batch_size_is_bookkeeping_the_same_logits_and_scores_bit_for_bit(tmp_path, cifar):
+def test_eval_batch_size_is_bookkeeping_the_same_logits_and_scores_bit_for_bit(cifar):
     """On a CPU the test logits and the difficulty scores are the same bit for bit at the old evaluation batch
     (1000) and the new default (200), on real images at the quick width; so a run recorded at 1000 is the same run."""
     from selcore.config import Config

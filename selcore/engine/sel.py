@@ -127,7 +127,7 @@ def sel_lr(base_lr: float, loss: torch.Tensor, scale: float = 2.0) -> torch.Tens
 
 
 @torch.no_grad()
-def difficulty_scores(net: nn.Module, x: torch.Tensor, y: torch.Tensor, batch_size: int = 200) -> torch.Tensor:
+def difficulty_scores(net: nn.Module, x: torch.Tensor, y: torch.Tensor, batch_size: int) -> torch.Tensor:
     """Per-sample difficulty = the scorer's cross-entropy loss CE(net(x_i), y_i), in eval mode."""
     was_training = net.training
     net.eval()

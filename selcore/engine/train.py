@@ -238,17 +238,13 @@ def train_epoch(net: nn.Module, opt: torch.optim.Optimizer, data: DeviceData, in
 
 
 @torch.no_grad()
-def test_logits(net: nn.Module, x: torch.Tensor, batch_size: int = 200) -> torch.Tensor:
+def test_logits(net: nn.Module, x: torch.Tensor, batch_size: int) -> torch.Tensor:
     net.eval()
     return torch.cat([net(x[i:i + batch_size]) for i in range(0, len(x), batch_size)])
 
 
-def predict(net: nn.Module, x: torch.Tensor, batch_size: int = 200) -> torch.Tensor:
-    return test_logits(net, x, batch_size).argmax(1)
-
-
 @torch.no_grad()
-def evaluate(net: nn.Module, data: DeviceData, batch_size: int = 200, keep_logits: bool = False) -> dict:
+def evaluate(net: nn.Module, data: DeviceData, batch_size: int, keep_logits: bool = False) -> dict:
     """Accuracy (%) on the full test set and on the held-out set (first 100 per class), with the
     held-out set's per-class accuracy. The held-out images are part of the full test set. ``keep_logits``: the
     test set's logits too (``logits``)."""
