@@ -12,6 +12,7 @@ other parameters into a place of its own (``python -m selcore chapter``).
 """
 from __future__ import annotations
 
+import logging
 import os
 import sys
 import time
@@ -125,6 +126,16 @@ def committed_profile(book_dir: Path) -> str | None:
     return next((p for p in profiles if p), None)
 
 
+def leftovers_to_log(log_file: Path | None) -> None:
+    """After Ctrl-C, send asyncio's reports of abandoned tasks to ``log_file`` (nowhere when None) instead of
+    the terminal. Papermill's cleanup shuts the kernel down while nbclient's interrupted cell task still polls
+    it; on a loaded machine that task sees the kernel gone and ends with ``DeadKernelError``, which asyncio
+    prints with a traceback when the task is collected, after the one line that says how to resume."""
+    logger = logging.getLogger("asyncio")
+    logger.handlers[:] = [logging.FileHandler(log_file) if log_file else logging.NullHandler()]
+    logger.propagate = False
+
+
 def execute_chapter(name: str, out: Path, params: dict, repo: Path = REPO_ROOT, log_file: Path | None = None,
                     desc: str | None = None, meta: dict | None = None) -> None:
     """Execute ``chapters/<name>.ipynb`` into ``out`` with ``params`` (one the chapter does not declare fails
@@ -151,9 +162,11 @@ def execute_chapter(name: str, out: Path, params: dict, repo: Path = REPO_ROOT, 
                             progress_bar={"desc": desc or name, "leave": False, "file": sys.stdout},
                             stdout_file=sink, stderr_file=sink)
     except KeyboardInterrupt:
+        leftovers_to_log(log_file)
         raise Interrupted(name) from None
     except Exception as err:
         if isinstance(err, PapermillExecutionError) and err.ename == "KeyboardInterrupt":
+            leftovers_to_log(log_file)
             raise Interrupted(name) from None
         failed = out.parent / ".failed" / out.name
         failed.parent.mkdir(exist_ok=True)
