@@ -146,6 +146,38 @@ def test_local_sweep_runs_resumes_and_reports(tmp_path, monkeypatch, data_tar, c
     assert "1 failed" in out and "missing.tar.gz" in out, out
 
 
+@pytest.mark.slow
+def test_ctrl_c_in_a_local_sweep_ends_with_one_line_and_the_rerun_finishes(tmp_path, data_tar):
+    """Ctrl-C reaches the sweep and its job controllers (one process group, as in a terminal): one line on the
+    terminal, the controllers' KeyboardInterrupt tracebacks in the sweep's controllers.log, and the same command
+    again finishes every job."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+    env = dict(os.environ, SELCORE_SWEEPS=str(tmp_path / "sweeps"))
+    cmd = [sys.executable, "-m", "selcore", "sweep", "--profile", "smoke", "--experiments", "sel95", "--grid",
+           "percentile=30,50", "--executor", "local", "--cpus", "1", "--results-root", str(tmp_path / "results"),
+           "--data", str(data_tar), "--name", "cc"]
+    proc = subprocess.Popen(cmd, cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            start_new_session=True)
+    deadline = time.time() + 600
+    while time.time() < deadline and proc.poll() is None and not any((tmp_path / "results").rglob("*.pt")):
+        time.sleep(0.5)  # until a job is training (its first checkpoint exists)
+    assert proc.poll() is None, proc.communicate()[1][-2000:]
+    os.killpg(proc.pid, signal.SIGINT)
+    out, err = proc.communicate(timeout=120)
+    lines = [ln for ln in err.splitlines() if ln.strip()]
+    assert proc.returncode == 130, err[-2000:]
+    assert "Traceback" not in err and lines[-1].startswith("interrupted") and "rerun" in lines[-1], err[-2000:]
+    assert "KeyboardInterrupt" in (tmp_path / "sweeps" / "cc" / "controllers.log").read_text()
+    again = subprocess.run(cmd, cwd=REPO, env=env, capture_output=True, text=True, timeout=900)
+    assert again.returncode == 0, again.stderr[-2000:]
+    record = SweepRecord(tmp_path / "sweeps" / "cc")
+    assert [r["state"] for r in status_table(record)] == ["finished"] * 4
+
+
 SWEEP_RESULTS = REPO / "results" / "quick" / "percentile30" / "seed42" / "run_sel95.json"
 
 

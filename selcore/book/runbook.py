@@ -19,6 +19,7 @@ import time
 from pathlib import Path
 
 from ..paths import portable_path
+from ..procs import stderr_to
 from .params import check_declared, declared_parameters
 from .profiles import check_profile
 
@@ -151,16 +152,12 @@ def execute_chapter(name: str, out: Path, params: dict, repo: Path = REPO_ROOT, 
     tmp = out.with_name(f".{out.stem}.running.ipynb")
     t0 = time.perf_counter()
     sink = open(log_file, "a") if log_file else None
-    saved_stderr = None
     try:
-        if sink:  # the kernel process inherits file descriptor 2: its warnings and dying words go to the log
-            sys.stderr.flush()
-            saved_stderr = os.dup(2)
-            os.dup2(sink.fileno(), 2)
-        pm.execute_notebook(str(source), str(tmp), parameters=params,
-                            cwd=str(repo), kernel_name="python3", log_output=False,
-                            progress_bar={"desc": desc or name, "leave": False, "file": sys.stdout},
-                            stdout_file=sink, stderr_file=sink)
+        with stderr_to(sink):  # the kernel's warnings and dying words go to the log
+            pm.execute_notebook(str(source), str(tmp), parameters=params,
+                                cwd=str(repo), kernel_name="python3", log_output=False,
+                                progress_bar={"desc": desc or name, "leave": False, "file": sys.stdout},
+                                stdout_file=sink, stderr_file=sink)
     except KeyboardInterrupt:
         leftovers_to_log(log_file)
         raise Interrupted(name) from None
@@ -176,9 +173,6 @@ def execute_chapter(name: str, out: Path, params: dict, repo: Path = REPO_ROOT, 
         raise ChapterFailed(f"chapter {name} failed after {time.perf_counter() - t0:.0f}s ({what}); the executed "
                             f"notebook with the error is in {failed}") from None
     finally:
-        if saved_stderr is not None:
-            os.dup2(saved_stderr, 2)
-            os.close(saved_stderr)
         if sink:
             sink.close()
     nb = nbformat.read(tmp, as_version=4)

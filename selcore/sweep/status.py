@@ -46,6 +46,7 @@ class SweepRecord:
         self.folder = Path(folder).resolve()
         self.name = name or self.folder.name
         self.path = self.folder / "sweep.json"
+        self.controller_log = self.folder / "controllers.log"  # local executor: the job controllers' own stderr
         self.data = read_json(self.path) if self.path.exists() else {"name": self.name, "jobs": {}}
 
     def entries(self) -> list[dict]:

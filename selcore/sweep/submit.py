@@ -11,12 +11,14 @@ from __future__ import annotations
 import os
 import sys
 import time
+from contextlib import nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Sequence
 
 from ..config import ConfigError
 from ..paths import portable_path
+from ..procs import stderr_to
 from .job import SweepJob
 from .plan import Job
 from .status import SweepRecord, job_state, needed_curricula, queued_jobs
@@ -143,7 +145,9 @@ def _waves(ex, kind, todo, record, res, parallel, running, log) -> None:
                     done += 1
                     log(f"[{done}/{n}] {j.key}: skipped: {failed_roots[j.root]} failed")
                     continue
-                s = ex.submit(SweepJob(res.cpus), j.to_dict())
+                with open(record.controller_log, "a") if kind == "local" else nullcontext() as sink:
+                    with stderr_to(sink):  # the controller's own messages (a Ctrl-C traceback) go to its log
+                        s = ex.submit(SweepJob(res.cpus), j.to_dict())
                 record.submitted(j, s.job_id, s.paths.stdout, s.paths.stderr, kind)
                 record.save()
                 running[j.key] = (j, s)
