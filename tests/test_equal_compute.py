@@ -244,12 +244,13 @@ def test_baseline_epoch_seconds_of_the_committed_quick_runs():
     epoch after each run's first, positive seconds, stated from the fastest to the slowest."""
     from selcore.book.equal_compute import planned_jobs
     from selcore.report import equal_compute as ec
+    from selcore.report.stats import epoch_spread_text
     if not (REPO / "results" / "quick" / "seed42" / "run_baseline.json").exists():
         pytest.skip("no committed quick results in this checkout")
     jobs = planned_jobs("quick", None, "0.25,0.5", "data.tar", str(REPO / "results"))
     seconds = ec.baseline_epoch_seconds(jobs)
     epochs = {0.0: 8, 0.25: 2, 0.5: 4}  # the quick Baseline's epochs at each budget point
     assert len(seconds) == sum(3 * (n - 1) for n in epochs.values()) and (seconds > 0).all()
-    text = ec.epoch_spread_text(seconds)
+    text = epoch_spread_text(seconds)
     assert text.startswith(f"from {seconds.min():.1f} to {seconds.max():.1f} s") and text.endswith(f"over {len(seconds)} epochs")
-    assert ec.epoch_spread_text(seconds.iloc[0:0]).startswith("not measured")
+    assert epoch_spread_text(seconds.iloc[0:0]).startswith("not measured")

@@ -136,3 +136,21 @@ def test_order_agreement_is_read_from_the_run_json(tmp_path):
     assert agreement.values()["abl_rho_range"] == "from -0.20 (dog) to 0.55 (cat)"
     assert agreement.values()["abl_rho_txt"].endswith("(n=4)")
     assert agreement.rho.shape == (2, 2)
+
+
+def test_epoch_seconds_of_the_committed_baselines_equal_the_analysis_pages_spread():
+    """Each epoch's seconds are the step of the cumulative ``time_s`` column, each run's first epoch left out;
+    the analysis chapter states their spread over the committed Baseline runs (3 seeds x 7 epochs at quick)."""
+    import pandas as pd
+
+    from selcore.report.stats import epoch_seconds, epoch_spread_text
+    from selcore.report.summary import load_results
+    two = [pd.DataFrame({"time_s": [30.0, 50.0, 71.5]}), pd.DataFrame({"time_s": [9.0]})]
+    assert list(epoch_seconds(two)) == [20.0, 21.5]
+    assert epoch_seconds([]).empty and epoch_spread_text(epoch_seconds([])).startswith("not measured")
+    runs = [load_results(QUICK / f"seed{s}")["baseline"] for s in SEEDS]
+    seconds = epoch_seconds(runs)
+    assert len(seconds) == sum(len(h) - 1 for h in runs) == 21 and (seconds > 0).all()
+    text = epoch_spread_text(seconds)
+    assert text.startswith(f"from {seconds.min():.1f} to {seconds.max():.1f} s") and text.endswith("over 21 epochs")
+    assert glued("analysis")["analysis_epoch_spread"] == text

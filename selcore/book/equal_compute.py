@@ -14,6 +14,7 @@ from ..config import ConfigError
 from ..engine.data import default_source
 from ..paths import epoch_comparison_path, portable_path
 from ..report import equal_compute as report
+from ..report.stats import epoch_spread_text
 from ..sweep.plan import Job, parse_grid
 from ..sweep.status import require_finished, status_table
 from ..sweep.submit import Resources, run_sweep
@@ -149,6 +150,6 @@ def run(profile: str, data: str, results_root: str, seeds: Any, budgets: str, ex
         glue_value(f"ec_{step}_epoch", f"{r['time_ratio']:.2f}x the wall time and {r['flops_ratio']:.2f}x the "
                                        f"executed FLOPs of a dense epoch")
     glue_value("ec_epoch_device", str(epochs["device"].iloc[0]))
-    glue_value("ec_epoch_spread", report.epoch_spread_text(report.baseline_epoch_seconds(jobs)))
+    glue_value("ec_epoch_spread", epoch_spread_text(report.baseline_epoch_seconds(jobs)))
     glue_figure("ec_fig_finding", report.figure(runs, points))
     return EqualCompute(runs, points, cheapest, epochs, epochs_file, jobs, records)

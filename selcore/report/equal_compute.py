@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 
 from ..sweep.plan import Job
-from .stats import format_ci, format_number, mean_ci
+from .stats import epoch_seconds, format_ci, format_number, mean_ci
 from .sweep import experiment_runs
 
 FAMILIES = {
@@ -67,21 +67,9 @@ def relative_to_baseline(runs: pd.DataFrame) -> pd.DataFrame:
 
 
 def baseline_epoch_seconds(jobs: Sequence[Job]) -> pd.Series:
-    """Wall time (s) of each epoch of the dense Baseline's runs (the full schedule and the budget points), each
-    run's first epoch left out (it pays the warm-up): the same work every epoch (the same images trained, the same
-    test set evaluated), so their spread is the machine's own variation from run to run and session to session."""
-    seconds = [np.diff(hist["time_s"].to_numpy(float)) for j, hist, _ in experiment_runs(jobs)
-               if j.experiment == "baseline"]
-    return pd.Series(np.concatenate(seconds) if seconds else [], name="epoch_s", dtype=float)
-
-
-def epoch_spread_text(seconds: pd.Series) -> str:
-    """'from a to b s (median m s; b/a - 1 = x%), over n epochs' of ``baseline_epoch_seconds``."""
-    if seconds.empty:
-        return "not measured (no Baseline run with two epochs)"
-    lo, med, hi = seconds.min(), seconds.median(), seconds.max()
-    return (f"from {lo:.1f} to {hi:.1f} s (median {med:.1f} s; the slowest {100 * (hi / lo - 1):.0f}% above the "
-            f"fastest), over {len(seconds)} epochs")
+    """``stats.epoch_seconds`` of the dense Baseline's runs (the full schedule and the budget points): the same work
+    every epoch, so their spread is the machine's own variation from run to run and session to session."""
+    return epoch_seconds(hist for j, hist, _ in experiment_runs(jobs) if j.experiment == "baseline")
 
 
 MEASURES = ("test_100", "test_full", "exec_flops_T", "exec_pct", "wall_s", "wall_pct", "sparsity", "epochs")

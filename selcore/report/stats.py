@@ -5,6 +5,7 @@ import math
 from pathlib import Path
 from typing import Iterable, Mapping
 
+import numpy as np
 import pandas as pd
 from scipy import stats as sps
 
@@ -29,6 +30,22 @@ def mean_ci(values: Iterable[float], level: float = LEVEL) -> dict:
     sd = math.sqrt(sum((x - m) ** 2 for x in v) / (n - 1))
     half = float(sps.t.ppf((1 + level) / 2, n - 1)) * sd / math.sqrt(n)
     return {"n": n, "mean": m, "std": sd, "lo": m - half, "hi": m + half}
+
+
+def epoch_seconds(histories: Iterable[pd.DataFrame]) -> pd.Series:
+    """Wall time (s) of every epoch of the histories, each run's first epoch left out (it pays the warm-up): epoch
+    k's seconds are time_s[k] - time_s[k-1] of its ``hist_<experiment>.csv`` (cumulative training time)."""
+    seconds = [np.diff(h["time_s"].to_numpy(float)) for h in histories]
+    return pd.Series(np.concatenate(seconds) if seconds else [], name="epoch_s", dtype=float)
+
+
+def epoch_spread_text(seconds: pd.Series) -> str:
+    """'from a to b s (median m s; the slowest (b/a - 1)% above the fastest), over n epochs' of ``epoch_seconds``."""
+    if seconds.empty:
+        return "not measured (no run with two epochs)"
+    lo, med, hi = seconds.min(), seconds.median(), seconds.max()
+    return (f"from {lo:.1f} to {hi:.1f} s (median {med:.1f} s; the slowest {100 * (hi / lo - 1):.0f}% above the "
+            f"fastest), over {len(seconds)} epochs")
 
 
 def seed_folders(root: Path | str) -> list[Path]:
