@@ -163,8 +163,8 @@ def test_ctrl_c_in_a_local_sweep_ends_with_one_line_and_the_rerun_finishes(tmp_p
     proc = subprocess.Popen(cmd, cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                             start_new_session=True)
     deadline = time.time() + 600
-    while time.time() < deadline and proc.poll() is None and not any((tmp_path / "results").rglob("*.pt")):
-        time.sleep(0.5)  # until a job is training (its first checkpoint exists)
+    while time.time() < deadline and proc.poll() is None and not any((tmp_path / "results").rglob("sel95.pt")):
+        time.sleep(0.5)  # until an SEL-95 job has finished its first epoch (of 5): its controller is running
     assert proc.poll() is None, proc.communicate()[1][-2000:]
     os.killpg(proc.pid, signal.SIGINT)
     out, err = proc.communicate(timeout=120)
