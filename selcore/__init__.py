@@ -1,13 +1,14 @@
 """selcore: Staged Embarrassment Learning (SEL), its baselines, and honest compute accounting.
 
-Three layers, one module per concern in each:
+Layers, one module per concern in each; a layer imports only the layers below it (``tests/test_layers.py``):
 
+* at the bottom: ``config`` (hyperparameters as one frozen dataclass), ``profiles`` (paper / quick / smoke and
+  what a configuration changes of its profile), ``paths`` (every artifact location), ``procs``;
 * ``selcore.engine``: data, model, formulas, the training loop and its hooks, FLOPs, checkpoints, experiments;
+* ``selcore.sweep``: grids of jobs through submitit, their states;
 * ``selcore.report``: statistics, the summary table, the claims ledger, the figures;
-* ``selcore.book``: profiles, the chapters' entry points, the papermill runner, provenance.
-
-Beside them: ``config`` (hyperparameters as one frozen dataclass), ``paths`` (every artifact location),
-``cli``.
+* ``selcore.book``: the chapters' entry points, the papermill runner, provenance;
+* at the top: ``cli`` (``python -m selcore``).
 """
 from .config import EXPERIMENTS, EXPERIMENT_TITLES, Config, ConfigError
 from .engine.data import CLASSES, CIFAR10, DataError, DeviceData, load_cifar10

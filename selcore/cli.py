@@ -118,7 +118,7 @@ def main(argv=None) -> int:
                     print("\n".join(f"- {n}" for n in notes))
             return 0
         if args.cmd == "run":
-            from .book.profiles import check_profile, default_profile, results_dir
+            from .profiles import check_profile, default_profile, results_dir
             from .book.runbook import run_book
             profile = args.profile
             if profile is None:
@@ -164,7 +164,7 @@ def main(argv=None) -> int:
             if args.name not in ALL_EXPERIMENTS:
                 raise ConfigError(f"unknown experiment {args.name!r}{did_you_mean([args.name], ALL_EXPERIMENTS)}: "
                                   f"choose one of {', '.join(ALL_EXPERIMENTS)}")
-            from .book.profiles import profile_config
+            from .profiles import profile_config
             cfg = profile_config(args.profile, args.name)
             overrides = list(args.overrides)
             if args.data or not any(o.startswith("data=") for o in overrides):

@@ -256,7 +256,7 @@ def test_accuracy_matrix_bytes_and_the_two_claims_rows_on_known_runs(tmp_path):
 
 def test_the_committed_quick_runs_count_their_bytes_and_log_every_task():
     """The book's runs (results/quick, the profile's seeds): what the chapter and the claims rows read."""
-    from selcore.book.profiles import PROFILE_SEEDS, PROFILES
+    from selcore.profiles import PROFILE_SEEDS, PROFILES
     root = REPO / "results" / "quick"
     for seed in PROFILE_SEEDS["quick"]:
         folder = root / f"seed{seed}"

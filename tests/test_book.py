@@ -12,7 +12,7 @@ import yaml
 
 from selcore.report import plots
 from selcore.config import ABLATIONS
-from selcore.book.profiles import PROFILES, PROFILE_SEEDS
+from selcore.profiles import PROFILES, PROFILE_SEEDS
 from selcore.book.runbook import toc_files
 from selcore.engine.results import columns
 from tests.conftest import REPO

@@ -147,7 +147,7 @@ def test_budget_only_for_the_baseline_schedule_and_values_checked():
 def test_runs_recorded_before_the_new_fields_still_count_as_finished(cifar):
     """The committed quick runs' run.json predate budget, sb_* and target_density: their defaults reproduce what
     ran, so the book does not retrain them."""
-    from selcore.book.profiles import profile_config
+    from selcore.profiles import profile_config
     folder = REPO / "results" / "quick" / "seed42"
     if not (folder / "run_baseline.json").exists():
         pytest.skip("no committed quick results in this checkout")

@@ -11,7 +11,7 @@ import yaml
 
 from selcore.book.chapter import parse_settings
 from selcore.book.params import check_declared
-from selcore.book.profiles import profile_config
+from selcore.profiles import profile_config
 from selcore.cli import build_parser
 from selcore.config import ALL_EXPERIMENTS, Config
 from selcore.sweep.plan import parse_experiments, parse_grid, parse_profiles, plan_sweep

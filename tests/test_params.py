@@ -10,7 +10,7 @@ import nbformat
 import pytest
 
 from selcore.book import params, runbook
-from selcore.book.profiles import profile_config
+from selcore.profiles import changed_fields, profile_config
 from selcore.config import ConfigError
 
 REPO = Path(__file__).resolve().parents[1]
@@ -51,7 +51,7 @@ def test_unknown_chapter_is_named():
 
 
 def test_a_mistyped_profile_is_named_with_the_closest_one():
-    from selcore.book.profiles import check_profile
+    from selcore.profiles import check_profile
     with pytest.raises(ConfigError, match=r"profile='quik' \(did you mean 'quick'\?\): must be one of paper, quick"):
         check_profile("quik")
     assert check_profile("smoke") == "smoke"
@@ -67,7 +67,7 @@ def test_an_unknown_chapter_fails_before_a_run_is_announced(tmp_path):
 
 def test_a_changed_configuration_writes_under_runs_never_results():
     ref = profile_config("smoke", "sel95", seed=42)
-    changed = params.changed_fields(profile_config("smoke", "sel95", seed=43, percentile=70), ref)
+    changed = changed_fields(profile_config("smoke", "sel95", seed=43, percentile=70), ref)
     assert changed == {"percentile": 70.0}
     root = params.variant_root("sel95", changed, "results")
     assert root == str(Path("runs") / "sel95-percentile70")

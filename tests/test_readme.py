@@ -4,7 +4,7 @@ import re
 import pytest
 
 from selcore.report import claims
-from selcore.book.profiles import PROFILE_SEEDS, seed_dir
+from selcore.profiles import PROFILE_SEEDS, seed_dir
 from tests.conftest import REPO
 
 

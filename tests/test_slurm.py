@@ -96,7 +96,7 @@ def _release(job_id: str) -> None:
 def test_requeued_jobs_resume_and_equal_uninterrupted_runs(slurm, sweeps, tmp_path, data_tar, capsys):
     import torch
 
-    from selcore.book.profiles import profile_config
+    from selcore.profiles import profile_config
     from selcore.engine.experiments import run_experiment
     results = tmp_path / "results"
     args = ["sweep", "--profile", "smoke", "--experiments", "oracle_order", "--seeds", "42,43",

@@ -11,7 +11,7 @@ import pytest
 from selcore.cli import main
 from selcore.config import Config, ConfigError
 from selcore.paths import setting_name
-from selcore.book.profiles import parse_seeds
+from selcore.profiles import parse_seeds
 from selcore.sweep.plan import Job, parse_experiments, parse_grid, plan_sweep
 from selcore.sweep.status import SweepRecord, job_state, status_table
 
@@ -116,7 +116,7 @@ def test_local_sweep_runs_resumes_and_reports(tmp_path, monkeypatch, data_tar, c
     real reason says why in --status without stopping the others."""
     import torch
 
-    from selcore.book.profiles import profile_config
+    from selcore.profiles import profile_config
     from selcore.engine.experiments import run_experiment
     monkeypatch.setenv("SELCORE_SWEEPS", str(tmp_path / "sweeps"))
     args = ["sweep", "--profile", "smoke", "--experiments", "sel95", "--grid", "percentile=30,50", "--executor",

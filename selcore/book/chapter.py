@@ -19,7 +19,7 @@ import pandas as pd
 from ..config import Config, ConfigError
 from ..paths import RunPaths
 from .page import table
-from .profiles import parse_seeds, profile_config, seed_dir
+from ..profiles import changed_fields, parse_seeds, profile_config, seed_dir
 from ..engine.results import read_json
 from ..report.stats import format_ci, mean_ci
 from ..report.summary import PUBLISHED, read_history
@@ -232,7 +232,7 @@ def run(configs: dict[int, Config], profile: str, results_root: str = "results",
     writes under ``runs/<chapter>-<setting>/`` instead when ``results_root`` is the default (``params.variant_root``).
     Glues the chapter's headline (``ChapterRuns.headline``) and its ``COMPARISONS``."""
     from ..engine.experiments import run_experiment
-    from .params import changed_fields, variant_root
+    from .params import variant_root
     cfg = next(iter(configs.values()))
     name = cfg.experiment
     changed = changed_fields(cfg, profile_config(profile, name, data=cfg.data, seed=cfg.seed))

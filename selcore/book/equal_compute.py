@@ -21,7 +21,7 @@ from ..sweep.submit import Resources, run_sweep
 from .chapter import glue_figure, glue_value
 from .page import csv_link, jobs_table, table
 from .params import REPO_ROOT
-from .profiles import parse_seeds, results_dir
+from ..profiles import parse_seeds, results_dir
 
 BUDGETED = ("baseline", "sb", "sb_topk")
 """The methods run at each budget (a fraction of the Baseline's executed FLOPs)."""
@@ -105,7 +105,7 @@ def _epochs(profile: str, data: str, results_root: str, images: int, repeats: in
     """The epoch comparison of this profile's results folder, measured once and kept (delete the file to measure
     again)."""
     from ..engine.bench import compare_epochs
-    from .profiles import profile_config
+    from ..profiles import profile_config
     path = epoch_comparison_path(results_dir(profile, results_root))
     if not path.exists():
         cfg = profile_config(profile, "sb", data=data).replace(progress="none")

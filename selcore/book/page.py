@@ -9,7 +9,7 @@ from urllib.parse import quote
 
 import torch
 
-from .profiles import PROFILE_NOTES, check_profile
+from ..profiles import PROFILE_NOTES, check_profile
 from .sphinx_ext import PUBLISHED_DIR, is_published, results_root
 
 

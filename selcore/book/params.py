@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Mapping
 
-from ..config import Config, ConfigError, did_you_mean
+from ..config import ConfigError, did_you_mean
 from ..paths import setting_name
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -106,13 +106,6 @@ def accept(chapter: str, namespace: Mapping[str, Any], chapters_dir: Path = CHAP
     ``-p percentil 70`` is only a warning in papermill), naming the parameters it does accept."""
     declared = declared_parameters(source_notebook(chapter, chapters_dir))
     check_declared(chapter, undeclared(namespace, declared), declared=declared)
-
-
-def changed_fields(cfg: Config, reference: Config) -> dict[str, Any]:
-    """The fields in which ``cfg`` differs from ``reference`` (ignoring seed, data, device and progress)."""
-    ignore = {"seed", "data", "device", "progress"}
-    a, b = cfg.to_dict(), reference.to_dict()
-    return {k: a[k] for k in a if k not in ignore and a[k] != b.get(k)}
 
 
 def variant_name(chapter: str, changed: Mapping[str, Any]) -> str:

@@ -21,7 +21,7 @@ from pathlib import Path
 from ..paths import portable_path
 from ..procs import stderr_to
 from .params import check_declared, declared_parameters
-from .profiles import check_profile
+from ..profiles import check_profile
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 

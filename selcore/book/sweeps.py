@@ -19,7 +19,7 @@ from ..sweep.submit import Resources, run_sweep
 from .chapter import glue_value, glue_figure
 from .page import jobs_table, table
 from .params import REPO_ROOT
-from .profiles import parse_seeds
+from ..profiles import parse_seeds
 
 
 @dataclass

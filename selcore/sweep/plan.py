@@ -18,12 +18,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Sequence
 
-from ..book.profiles import PROFILE_SEEDS, check_profile, profile_config, results_dir
 from ..config import ALL_EXPERIMENTS, Config, ConfigError, _coerce, did_you_mean
-from ..book.params import changed_fields
 from ..engine.curriculum import CALIBRATION_OVERRIDES, curriculum_path
 from ..engine.experiments import requirements
 from ..paths import setting_name
+from ..profiles import PROFILE_SEEDS, changed_fields, check_profile, profile_config, results_dir
 
 NOT_SWEPT = ("experiment", "seed", "data", "data_cache", "device", "progress")
 """Fields a grid may not name: experiments and seeds have options of their own; the others change no result."""

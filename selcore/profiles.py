@@ -6,6 +6,10 @@
   the whole book (3 seeds, with the ablations) in 35 to 81 minutes on a 2-core CPU (measured).
 * ``smoke``: the same code paths in a few minutes (CI): 100 images per class, width 8, 1-2 epochs,
   a 2,000-image test set.
+
+Beside the profiles, what a configuration changes of its profile (``changed_fields``): a chapter rerun with other
+parameters and a sweep's setting are both named by it. This module stands beside ``config`` at the bottom of the
+package: the engine, the sweeps, the reports and the book all read it, and it reads only ``config``.
 """
 from __future__ import annotations
 
@@ -14,7 +18,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from ..config import Config, ConfigError, did_you_mean
+from .config import Config, ConfigError, did_you_mean
 
 PROFILES: dict[str, dict[str, Any]] = {
     "paper": {},
@@ -77,7 +81,7 @@ def seed_dir(profile: str, seed: int, root: str | Path = "results") -> Path:
 
 def default_profile() -> str:
     """``paper`` where CUDA is available, else ``quick``."""
-    import torch
+    import torch  # heavy, and only `run` without --profile asks: the profiles, like config, need no torch
     return "paper" if torch.cuda.is_available() else "quick"
 
 
@@ -101,3 +105,11 @@ def profile_config(profile: str, experiment: str, **overrides: Any) -> Config:
 def results_dir(profile: str, root: str | Path = "results") -> Path:
     """Where a profile's results live: ``<root>/<profile>`` (``root`` default: ./results)."""
     return Path(os.environ.get("SELCORE_RESULTS", root)) / check_profile(profile)
+
+
+def changed_fields(cfg: Config, reference: Config) -> dict[str, Any]:
+    """The fields in which ``cfg`` differs from ``reference`` (ignoring seed, data, device and progress), as
+    {field: cfg's value}; ``reference`` is usually ``profile_config`` of the same profile and experiment."""
+    ignore = {"seed", "data", "device", "progress"}
+    a, b = cfg.to_dict(), reference.to_dict()
+    return {k: a[k] for k in a if k not in ignore and a[k] != b.get(k)}
