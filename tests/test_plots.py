@@ -9,7 +9,7 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 import pytest  # noqa: E402
 
-from selcore.report import plots  # noqa: E402
+from selcore.report import figdata, plots  # noqa: E402
 from selcore.config import EXPERIMENT_TITLES, EXPERIMENTS  # noqa: E402
 from selcore.engine.data import CLASSES  # noqa: E402
 from selcore.engine.results import columns  # noqa: E402
@@ -117,7 +117,7 @@ def test_one_colour_per_system(tmp_path):
     for make in (plots.accuracy_full, plots.flops_proxy_vs_executed):
         for line in make(results).axes[0].get_lines():
             system = next(e for e in EXPERIMENTS if line.get_label().startswith(EXPERIMENT_TITLES[e]))
-            assert matplotlib.colors.same_color(line.get_color(), plots.COLORS[system])
+            assert matplotlib.colors.same_color(line.get_color(), figdata.COLORS[system])
 
 
 def test_executed_panel_says_why_it_is_empty_for_the_original_format(tmp_path):
@@ -128,7 +128,7 @@ def test_executed_panel_says_why_it_is_empty_for_the_original_format(tmp_path):
 
 
 def test_comparison_table_counts_executed_savings(tmp_path):
-    table = plots.comparison_table(load_results(write_folder(tmp_path / "r")))
+    table = figdata.comparison_table(load_results(write_folder(tmp_path / "r")))
     assert table.loc["baseline", "exec FLOPs saved %"] == pytest.approx(0.0)
     # the synthetic lottery ran the baseline's epochs plus a pretraining cost: it saves less than nothing
     assert table.loc["lottery", "exec FLOPs saved %"] < 0 < table.loc["lottery", "FLOPs saved %"]
@@ -137,11 +137,11 @@ def test_comparison_table_counts_executed_savings(tmp_path):
 def test_pareto_front():
     x = pd.Series([0.0, 80.0, 99.0, 50.0], index=list("abcd"))
     y = pd.Series([93.0, 93.0, 77.0, 80.0], index=list("abcd"))
-    assert plots.pareto_front(x, y) == ["b", "c"]
+    assert figdata.pareto_front(x, y) == ["b", "c"]
     # fewer is better (executed FLOPs, as in the ablations chapter): pass the negation; sorted by -x
     flops = pd.Series([8.4, 3.0, 2.6, 2.6, 12.6], index=list("abcde"))
     acc = pd.Series([53.1, 30.0, 37.8, 39.6, 53.4], index=list("abcde"))
-    assert plots.pareto_front(-flops, acc) == ["e", "a", "d"]  # b and c cost more than d for less accuracy
+    assert figdata.pareto_front(-flops, acc) == ["e", "a", "d"]  # b and c cost more than d for less accuracy
 
 
 @pytest.mark.slow
@@ -181,8 +181,8 @@ def test_seed_spread_is_shaded_and_the_mean_drawn(tmp_path):
 
 def test_comparison_table_over_seeds_is_the_mean(tmp_path):
     seeds = seed_results(tmp_path)
-    table = plots.comparison_table(seeds)
-    per_seed = plots.comparison_tables(seeds)
+    table = figdata.comparison_table(seeds)
+    per_seed = figdata.comparison_tables(seeds)
     assert len(per_seed) == 3 and (table["n"] == 3).all()
     expected = np.mean([t.loc["sel95", "100/class"] for t in per_seed])
     assert table.loc["sel95", "100/class"] == pytest.approx(expected)

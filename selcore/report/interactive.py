@@ -4,8 +4,8 @@ Each function takes what the static figure it mirrors takes (``selcore.report.pl
 experiment name -> history DataFrame, or a list of them, one per seed) and returns an ``Interactive``, which
 Jupyter and the built book show as an HTML ``<div>``: hovering a point gives its values, clicking a legend
 entry hides or shows that series. Given several seeds, a curve or point is the mean over the seeds and its band
-or error bar the min-max range across them, as in the static figures, which stay; the colours are
-``plots.COLORS``.
+or error bar the min-max range across them, as in the static figures, which stay; what they plot and their colours
+(``COLORS``) are the static figures' own, from ``selcore.report.figdata``.
 
 plotly.js is not embedded in the figure's HTML: the book's Sphinx extension ``selcore.book.sphinx_ext`` ships
 one copy of it with the build and loads it once on each page that holds a figure. A live Jupyter session
@@ -22,8 +22,8 @@ import seaborn as sns
 from plotly.subplots import make_subplots
 
 from ..config import EXPERIMENT_TITLES
-from .plots import COLORS, SPREAD, AnyResults, _frames, _present, _spread, _stage_starts, as_seed_list, \
-    epoch_stats, pareto_front
+from .figdata import (COLORS, SPREAD, AnyResults, as_seed_list, epoch_stats, experiment_frames, pareto_front,
+                      present, seed_spread, stage_starts)
 
 HEIGHT = 440
 """Height of every interactive figure (pixels); the width follows the page."""
@@ -98,7 +98,7 @@ def accuracy_held_out(results: AnyResults) -> Interactive:
     series per system (``plots.accuracy_held_out``): the mean over the seeds, the min-max range across them
     shaded where n > 1; the legend toggles a system's line and band together."""
     fig = go.Figure()
-    for e, frames in _present(results, "test_100"):
+    for e, frames in present(results, "test_100"):
         stats = epoch_stats(frames, "test_100")
         if len(frames) > 1:
             fig.add_traces(_band_traces(stats, COLORS[e], e))
@@ -116,7 +116,7 @@ def pareto_executed(results: AnyResults) -> Interactive:
     on both axes (fewer executed FLOPs and higher accuracy), of the means. Systems whose CSVs hold no
     executed FLOPs (the original release's) are left out."""
     fig = go.Figure()
-    flops, acc = _spread(results, "exec FLOPs T"), _spread(results, "100/class")
+    flops, acc = seed_spread(results, "exec FLOPs T"), seed_spread(results, "100/class")
     shown = flops.index[flops["mean"].notna()]
     for e in shown:
         x, y = flops.loc[e], acc.loc[e]
@@ -150,14 +150,14 @@ def class_signals(results: AnyResults, name: str = "sel95") -> Interactive:
     same class colours): the mean over the seeds, min-max and n in the hover (no bands: twenty would hide
     the lines); the legend toggles a class in both panels; dotted lines mark the stage changes (of the
     first seed; every seed has the same plan)."""
-    frames = _frames(results, name)
+    frames = experiment_frames(results, name)
     fig = make_subplots(rows=1, cols=2, subplot_titles=[title for _, title in SIGNALS], horizontal_spacing=0.08)
     classes = [c[2:] for c in (frames[0].columns if frames else []) if c.startswith(SIGNALS[0][0])]
     for cls, color in zip(classes, sns.color_palette("tab10", len(classes))):
         for col, (prefix, _) in enumerate(SIGNALS, start=1):
             stats = epoch_stats(frames, prefix + cls)
             fig.add_trace(_mean_trace(stats, cls, _rgba(color), cls, showlegend=col == 1), row=1, col=col)
-    for x in _stage_starts(frames[0]) if classes else []:
+    for x in stage_starts(frames[0]) if classes else []:
         fig.add_vline(x=x, line={"color": "grey", "dash": "dot", "width": 1})
     fig.update_xaxes(title_text="epoch (logged)", dtick=1)
     fig.update_yaxes(title_text="E_c", row=1, col=1)

@@ -5,7 +5,9 @@ DataFrame) for one seed, or a list of such dicts (one per seed), and returns a m
 Given a list, a curve is the mean over the seeds at each epoch with the min-max range across seeds
 shaded, and a bar or point is the mean with a min-max error bar; the legend states n. An experiment missing from the dict is skipped; a panel
 with nothing to show (executed FLOPs in the original release's CSVs, SEL signals without an SEL run)
-says so inside the figure instead of failing. One colour per system throughout (``COLORS``).
+says so inside the figure instead of failing. One colour per system throughout (``figdata.COLORS``); what a
+figure plots (per-seed frames, epoch statistics, comparison tables, the Pareto front) is ``selcore.report.figdata``,
+shared with the interactive figures.
 
 Each figure is created through pyplot (so that Jupyter's inline backend loads and can render it) and
 at once released from pyplot's list of open figures: a notebook shows it once, when it is a cell's value,
@@ -23,33 +25,14 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
 from ..config import EXPERIMENTS, EXPERIMENT_TITLES
-from .summary import flops_saved, summary_table
-
-Results = dict[str, pd.DataFrame]
-"""One seed's results: experiment name -> history DataFrame."""
-AnyResults = Results | list[Results]
-"""One seed's results, or a list of them (one per seed)."""
-
-COLORS = dict(zip(EXPERIMENTS, sns.color_palette("colorblind", len(EXPERIMENTS))))
-"""One colour per system, used by every figure."""
+from .figdata import (COLORS, SPREAD, AnyResults, as_seed_list, comparison_table, comparison_tables, epoch_stats,
+                      experiment_frames, pareto_front, present, seed_spread, stage_starts)
 
 DPI = 110
-
-SPREAD = "min-max over seeds"
-"""What a shaded band or an error bar shows when several seeds are given."""
+"""Resolution (dots per inch) of the PNG files ``save_all`` writes."""
 
 
 # ----------------------------------------------------------------------------- helpers
-def as_seed_list(results: AnyResults) -> list[Results]:
-    """A list of per-seed results dicts (a single dict becomes a one-element list)."""
-    if isinstance(results, dict):
-        return [results]
-    seeds = list(results)
-    if not seeds:
-        raise ValueError("no results given (an empty list of seeds)")
-    return seeds
-
-
 def figure_axes(size=(6.4, 4.0), ncols: int = 1):
     """The book's figure: whitegrid style, constrained layout, closed to pyplot (a chapter displays or glues it);
     returns (figure, axes), one axes or an array of ``ncols``."""
@@ -59,36 +42,14 @@ def figure_axes(size=(6.4, 4.0), ncols: int = 1):
         return fig, fig.subplots(1, ncols)
 
 
-def _new(title: str, xlabel: str, ylabel: str, size=(6.4, 4.0)):
+def new_axes(title: str, xlabel: str, ylabel: str, size=(6.4, 4.0)):
+    """``figure_axes`` with one axes titled and labelled (an x axis of epochs gets integer ticks); returns
+    (figure, axes)."""
     fig, ax = figure_axes(size)
     ax.set(title=title, xlabel=xlabel, ylabel=ylabel)
     if xlabel.startswith("epoch"):
         ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     return fig, ax
-
-
-def _present(results: AnyResults, column: str | None = None):
-    """(name, [DataFrame per seed]) of the experiments present in any seed, in the book's order (with
-    ``column``, if given)."""
-    seeds = as_seed_list(results)
-    out = []
-    for e in EXPERIMENTS:
-        frames = [r[e] for r in seeds if e in r and (column is None or column in r[e].columns)]
-        if frames:
-            out.append((e, frames))
-    return out
-
-
-def _frames(results: AnyResults, name: str) -> list[pd.DataFrame]:
-    return [r[name] for r in as_seed_list(results) if name in r]
-
-
-def epoch_stats(frames: list[pd.DataFrame], column: str, x: str = "epoch") -> pd.DataFrame:
-    """Per value of ``x`` (the epoch): ``mean``, ``min``, ``max`` and ``n`` of ``column`` over the
-    per-seed frames that hold it."""
-    cat = pd.concat([f[[x, column]] for f in frames if column in f.columns], ignore_index=True)
-    g = cat.groupby(x)[column]
-    return pd.DataFrame({"mean": g.mean(), "min": g.min(), "max": g.max(), "n": g.count()})
 
 
 def _label(text: str, n: int) -> str:
@@ -128,63 +89,17 @@ def _n(results: AnyResults) -> int:
 
 def _per_epoch(results: AnyResults, column: str, title: str, ylabel: str, log: bool = False,
                empty_note: str | None = None, scale: float = 1.0):
-    fig, ax = _new(title, "epoch (logged)", ylabel)
-    for e, frames in _present(results, column):
+    fig, ax = new_axes(title, "epoch (logged)", ylabel)
+    for e, frames in present(results, column):
         _line(ax, frames, column, COLORS[e], EXPERIMENT_TITLES[e], marker=".", scale=scale)
         if log and any((f[column] > 0).any() for f in frames):
             ax.set_yscale("log")
     return _finish(fig, ax, empty_note, _n(results))
 
 
-def _stage_starts(df: pd.DataFrame) -> list[float]:
-    """Epochs (minus one half) at which the CSV's ``stage`` column changes value."""
-    if "stage" not in df.columns:
-        return []
-    change = df["stage"].ne(df["stage"].shift()) & df.index.to_series().gt(df.index[0])
-    return list(df.loc[change, "epoch"] - 0.5)
-
-
 def _mark_stages(ax, df: pd.DataFrame) -> None:
-    for i, x in enumerate(_stage_starts(df)):
+    for i, x in enumerate(stage_starts(df)):
         ax.axvline(x, color="0.6", ls=":", lw=1, label="stage change" if i == 0 else None)
-
-
-def comparison_table(results: AnyResults) -> pd.DataFrame:
-    """What the comparison figures plot: ``summary_table`` (last epoch of each system) plus
-    ``exec FLOPs saved %``, the executed training FLOPs saved vs the Baseline's (%, negative = more),
-    and ``ideal FLOPs T`` (training FLOPs with perfect sparse weight-gradient kernels, where logged).
-    Given several seeds, each numeric column is the mean over the seeds (``n`` = seeds per system)."""
-    tables = comparison_tables(results)
-    if len(tables) == 1:
-        return tables[0]
-    cat = pd.concat(tables)
-    numeric = cat.drop(columns="System").apply(pd.to_numeric, errors="coerce")
-    mean = numeric.groupby(level=0, sort=False).mean()
-    mean["n"] = cat.groupby(level=0, sort=False)["System"].count()
-    systems = cat.groupby(level=0, sort=False)["System"].first()
-    mean.insert(0, "System", systems)
-    return mean
-
-
-def comparison_tables(results: AnyResults) -> list[pd.DataFrame]:
-    """One comparison table (see ``comparison_table``) per seed."""
-    tables = []
-    for r in as_seed_list(results):
-        table = summary_table(r)
-        base = table.loc["baseline", "exec FLOPs T"] if "baseline" in table.index else float("nan")
-        table["exec FLOPs saved %"] = [flops_saved(v, base) for v in table["exec FLOPs T"]]
-        table["ideal FLOPs T"] = [float(r[e]["ideal_flops_T"].iloc[-1]) if "ideal_flops_T" in r[e].columns
-                                  else float("nan") for e in table.index]
-        table["n"] = 1
-        tables.append(table)
-    return tables
-
-
-def _spread(results: AnyResults, column: str) -> pd.DataFrame:
-    """Per system: mean, min and max of a comparison-table column over the seeds."""
-    cat = pd.concat(comparison_tables(results))[[column]].apply(pd.to_numeric, errors="coerce")
-    g = cat.groupby(level=0, sort=False)[column]
-    return pd.DataFrame({"mean": g.mean(), "min": g.min(), "max": g.max(), "n": g.count()})
 
 
 # ----------------------------------------------------------------------------- the original's panels
@@ -206,8 +121,8 @@ def train_accuracy(results: AnyResults):
 
 
 def _gap(results: AnyResults, name: str):
-    fig, ax = _new(f"Train vs test: {EXPERIMENT_TITLES[name]}", "epoch (logged)", "accuracy (%)")
-    frames = _frames(results, name)
+    fig, ax = new_axes(f"Train vs test: {EXPERIMENT_TITLES[name]}", "epoch (logged)", "accuracy (%)")
+    frames = experiment_frames(results, name)
     if frames:
         tr = _line(ax, frames, "train_acc", COLORS[name], "train")
         te = _line(ax, frames, "test_full", COLORS[name], "test (full)", ls="--")
@@ -231,8 +146,8 @@ def gap_warmup(results: AnyResults):
 
 
 def _class_signal(results: AnyResults, prefix: str, title: str, ylabel: str, name: str = "sel95"):
-    fig, ax = _new(f"{title}: {EXPERIMENT_TITLES[name]}", "epoch (logged)", ylabel, size=(7.2, 4.0))
-    frames = _frames(results, name)
+    fig, ax = new_axes(f"{title}: {EXPERIMENT_TITLES[name]}", "epoch (logged)", ylabel, size=(7.2, 4.0))
+    frames = experiment_frames(results, name)
     cols = [c for c in (frames[0].columns if frames else []) if c.startswith(prefix)]
     palette = sns.color_palette("tab10", len(cols))
     for c, colour in zip(cols, palette):
@@ -268,8 +183,8 @@ def update_density(results: AnyResults):
     mask kept) beside the update density (solid, ``update_density``: the fraction of parameter entries
     that actually changed in a step, epoch mean). Under Adam a zeroed gradient entry still moves its
     weight through the running moments, so the update density can stay far above the gradient density."""
-    fig, ax = _new("Gradient density vs update density", "epoch (logged)", "% of parameter entries")
-    for e, frames in _present(results, "update_density"):
+    fig, ax = new_axes("Gradient density vs update density", "epoch (logged)", "% of parameter entries")
+    for e, frames in present(results, "update_density"):
         _line(ax, frames, "update_density", COLORS[e], f"{EXPERIMENT_TITLES[e]}, updated", scale=100.0,
               marker=".")
         dens = [f.assign(grad_density=1.0 - f["sparsity"]) for f in frames]
@@ -295,8 +210,8 @@ def per_class_accuracy(results: AnyResults):
     """Held-out accuracy (%) of each class at each system's last epoch, grouped bars (mean over seeds,
     error bar = min-max where several seeds are given)."""
     rows = [{"class": c[4:], "system": EXPERIMENT_TITLES[e], "accuracy": df[c].iloc[-1]}
-            for e, frames in _present(results) for df in frames for c in df.columns if c.startswith("acc_")]
-    fig, ax = _new("Per-class held-out accuracy (last epoch)", "", "accuracy (%)", size=(9.0, 4.0))
+            for e, frames in present(results) for df in frames for c in df.columns if c.startswith("acc_")]
+    fig, ax = new_axes("Per-class held-out accuracy (last epoch)", "", "accuracy (%)", size=(9.0, 4.0))
     if rows:
         palette = {EXPERIMENT_TITLES[e]: COLORS[e] for e in EXPERIMENTS}
         sns.barplot(pd.DataFrame(rows), x="class", y="accuracy", hue="system", palette=palette, ax=ax,
@@ -306,13 +221,13 @@ def per_class_accuracy(results: AnyResults):
 
 
 def _accuracy_vs_saved(results: AnyResults, title: str, saved: str, bubbles: bool):
-    fig, ax = _new(title, f"{'executed ' if saved.startswith('exec') else ''}FLOPs saved vs Baseline (%)",
+    fig, ax = new_axes(title, f"{'executed ' if saved.startswith('exec') else ''}FLOPs saved vs Baseline (%)",
                    "held-out accuracy (%)")
     table = comparison_table(results)
     table = table[table[saved].notna()]
     n = _n(results)
     if n > 1 and len(table):
-        xs, ys = _spread(results, saved), _spread(results, "100/class")
+        xs, ys = seed_spread(results, saved), seed_spread(results, "100/class")
     for e, row in table.iterrows():
         size = 1500 * row["Time s"] / table["Time s"].max() if bubbles else 60
         ax.scatter(row[saved], row["100/class"], s=size, color=COLORS[e], alpha=0.6 if bubbles else 1.0,
@@ -350,7 +265,7 @@ def summary_panel(results: AnyResults):
     """Accuracy vs time vs FLOPs per system at the last epoch, grouped bars: held-out accuracy (%),
     wall-clock time, proxy FLOPs and (where logged) executed FLOPs, each as % of the Baseline's
     (the same seed's Baseline; bars = mean over seeds, error bars = min-max)."""
-    fig, ax = _new("Summary: accuracy, time and FLOPs", "", "% (accuracy) or % of Baseline", size=(8.0, 4.0))
+    fig, ax = new_axes("Summary: accuracy, time and FLOPs", "", "% (accuracy) or % of Baseline", size=(8.0, 4.0))
     rows = []
     for table in comparison_tables(results):
         if "baseline" not in table.index:
@@ -374,8 +289,8 @@ def flops_proxy_vs_executed(results: AnyResults):
     """Cumulative training FLOPs per epoch, log scale: executed forward+backward FLOPs measured by
     torch's counter (``exec_flops_T``, solid; includes prior work such as the Lottery Ticket's
     pretraining and SEL's difficulty scoring) beside the original's proxy (``flops_T``, dashed)."""
-    fig, ax = _new("Cumulative FLOPs: executed (solid) vs proxy (dashed)", "epoch (logged)", "FLOPs (T, log)")
-    for e, frames in _present(results, "exec_flops_T"):
+    fig, ax = new_axes("Cumulative FLOPs: executed (solid) vs proxy (dashed)", "epoch (logged)", "FLOPs (T, log)")
+    for e, frames in present(results, "exec_flops_T"):
         _line(ax, frames, "exec_flops_T", COLORS[e], f"{EXPERIMENT_TITLES[e]}, executed")
         _line(ax, frames, "flops_T", COLORS[e], f"{EXPERIMENT_TITLES[e]}, proxy", ls="--")
     if ax.has_data():
@@ -388,8 +303,8 @@ def accuracy_vs_executed_flops(results: AnyResults):
     """Held-out accuracy (%) after each epoch against the cumulative executed training FLOPs
     (``exec_flops_T``, log scale): the cost each system really paid for its accuracy (per epoch, the
     means over seeds of both; the accuracy's min-max shaded)."""
-    fig, ax = _new("Accuracy vs executed FLOPs", "executed FLOPs (T, log)", "held-out accuracy (%)")
-    for e, frames in _present(results, "exec_flops_T"):
+    fig, ax = new_axes("Accuracy vs executed FLOPs", "executed FLOPs (T, log)", "held-out accuracy (%)")
+    for e, frames in present(results, "exec_flops_T"):
         x = epoch_stats(frames, "exec_flops_T")["mean"]
         y = epoch_stats(frames, "test_100")
         ax.plot(x, y["mean"], marker=".", color=COLORS[e], label=_label(EXPERIMENT_TITLES[e], len(frames)))
@@ -412,9 +327,9 @@ def compute_views(results: AnyResults):
     perfect sparse weight-gradient kernels would execute (``ideal_flops_T`` = executed - sparsity x
     forward). Bars = mean over seeds, error bars = min-max; a view missing from the CSVs is left out."""
     rows = [{"system": EXPERIMENT_TITLES[e], "view": label, "FLOPs T": float(df[col].iloc[-1])}
-            for e, frames in _present(results) for df in frames
+            for e, frames in present(results) for df in frames
             for col, label in COMPUTE_VIEWS.items() if col in df.columns]
-    fig, ax = _new("Training compute, three ways to count", "", "cumulative FLOPs (T, log)", size=(8.0, 4.0))
+    fig, ax = new_axes("Training compute, three ways to count", "", "cumulative FLOPs (T, log)", size=(8.0, 4.0))
     if rows:
         sns.barplot(pd.DataFrame(rows), x="system", y="FLOPs T", hue="view", palette="deep", ax=ax,
                     hue_order=[v for v in COMPUTE_VIEWS.values() if v in {r["view"] for r in rows}],
@@ -424,15 +339,6 @@ def compute_views(results: AnyResults):
             ax.text(0.5, 0.92, "only the proxy: these CSVs hold no exec_flops_T / ideal_flops_T",
                     transform=ax.transAxes, ha="center", fontsize=9, color="0.35")
     return _finish(fig, ax, n=_n(results))
-
-
-def pareto_front(x: pd.Series, y: pd.Series) -> list:
-    """The one Pareto front of the book: index labels of the points no other point dominates (another point
-    dominates one if its x and y are both at least as large and one of them larger), sorted by x. Where a
-    smaller value is better (FLOPs), pass its negation."""
-    keep = [i for i in x.index
-            if not any((x[j] >= x[i]) and (y[j] >= y[i]) and (x[j] > x[i] or y[j] > y[i]) for j in x.index)]
-    return sorted(keep, key=lambda i: x[i])
 
 
 # ----------------------------------------------------------------------------- registry

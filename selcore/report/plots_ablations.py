@@ -24,7 +24,8 @@ from matplotlib.ticker import MaxNLocator
 from ..config import ABLATIONS, EXPERIMENTS, EXPERIMENT_TITLES
 from ..engine.results import read_json
 from ..paths import csv_path, run_json_path
-from .plots import _new, pareto_front
+from .figdata import pareto_front
+from .plots import new_axes
 from .stats import format_columns, mean_ci
 from .summary import read_history
 
@@ -35,7 +36,7 @@ TITLES = {**EXPERIMENT_TITLES, "sel95_sgd": "SEL-95% (SGD)"}
 """Display name of each system."""
 
 COLORS = dict(zip(SYSTEMS, list(sns.color_palette("colorblind", 10)) + list(sns.color_palette("dark", 10))))
-"""One colour per system (the four experiments keep the colours of ``selcore.report.plots``)."""
+"""One colour per system (the four experiments keep the colours of ``selcore.report.figdata``)."""
 
 MEASURES = {"test_100": "held-out acc. %", "test_full": "full test acc. %", "exec_flops_T": "executed FLOPs T",
             "ideal_flops_T": "ideal FLOPs T", "flops_T": "proxy FLOPs T", "samples_seen": "images seen",
@@ -109,7 +110,7 @@ def pareto_executed(rows: pd.DataFrame):
     colour per system: each seed a small dot, the mean over seeds a large marker with its 95% interval as
     error bars (none with one seed; circles: the four experiments, squares: the ablations, diamond: SGD); the dashed line joins the systems whose mean no other system beats on
     both axes (fewer FLOPs and higher accuracy)."""
-    fig, ax = _new("Held-out accuracy vs executed training FLOPs", "executed training FLOPs (T, log)",
+    fig, ax = new_axes("Held-out accuracy vs executed training FLOPs", "executed training FLOPs (T, log)",
                    "held-out accuracy (%)", size=(7.6, 5.0))
     rows = rows.dropna(subset=["exec_flops_T", "test_100"])
     if rows.empty:
@@ -143,7 +144,7 @@ def density_per_epoch(histories: Mapping[str, Sequence[pd.DataFrame]]):
     %, mean over seeds with the seeds' range shaded. Where the dashed line lies above the solid one, weights
     moved although their gradient entry was zeroed. Circles mark entries kept, crosses weights changed, so
     that coinciding lines stay visible."""
-    fig, ax = _new("Gradient entries kept vs weights changed, per epoch", "epoch (logged)",
+    fig, ax = new_axes("Gradient entries kept vs weights changed, per epoch", "epoch (logged)",
                    "% of entries / weights", size=(7.2, 4.2))
     for name, hists in histories.items():
         hists = [h for h in hists if {"sparsity", "update_density"} <= set(h.columns)]
@@ -173,7 +174,7 @@ def rank_agreement_bars(table: pd.DataFrame):
     """Per class, the Spearman correlation between the scorer's per-sample loss and the trained
     Baseline's: ``table`` has one row per class and one column per seed; bars = the mean over seeds
     with its 95% interval (none with one seed), dots = the seeds. 1 = the same order, 0 = unrelated."""
-    fig, ax = _new("Does the scorer's order agree with a trained model's?", "",
+    fig, ax = new_axes("Does the scorer's order agree with a trained model's?", "",
                    "Spearman rho (scorer loss vs trained Baseline loss)", size=(8.0, 4.0))
     if table.empty:
         _note(ax, "no stored order agreement to show")
@@ -203,7 +204,7 @@ def difficulty_grid(images: torch.Tensor, picks: Mapping[str, Mapping[str, Seque
     names = list(picks)
     k = max((len(v) for p in picks.values() for v in p.values()), default=0) // 2
     if not names or not k:
-        fig, ax = _new("Easiest and hardest training images", "", "")
+        fig, ax = new_axes("Easiest and hardest training images", "", "")
         ax.set_axis_off()
         _note(ax, "no stored difficulty orders to show")
         return fig
