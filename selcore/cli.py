@@ -102,12 +102,15 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv=None) -> int:
+    # Each command imports what it runs inside its own branch (lazy imports below): --help and the light
+    # commands need not load torch, papermill or the rest of the package, which take seconds.
     try:
         args = build_parser().parse_args(argv)
         if args.cmd == "params":
             print(Config.help())
             return 0
         if args.cmd == "summary":
+            # lazy, see the note at the top of main
             from .report.summary import format_table, load_results, published_discrepancies, summary_table
             table = summary_table(load_results(args.results, args.partial), best=args.best)
             print(format_table(table))
@@ -118,6 +121,7 @@ def main(argv=None) -> int:
                     print("\n".join(f"- {n}" for n in notes))
             return 0
         if args.cmd == "run":
+            # lazy, see the note at the top of main
             from .profiles import check_profile, default_profile, results_dir
             from .book.runbook import run_book
             profile = args.profile
@@ -128,6 +132,7 @@ def main(argv=None) -> int:
                       file=sys.stderr)
             check_profile(profile)
             if args.fresh:
+                # lazy, see the note at the top of main
                 import shutil
                 shutil.rmtree(results_dir(profile, args.results_root), ignore_errors=True)
             records = run_book(profile, args.data, args.only, args.force or args.fresh, args.book_dir,
@@ -136,21 +141,25 @@ def main(argv=None) -> int:
                 print(f"{rec['chapter']:12s} {rec['status']:9s} {rec['seconds']:7.0f}s")
             return 0
         if args.cmd == "chapters":
+            # lazy, see the note at the top of main
             from .book.params import format_parameters
             from .book.runbook import REPO_ROOT, toc_files
             names = args.names or [n for n in toc_files() if (REPO_ROOT / "chapters" / f"{n}.ipynb").exists()]
             print(format_parameters(names))
             return 0
         if args.cmd == "chapter":
+            # lazy, see the note at the top of main
             import yaml
             from .book.runbook import run_chapter
             params = {k: yaml.safe_load(v) for k, v in args.params}
             print(run_chapter(args.name, args.profile, args.data, params, args.out))
             return 0
         if args.cmd == "sweep":
+            # lazy, see the note at the top of main
             from .sweep.cli import sweep_command
             return sweep_command(args)
         if args.cmd == "bench":
+            # lazy, see the note at the top of main
             from .engine.bench import run_bench
             from .engine.experiments import resolve_device
             cfg = Config().with_overrides(list(args.overrides) + [f"device={args.device}",
@@ -164,12 +173,14 @@ def main(argv=None) -> int:
             if args.name not in ALL_EXPERIMENTS:
                 raise ConfigError(f"unknown experiment {args.name!r}{did_you_mean([args.name], ALL_EXPERIMENTS)}: "
                                   f"choose one of {', '.join(ALL_EXPERIMENTS)}")
+            # lazy, see the note at the top of main
             from .profiles import profile_config
             cfg = profile_config(args.profile, args.name)
             overrides = list(args.overrides)
             if args.data or not any(o.startswith("data=") for o in overrides):
                 overrides.append(f"data={args.data or default_source()}")
             cfg = cfg.with_overrides(overrides)
+            # lazy, see the note at the top of main
             from .engine.experiments import run_experiment
             path = run_experiment(cfg, args.out, fresh=args.fresh)
             print(path)

@@ -7,19 +7,20 @@ from dataclasses import dataclass
 from typing import Any
 
 import pandas as pd
+from IPython.display import display
 
 from ..config import COMMUNICATION, CONTINUAL, ConfigError
 from ..engine.data import default_source
 from ..paths import portable_path
+from ..profiles import parse_seeds
 from ..report import applications as report
 from ..report.stats import format_minutes as minutes
-from ..sweep.plan import Job
+from ..sweep.plan import Job, plan_sweep
 from ..sweep.status import require_finished, status_table
 from ..sweep.submit import Resources, run_sweep
 from .chapter import glue_figure, glue_value
-from .page import jobs_table, table
+from .page import banner, jobs_table, table
 from .params import REPO_ROOT
-from ..profiles import parse_seeds
 
 
 @dataclass
@@ -85,7 +86,6 @@ def sweep_name(profile: str) -> str:
 
 def planned_jobs(profile: str, seeds: Any, data: str, results_root: str) -> list[Job]:
     """Every job of the chapter, planned (not run): what a reader of committed results checks."""
-    from ..sweep.plan import plan_sweep
     return plan_sweep(profile, list(COMMUNICATION + CONTINUAL), parse_seeds(seeds, profile), {}, data, {},
                       results_root)
 
@@ -94,9 +94,6 @@ def run(profile: str, data: str, results_root: str, seeds: Any, executor: str = 
         cpus: int = 0) -> Applications:
     """Run the data-parallel and Split CIFAR-10 experiments over ``seeds`` (finished jobs skipped, so the committed
     book only reads), glue ``app_*`` and return the tables."""
-    from IPython.display import display
-
-    from .page import banner
     if executor not in ("local", "debug"):
         raise ConfigError(f"bad parameter executor={executor!r}: a chapter runs 'local' or 'debug' jobs; submit to "
                           f"Slurm with python -m selcore sweep --executor slurm, then rerun the chapter to read them")

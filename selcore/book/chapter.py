@@ -10,19 +10,26 @@ over the seeds) and returns the table.
 """
 from __future__ import annotations
 
+import shlex
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import matplotlib.pyplot as plt
 import pandas as pd
+from IPython.display import Markdown, display
+from myst_nb import glue
 
 from ..config import Config, ConfigError
-from ..paths import RunPaths
-from .page import table
-from ..profiles import changed_fields, parse_seeds, profile_config, seed_dir
+from ..engine.experiments import run_experiment
 from ..engine.results import read_json
+from ..paths import RunPaths
+from ..profiles import changed_fields, parse_seeds, profile_config, seed_dir
+from ..report import plots
 from ..report.stats import format_ci, mean_ci
 from ..report.summary import PUBLISHED, read_history
+from .page import banner, csv_link, table
+from .params import variant_root
 
 SEED_METRICS = {"held-out accuracy (%)": "test_100", "full-test accuracy (%)": "test_full",
                 "proxy FLOPs (T)": "flops_T", "executed FLOPs (T)": "exec_flops_T",
@@ -43,19 +50,15 @@ PUBLISHED_COLUMNS = {"100/class": "test_100", "Full test": "test_full", "FLOPs T
 def parse_settings(settings: str) -> dict[str, str]:
     """A chapter's ``settings`` parameter: any further ``Config`` fields as "key=value key=value" (values
     without spaces; lists as 2,2,2 or JSON). Unknown keys and bad values fail in ``chapter_configs``."""
-    import shlex
     return Config.parse_overrides(shlex.split(settings or ""), what="settings entry")
 
 
 def glue_value(key: str, value: Any) -> None:
-    from myst_nb import glue
     glue(key, value, display=False)
 
 
 def glue_figure(key: str, fig) -> None:
     """Glue a matplotlib figure (shown where the page's ``glue:figure`` directive names ``key``) and close it."""
-    import matplotlib.pyplot as plt
-    from myst_nb import glue
     glue(key, fig, display=False)
     plt.close(fig)
 
@@ -126,9 +129,6 @@ class ChapterRuns:
     def csv_link(self):
         """A link to the first seed's CSV where the built book publishes it, or its path where it does not
         (a rerun into ``runs/``)."""
-        from IPython.display import Markdown
-
-        from .page import csv_link
         path = RunPaths(self.folders[self.first], self.name).csv
         try:
             return csv_link(path, root=path.parents[2])
@@ -161,7 +161,6 @@ class ChapterRuns:
     def headline(self) -> None:
         """What a chapter states first: the comparison with the Baseline (``compare``) and the finding figure
         ``<name>_fig_finding``, held-out accuracy per epoch of this experiment beside the Baseline over seeds."""
-        from ..report import plots
         base = self.others("baseline") if self.name != "baseline" else {}
         if self.name != "baseline":
             self.compare("baseline", base)
@@ -203,9 +202,6 @@ def configs(name: str, profile: str, data: str = "", seeds: Any = None, settings
     """The configuration of ``name`` under ``profile`` for every seed of the chapter (``overrides`` whose value is
     None keep the profile's; ``settings`` adds any other field as "key=value ..."); a bad value fails here,
     before any training. Displays the page's banner (profile, data, device)."""
-    from IPython.display import display
-
-    from .page import banner
     extra = parse_settings(settings)
     both = sorted(k for k, v in overrides.items() if v is not None and k in extra)
     if both:
@@ -231,8 +227,6 @@ def run(configs: dict[int, Config], profile: str, results_root: str = "results",
     run) and return the runs. A configuration that differs from the profile's (a chapter parameter or a setting)
     writes under ``runs/<chapter>-<setting>/`` instead when ``results_root`` is the default (``params.variant_root``).
     Glues the chapter's headline (``ChapterRuns.headline``) and its ``COMPARISONS``."""
-    from ..engine.experiments import run_experiment
-    from .params import variant_root
     cfg = next(iter(configs.values()))
     name = cfg.experiment
     changed = changed_fields(cfg, profile_config(profile, name, data=cfg.data, seed=cfg.seed))

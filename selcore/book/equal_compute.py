@@ -9,19 +9,21 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
+from IPython.display import display
 
 from ..config import ConfigError
+from ..engine.bench import compare_epochs
 from ..engine.data import default_source
 from ..paths import epoch_comparison_path, portable_path
+from ..profiles import parse_seeds, profile_config, results_dir
 from ..report import equal_compute as report
 from ..report.stats import epoch_spread_text
-from ..sweep.plan import Job, parse_grid
+from ..sweep.plan import Job, parse_grid, plan_sweep
 from ..sweep.status import require_finished, status_table
 from ..sweep.submit import Resources, run_sweep
 from .chapter import glue_figure, glue_value
-from .page import csv_link, jobs_table, table
+from .page import banner, csv_link, jobs_table, table
 from .params import REPO_ROOT
-from ..profiles import parse_seeds, results_dir
 
 BUDGETED = ("baseline", "sb", "sb_topk")
 """The methods run at each budget (a fraction of the Baseline's executed FLOPs)."""
@@ -96,7 +98,6 @@ def sweeps(profile: str, seeds: Any, budgets: str) -> list[tuple[str, tuple, dic
 
 def planned_jobs(profile: str, seeds: Any, budgets: str, data: str, results_root: str) -> list[Job]:
     """Every job of the chapter's sweeps, planned (not run): what a reader of committed results checks."""
-    from ..sweep.plan import plan_sweep
     return [j for _, exps, grid in sweeps(profile, seeds, budgets)
             for j in plan_sweep(profile, list(exps), parse_seeds(seeds, profile), grid, data, {}, results_root)]
 
@@ -104,8 +105,6 @@ def planned_jobs(profile: str, seeds: Any, budgets: str, data: str, results_root
 def _epochs(profile: str, data: str, results_root: str, images: int, repeats: int) -> tuple[pd.DataFrame, str]:
     """The epoch comparison of this profile's results folder, measured once and kept (delete the file to measure
     again)."""
-    from ..engine.bench import compare_epochs
-    from ..profiles import profile_config
     path = epoch_comparison_path(results_dir(profile, results_root))
     if not path.exists():
         cfg = profile_config(profile, "sb", data=data).replace(progress="none")
@@ -119,9 +118,6 @@ def run(profile: str, data: str, results_root: str, seeds: Any, budgets: str, ex
         cpus: int = 0, bench_images: int = 1000, bench_repeats: int = 3) -> EqualCompute:
     """Run every method's points over ``seeds`` (finished jobs skipped, so the committed book only reads), measure the
     epoch comparison (kept in the profile's results folder), glue ``ec_*`` and return the tables."""
-    from IPython.display import display
-
-    from .page import banner
     if executor not in ("local", "debug"):
         raise ConfigError(f"bad parameter executor={executor!r}: a chapter runs 'local' or 'debug' jobs; submit to "
                           f"Slurm with python -m selcore sweep --executor slurm, then rerun the chapter to read them")

@@ -7,7 +7,9 @@ import itertools
 from pathlib import Path
 from urllib.parse import quote
 
+import pandas as pd
 import torch
+from IPython.display import HTML, Markdown
 
 from ..profiles import PROFILE_NOTES, check_profile
 from .sphinx_ext import PUBLISHED_DIR, is_published, results_root
@@ -29,7 +31,6 @@ def table(data, caption: str):
 def jobs_table(rows: list[dict], caption: str):
     """A sweep's jobs (rows of ``sweep.status.status_table``) as a table: job, state and the executor the chapter's
     sweep record ran it with ('-' where the job had finished before that record existed, so it never ran it)."""
-    import pandas as pd
     frame = pd.DataFrame(rows)[["job", "state", "executor"]].replace({"executor": {"": "-"}})
     return table(frame.style.hide(axis="index"), caption + " The executor is the one this chapter's sweep ran the "
                                                            "job with, in this or an earlier execution; '-' where the "
@@ -45,7 +46,6 @@ def data_label(source: str) -> str:
 
 def banner(profile: str, data: str = "", device: str = "auto"):
     """A Markdown note naming the profile, its reductions, the data and the device of this page."""
-    from IPython.display import Markdown
     check_profile(profile)
     dev = ("cuda" if torch.cuda.is_available() else "cpu") if device in ("auto", "", None) else device
     hw = torch.cuda.get_device_name(0) if dev.startswith("cuda") else "CPU"
@@ -59,7 +59,6 @@ def csv_link(path: str | Path, root: str | Path | None = None):
     HTML opened from disk (the book's pages sit at the top of its HTML folder), shown under a table.
     ``root`` is the results folder ``path`` lies in (default: ``$SELCORE_RESULTS``, else ``results``, as the
     extension's). Refuses a missing file, one outside ``root`` and one the book does not publish."""
-    from IPython.display import HTML
     file = Path(path)
     if not file.is_file():
         raise FileNotFoundError(f"{file}: no such results file")

@@ -9,6 +9,7 @@ folder of its own, named by those parameters, never to the results the other cha
 """
 from __future__ import annotations
 
+import ast
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Mapping
@@ -34,7 +35,7 @@ class Parameter:
 
 
 def _parameters_cell(nb_path: Path):
-    import nbformat
+    import nbformat  # heavy (0.6 s): the CLI imports this module (through runbook) for every command, --help too
     nb = nbformat.read(nb_path, as_version=4)
     cells = [c for c in nb.cells if c.cell_type == "code" and "parameters" in c.metadata.get("tags", [])]
     if len(cells) != 1:
@@ -54,7 +55,6 @@ def source_notebook(chapter: str, chapters_dir: Path = CHAPTERS_DIR) -> Path:
 
 def declared_parameters(nb_path: Path) -> set[str]:
     """The names a chapter's ``parameters`` cell assigns (plain or tuple assignments)."""
-    import ast
     names: set[str] = set()
     for node in ast.walk(ast.parse(_parameters_cell(Path(nb_path)).source)):
         if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
@@ -64,7 +64,7 @@ def declared_parameters(nb_path: Path) -> set[str]:
 
 def chapter_parameters(chapter: str, chapters_dir: Path = CHAPTERS_DIR) -> list[Parameter]:
     """Each parameter of a chapter with its default and help text, as ``papermill --help-notebook`` reads them."""
-    from papermill.translators import PythonTranslator
+    from papermill.translators import PythonTranslator  # heavy, as nbformat in _parameters_cell
     cell = _parameters_cell(source_notebook(chapter, chapters_dir))
     return [Parameter(p.name, p.default, p.help) for p in PythonTranslator.inspect(cell)]
 

@@ -13,6 +13,7 @@ Nothing here trains or writes; every function returns plain dicts or pandas Data
 """
 from __future__ import annotations
 
+import datetime
 import json
 from pathlib import Path
 from typing import Iterable
@@ -40,7 +41,6 @@ def short_time(iso: str | None) -> str | None:
     """An ISO-8601 time stamp as ``YYYY-MM-DD HH:MM:SS`` in UTC (unparsable values are returned unchanged)."""
     if not iso:
         return iso
-    import datetime
     try:
         t = datetime.datetime.fromisoformat(str(iso).replace("Z", "+00:00"))
     except ValueError:

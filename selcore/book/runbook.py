@@ -14,14 +14,18 @@ from __future__ import annotations
 
 import logging
 import os
+import shutil
 import sys
 import time
 from pathlib import Path
 
+import yaml
+
+from ..config import ConfigError, did_you_mean
 from ..paths import portable_path
 from ..procs import stderr_to
-from .params import check_declared, declared_parameters
 from ..profiles import check_profile
+from .params import check_declared, declared_parameters, source_notebook, variant_name
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
@@ -32,7 +36,6 @@ class ChapterFailed(RuntimeError):
 
 def toc_files(repo: Path = REPO_ROOT) -> list[str]:
     """The page names of ``_toc.yml`` in reading order (root first)."""
-    import yaml
     toc = yaml.safe_load((repo / "_toc.yml").read_text())
     names = [toc["root"]]
 
@@ -61,7 +64,7 @@ def portable_metadata(nb, out: Path, repo: Path) -> None:
 def notebook_metadata(nb_path: Path) -> dict:
     """An executed chapter's notebook metadata (``selcore``: profile, data, complete; ``papermill``: duration ...);
     empty when the file is missing or unreadable."""
-    import nbformat
+    import nbformat  # heavy (0.6 s): the CLI imports this module for every command, --help too
     try:
         return dict(nbformat.read(nb_path, as_version=4).metadata)
     except (OSError, ValueError):
@@ -101,7 +104,6 @@ def progress_line(k: int, n: int, name: str, elapsed: float, remaining: float | 
 def book_source(root: Path, repo: Path = REPO_ROOT) -> Path:
     """Write a complete book source into ``root`` (``_config.yml`` and ``book/`` with the pages, bibliography, table
     of contents and static files, no executed chapters) and return its ``book`` folder."""
-    import shutil
     root = Path(root)
     (root / "book").mkdir(parents=True, exist_ok=True)
     shutil.copy(repo / "_config.yml", root / "_config.yml")
@@ -142,9 +144,9 @@ def execute_chapter(name: str, out: Path, params: dict, repo: Path = REPO_ROOT, 
     """Execute ``chapters/<name>.ipynb`` into ``out`` with ``params`` (one the chapter does not declare fails
     before the kernel starts), the kernel's output going to ``log_file`` and one progress bar to the terminal.
     The result is written to a temporary file and renamed; a failed chapter goes to ``<out dir>/.failed/``."""
-    import nbformat
-    import papermill as pm
-    from papermill.exceptions import PapermillExecutionError
+    import nbformat  # heavy (0.6 s): the CLI imports this module for every command, --help too
+    import papermill as pm  # as nbformat
+    from papermill.exceptions import PapermillExecutionError  # as nbformat
     source = repo / "chapters" / f"{name}.ipynb"
     check_declared(name, params, repo / "chapters")
     out = Path(out)
@@ -201,7 +203,6 @@ def run_book(profile: str, data: str = "", only: list[str] | None = None, force:
     chapters = [n for n in toc_files(repo) if (repo / "chapters" / f"{n}.ipynb").exists()]
     unknown = sorted(set(only or []) - set(chapters))
     if unknown:
-        from ..config import ConfigError, did_you_mean
         raise ConfigError(f"unknown chapter {unknown[0]!r}{did_you_mean(unknown[:1], chapters)}: the chapters are "
                           f"{', '.join(chapters)}")
     params = {"profile": profile, "data": data, "results_root": portable_path(str(results_root), repo),
@@ -242,7 +243,6 @@ def run_chapter(name: str, profile: str, data: str = "", params: dict | None = N
     """Execute one chapter with other parameters into a place of its own: ``out`` or
     ``runs/<name>-<param><value>...-<profile>/<name>.ipynb`` (the chapter itself sends results of a changed
     configuration under ``runs/``); returns the executed notebook's path."""
-    from .params import source_notebook, variant_name
     check_profile(profile)
     repo = Path(repo).resolve()
     source_notebook(name, repo / "chapters")  # an unknown chapter fails here, before anything is announced
@@ -252,7 +252,6 @@ def run_chapter(name: str, profile: str, data: str = "", params: dict | None = N
         out = repo / "runs" / f"{variant_name(name, params)}-{profile}" / f"{name}.ipynb"
     out = Path(out) if Path(out).is_absolute() else repo / out
     if out.resolve().parent == (repo / "book").resolve():
-        from ..config import ConfigError
         raise ConfigError(f"{portable_path(str(out), repo)} is the committed book: choose another --out")
     log_file = out.with_suffix(".log")
     log(f"[chapter] {name} (profile {profile}) -> {portable_path(str(out), repo)}; kernel output: "

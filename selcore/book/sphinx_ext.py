@@ -22,6 +22,7 @@ import shutil
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+import plotly
 from sphinx.util import logging
 
 if TYPE_CHECKING:
@@ -51,7 +52,6 @@ def results_root(setting: str | Path | None = None) -> Path:
 
 def plotly_js_source() -> Path:
     """``plotly.min.js`` of the installed plotly package (the version its Python side writes figures for)."""
-    import plotly
     return Path(plotly.__file__).parent / "package_data" / PLOTLY_JS
 
 

@@ -8,18 +8,19 @@ from dataclasses import dataclass
 from typing import Any
 
 import pandas as pd
+from IPython.display import display
 
 from ..config import EXPERIMENT_TITLES, ConfigError
 from ..engine.data import default_source
 from ..paths import portable_path
+from ..profiles import parse_seeds
 from ..report import sweep as report
 from ..sweep.plan import Job, parse_grid
 from ..sweep.status import SweepRecord, require_finished, status_table
 from ..sweep.submit import Resources, run_sweep
 from .chapter import glue_value, glue_figure
-from .page import jobs_table, table
+from .page import banner, jobs_table, table
 from .params import REPO_ROOT
-from ..profiles import parse_seeds
 
 
 @dataclass
@@ -65,9 +66,6 @@ def run(profile: str, data: str, results_root: str, seeds: Any, experiment: str,
     committed book only reads), glue ``sweep_*`` (the finding's numbers and ``sweep_fig_finding``) and return the
     runs. ``cpus`` 0: every CPU of this machine for one job at a time (the thread count of the book's other runs:
     on a CPU, results depend on it in the last bits)."""
-    from IPython.display import display
-
-    from .page import banner
     if executor not in ("local", "debug"):
         raise ConfigError(f"bad parameter executor={executor!r}: a chapter runs 'local' or 'debug' jobs; submit to "
                           f"Slurm with python -m selcore sweep --executor slurm, then rerun the chapter to read them")

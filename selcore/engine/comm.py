@@ -20,9 +20,11 @@ collectives (padding included), what the message itself holds, and the dense siz
 from __future__ import annotations
 
 import math
+import multiprocessing as mp
 import os
 import socket
 import sys
+import time
 import traceback
 
 import torch
@@ -271,8 +273,6 @@ def launch(target, world: int, args: tuple, known_errors: dict) -> None:
     machine's threads, and wait. A worker's exception is raised here as the same type when it is in
     ``known_errors`` (name -> class), else as RuntimeError naming the worker; Ctrl-C stops every worker and raises
     KeyboardInterrupt."""
-    import multiprocessing as mp
-    import time
     ctx = mp.get_context("spawn")
     errors = ctx.SimpleQueue()
     port = free_port()
@@ -306,7 +306,6 @@ def launch(target, world: int, args: tuple, known_errors: dict) -> None:
 
 
 def _stop(procs, grace: float = 10.0) -> None:
-    import time
     end = time.time() + grace
     for p in procs:
         p.join(max(0.0, end - time.time()))

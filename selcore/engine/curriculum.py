@@ -25,9 +25,11 @@ import torch
 
 from . import sel
 from ..config import Config
-from .data import DeviceData
-from .models import build_model
 from ..paths import RunPaths
+from .data import DeviceData
+from .difficulty import rank_agreement
+from .models import build_model
+from .train import SELHook, make_optimizer, train_epoch
 
 CALIBRATION_OVERRIDES = {"calib_train_clean": {"calibration_mode": "train", "score_augmented": False}}
 """Experiments whose curriculum is computed under other calibration rules than their Config's."""
@@ -130,7 +132,6 @@ def first_stage_sparsity(cfg: Config, data: DeviceData, order, gamma0: float, ep
     """Mean fraction of gradient entries SEL's mask zeroes over ``epochs`` epoch(s) of stage 1 (its window,
     threshold gamma0, lr scaling), training ``cfg``'s training model from its initial weights with the run's
     generator. The global RNG state is restored."""
-    from .train import SELHook, make_optimizer, train_epoch
     state = torch.random.get_rng_state()
     try:
         net = training_model(cfg, data.num_classes).to(data.device)
@@ -151,7 +152,6 @@ def calibration_sensitivity(cfg: Config, data: DeviceData) -> pd.DataFrame:
     rules and the alternatives: one row per (calibration_mode, score_augmented), with gamma0, the mask's
     sparsity over one epoch of stage 1, and the mean over classes of the within-class Spearman correlation
     of the order with the original rules' (eval mode, augmented) order."""
-    from .difficulty import rank_agreement
     rows, ref = [], None
     for mode in ("eval", "train"):
         for aug in (True, False):

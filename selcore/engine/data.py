@@ -23,6 +23,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from PIL import Image
 
 CLASSES = ("airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck")
 MEAN = (0.4914, 0.4822, 0.4465)
@@ -93,7 +94,7 @@ def load_cifar10(source: str | None = None, cache: str = "") -> CIFAR10:
 
 
 def _from_torchvision(root: Path) -> CIFAR10:
-    import torchvision
+    import torchvision  # heavy (seconds beside torch), and only the download source needs it
     try:
         tr = torchvision.datasets.CIFAR10(str(root), train=True, download=True)
         te = torchvision.datasets.CIFAR10(str(root), train=False, download=True)
@@ -136,7 +137,6 @@ def _scan_tar(path: Path):
 
 
 def _decode(files: dict, name: str) -> CIFAR10:
-    from PIL import Image
     classes = sorted({c for (_, c, _) in files})
     for split in ("train", "test"):
         got = sorted({c for (s, c, _) in files if s == split})

@@ -10,9 +10,10 @@ from scipy import stats
 
 from . import sel
 from ..config import Config, ConfigError
+from ..paths import RunPaths
+from .checkpoint import load
 from .data import DeviceData
 from .models import build_model
-from ..paths import RunPaths
 
 
 def trained_model(root: Path | str, cfg: Config, data: DeviceData) -> torch.nn.Module:
@@ -21,7 +22,6 @@ def trained_model(root: Path | str, cfg: Config, data: DeviceData) -> torch.nn.M
     if not paths.checkpoint.exists():
         raise ConfigError(f"experiment {cfg.experiment} needs the finished baseline in {root} "
                           f"(run the baseline experiment into the same folder first)")
-    from .checkpoint import load
     st = load(paths.checkpoint, map_location=data.device)
     base = st["identity"]
     for key in ("width", "train_per_class", "seed"):

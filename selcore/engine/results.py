@@ -8,6 +8,7 @@ import os
 import platform
 import subprocess
 import time
+from importlib import metadata
 from pathlib import Path
 from typing import Any, Iterable
 
@@ -123,7 +124,6 @@ PACKAGES = ("torch", "torchvision", "jupyter-book", "papermill", "pandas", "matp
 
 def package_versions(packages: Iterable[str] = PACKAGES) -> dict[str, str]:
     """``{"python": ..., <package>: <installed version or "not installed">}``."""
-    from importlib import metadata
     out = {"python": platform.python_version()}
     for name in packages:
         try:

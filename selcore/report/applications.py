@@ -6,10 +6,12 @@ from __future__ import annotations
 from typing import Sequence
 
 import pandas as pd
+from matplotlib.ticker import MaxNLocator
 
 from ..config import COMMUNICATION, CONTINUAL, EXPERIMENT_TITLES
 from ..engine import continual
 from ..sweep.plan import Job
+from .plots import figure_axes
 from .stats import format_ci, format_number, mean_ci
 from .sweep import experiment_runs
 
@@ -181,9 +183,6 @@ def figure(stages: pd.DataFrame, split: pd.DataFrame):
     entries and top-k with error feedback; SEL's per-tensor estimate dashed); (b) class-incremental average accuracy
     and (c) class-incremental forgetting after each Split CIFAR-10 task, per method. Means over the seeds with 95%
     intervals, each seed a faint dot."""
-    from matplotlib.ticker import MaxNLocator
-
-    from .plots import figure_axes
     fig, axes = figure_axes((14, 4.2), ncols=3)
 
     def line(ax, frame, x, y, label, color, style="-"):

@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 
 from ..sweep.plan import Job
+from .plots import figure_axes
 from .stats import epoch_seconds, format_ci, format_number, mean_ci
 from .sweep import experiment_runs
 
@@ -141,7 +142,6 @@ def figure(runs: pd.DataFrame, points: pd.DataFrame):
     """Two panels, held-out accuracy against executed training FLOPs and against wall time (both as % of the full
     Baseline's): each method's points joined in order of compute, mean with 95% intervals in both directions,
     each seed a faint dot; the Pareto frontier of the means dashed."""
-    from .plots import figure_axes
     fig, axes = figure_axes((11, 4.2), ncols=2)
     for ax, (x, label) in zip(axes, (("exec_pct", "executed training FLOPs (% of the Baseline's)"),
                                      ("wall_pct", "wall time on this machine (% of the Baseline's)"))):

@@ -9,6 +9,7 @@ import pandas as pd
 from ..engine.results import read_json
 from ..paths import RunPaths
 from ..sweep.plan import Job
+from .plots import figure_axes
 from .stats import format_ci, format_columns, format_number, over_seeds
 from .summary import read_history
 
@@ -88,7 +89,6 @@ def finding(stats: pd.DataFrame, field: str, experiment: str) -> dict[str, str]:
 def figure(results: pd.DataFrame, stats: pd.DataFrame, field: str, experiment: str, title: str):
     """Two panels against the swept setting: held-out accuracy, and executed and proxy training FLOPs (log
     scale); each seed a dot, the mean a line with its 95% interval as error bars."""
-    from .plots import figure_axes
     r = results[results["experiment"] == experiment]
     s = stats.xs(experiment, level="experiment")
     fig, (ax_acc, ax_fl) = figure_axes((10, 3.8), ncols=2)

@@ -20,8 +20,10 @@ import os
 import signal
 import threading
 
+import torch
 from submitit.helpers import Checkpointable, DelayedSubmission
 
+from ..engine.experiments import prepare_curriculum, run_experiment
 from .plan import Job
 
 
@@ -42,10 +44,6 @@ class SweepJob(Checkpointable):
         self.threads = max(1, int(threads))
 
     def __call__(self, job: dict) -> str:
-        import torch
-
-        from ..engine.experiments import prepare_curriculum, run_experiment
-
         if os.environ.get("SLURM_JOB_ID") and threading.current_thread() is threading.main_thread():
             signal.signal(signal.SIGTERM, _stop)
         torch.set_num_threads(self.threads)

@@ -15,11 +15,13 @@ job itself leaves, so that it is right whoever ran it and whatever stopped it:
 from __future__ import annotations
 
 import os
+import pickle
 import subprocess
 import time
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
+from shutil import which
 from typing import Iterable, Sequence
 
 from ..engine.experiments import Experiment
@@ -82,7 +84,6 @@ def queued_jobs(ids: Iterable[str]) -> dict[str, str]:
     ids = [str(i) for i in ids if i]
     if not ids:
         return {}
-    from shutil import which
     if which("squeue") is None:
         return {}
     out = subprocess.run(["squeue", "-h", "-r", "-o", "%i %T %r"], capture_output=True, text=True, timeout=60)
@@ -147,7 +148,6 @@ def _result_error(entry: dict) -> str:
     result = Path(out).with_name(Path(out).name.replace("_log.out", "_result.pkl"))
     if not result.exists():
         return ""
-    import pickle
     try:
         with open(result, "rb") as f:
             outcome, value = pickle.load(f)

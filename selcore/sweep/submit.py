@@ -14,14 +14,17 @@ import time
 from contextlib import nullcontext
 from dataclasses import dataclass
 from pathlib import Path
+from shutil import which
 from typing import Sequence
+
+import submitit
 
 from ..config import ConfigError
 from ..paths import portable_path
 from ..procs import stderr_to
 from .job import SweepJob
-from .plan import Job
-from .status import SweepRecord, job_state, needed_curricula, queued_jobs
+from .plan import Job, plan_sweep
+from .status import SweepRecord, job_state, needed_curricula, queued_jobs, sweep_folder
 
 EXECUTORS = ("slurm", "local", "debug")
 
@@ -41,7 +44,6 @@ class Resources:
 
 def make_executor(kind: str, folder: Path, res: Resources):
     """A submitit executor writing its logs under ``folder/logs/<job id>/``."""
-    import submitit
     if kind == "slurm" and not _has("sbatch"):
         raise ConfigError("--executor slurm: no sbatch on this machine's PATH (is Slurm installed? "
                           "bash .ci/slurm starts a one-node cluster)")
@@ -61,7 +63,6 @@ def make_executor(kind: str, folder: Path, res: Resources):
 
 
 def _has(cmd: str) -> bool:
-    from shutil import which
     return which(cmd) is not None
 
 
@@ -196,8 +197,6 @@ def run_sweep(profile: str, experiments: Sequence[str], seeds: Sequence[int] | N
               res: Resources = Resources(), name: str | None = None, wait: bool = True, log=None):
     """Plan a sweep, record it and run (``local``/``debug``) or submit (``slurm``; waits for the queue with
     ``wait``) its unfinished jobs. Returns (record, jobs); their states: ``status.status_table``."""
-    from .plan import plan_sweep
-    from .status import sweep_folder
     log = log or (lambda m: print(m, file=sys.stderr, flush=True))
     if executor not in EXECUTORS:
         raise ConfigError(f"bad --executor {executor!r}: choose one of {', '.join(EXECUTORS)}")
