@@ -92,6 +92,15 @@ def tiny_results(tmp_path_factory, cifar):
 
 
 @pytest.fixture(scope="session")
+def documented_run(tmp_path_factory, data_tar):
+    """The README's and the reproducing page's commands, run once in a copy of the repository
+    (``tests/documented.py``): checked by test_documented_commands.py; their smoke book is test_book.py's."""
+    from documented import run_documented
+    with global_state_kept():
+        return run_documented(tmp_path_factory.mktemp("documented") / "repo", data_tar)
+
+
+@pytest.fixture(scope="session")
 def browser_ready():
     """Skip (with the reason) where no Chromium/playwright is available, unless SELCORE_REQUIRE_BROWSER=1 (CI,
     after ``.ci/install-browser``) turns the absence into a failure."""

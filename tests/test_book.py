@@ -1,5 +1,9 @@
 """The whole book under the smoke profile, on the real CIFAR-10 images: every chapter executed by
-papermill through `python -m selcore run`, then `jupyter-book build -W`, then checked in a browser."""
+papermill through `python -m selcore run`, then `jupyter-book build -W`, then checked in a browser.
+
+The chapters are executed once per session, by the README's own `python -m selcore run` (as smoke) in the copy of
+the repository where the documented commands run (``tests/documented.py``): the book in that copy's
+``runs/book-smoke``, its results in the copy's ``results/``."""
 import json
 import re
 import subprocess
@@ -26,18 +30,23 @@ SEED = 42
 
 
 @pytest.fixture(scope="session")
-def smoke_book(tmp_path_factory, data_tar):
-    from selcore.book.runbook import book_source
-    root = tmp_path_factory.mktemp("smoke")
-    book_source(root)
-    r = subprocess.run([sys.executable, "-m", "selcore", "run", "--profile", "smoke", "--data", str(data_tar),
-                        "--book-dir", str(root / "book"), "--results-root", str(root / "results")],
-                       cwd=REPO, capture_output=True, text=True, timeout=1200)
+def smoke_book(documented_run):
+    """``runs/book-smoke`` of the documented commands' copy (``book/``, ``_config.yml``, and ``results`` linking
+    to the copy's results folder, the chapters' ``results_root``), built here with ``jupyter-book build -W``."""
+    from documented import RUN_SMOKE_BOOK
+    r = documented_run.result(RUN_SMOKE_BOOK)
     assert r.returncode == 0, r.stderr[-4000:]
+    root = documented_run.repo / "runs" / "book-smoke"
+    (root / "results").symlink_to(documented_run.repo / "results", target_is_directory=True)
     b = subprocess.run(["jupyter-book", "build", str(root / "book"), "-W", "-n", "--keep-going"], cwd=root,
                        capture_output=True, text=True, timeout=900)
     assert b.returncode == 0, b.stdout[-4000:] + b.stderr[-2000:]
     return root
+
+
+def _repo_of(smoke_book):
+    """The copy of the repository whose `python -m selcore run` executed ``smoke_book``."""
+    return smoke_book.parents[1]
 
 
 @pytest.mark.slow
@@ -80,7 +89,8 @@ def test_chapters_executed_with_profile_and_glued_values_exist(smoke_book, data_
     import os
     nb = nbformat.read(smoke_book / "book" / f"{chapter}.ipynb", as_version=4)
     # the data source is recorded relative to the repository (no machine path), as the run was given it
-    assert nb.metadata["selcore"] == {"profile": "smoke", "data": os.path.relpath(data_tar, REPO), "complete": True}
+    assert nb.metadata["selcore"] == {"profile": "smoke", "data": os.path.relpath(data_tar, _repo_of(smoke_book)),
+                                      "complete": True}
     assert not any(o.get("output_type") == "error" for c in nb.cells for o in c.get("outputs", []))
     text = "".join(c.source for c in nb.cells if c.cell_type == "markdown")
     # this page's own keys (a key then ` or :format); keys of other pages (`page.ipynb::key`) are checked by the
@@ -96,10 +106,11 @@ def test_chapters_executed_with_profile_and_glued_values_exist(smoke_book, data_
 
 
 @pytest.mark.slow
-def test_rerun_skips_finished_chapters(smoke_book, data_tar):
+def test_rerun_skips_finished_chapters(smoke_book, data_tar, documented_run):
+    # the book's own folders named explicitly (absolute), from the repository that executed it
     r = subprocess.run([sys.executable, "-m", "selcore", "run", "--profile", "smoke", "--data", str(data_tar),
                         "--book-dir", str(smoke_book / "book"), "--results-root", str(smoke_book / "results")],
-                       cwd=REPO, capture_output=True, text=True, timeout=300)
+                       cwd=_repo_of(smoke_book), env=documented_run.env, capture_output=True, text=True, timeout=300)
     assert r.returncode == 0 and r.stdout.count("skipped") == len(CHAPTERS), r.stdout
 
 
