@@ -17,6 +17,7 @@ import shlex
 import shutil
 import subprocess
 import sys
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -24,6 +25,9 @@ REPO = Path(__file__).resolve().parents[1]
 PAGES = ("README.md", "book/reproducing.md")
 TRAINING = ("run", "experiment", "sweep")
 BENCH_SMOKE = ["--images", "100", "--repeats", "1"]
+TIMEOUT_S = 3000
+"""Per command: the README's run executes every chapter of the smoke book (about 12 minutes on an idle 2-core
+machine; over 20 when other processes load it)."""
 RUN_SMOKE_BOOK = "python -m selcore run --profile quick --data PATH/TO/cifar10"
 """The README's first command: in the copy it executes every chapter under the smoke profile into
 ``runs/book-smoke`` (the book ``test_book.py`` checks)."""
@@ -75,6 +79,7 @@ class DocumentedRun:
     repo: Path                                        # the copy the commands ran in
     env: dict                                         # their environment (the copy's selcore first)
     ran: list = field(default_factory=list)           # (page, command, CompletedProcess), in order
+    seconds: list = field(default_factory=list)       # each one's wall time
     failed: str = ""                                  # the first failing command's report ('' if none)
     changed: str = ""                                 # `git status --porcelain -- book results` right after
 
@@ -96,8 +101,10 @@ def run_documented(dest: Path, data: Path) -> DocumentedRun:
             argv = adapted(command, data)
             if argv is None:
                 continue
-            r = subprocess.run(argv, cwd=repo, env=run.env, capture_output=True, text=True, timeout=1500)
+            t0 = time.perf_counter()
+            r = subprocess.run(argv, cwd=repo, env=run.env, capture_output=True, text=True, timeout=TIMEOUT_S)
             run.ran.append((page, command, r))
+            run.seconds.append(round(time.perf_counter() - t0, 1))
             if r.returncode != 0:
                 run.failed = f"{page}: {command}\n{r.stdout[-2000:]}\n{r.stderr[-3000:]}"
                 return run

@@ -31,6 +31,8 @@ def test_bench_runs_at_the_smoke_size():
 
 @pytest.mark.slow
 def test_documented_commands_run_and_leave_book_and_results_alone(documented_run):
+    for (page, command, _), secs in zip(documented_run.ran, documented_run.seconds):
+        print(f"{secs:7.1f} s  {page}: {command}")   # shown with -rA or -s: where the session's minutes go
     assert not documented_run.failed, documented_run.failed
     ran = [c for _, c, r in documented_run.ran if r.returncode == 0]
     assert len(ran) >= 8, ran
