@@ -59,12 +59,15 @@ def build_parser() -> argparse.ArgumentParser:
     cs = sub.add_parser("chapters", help="each chapter's parameters with their defaults and meanings")
     cs.add_argument("names", nargs="*", help="chapters to list (default: all)")
 
-    b = sub.add_parser("bench", help="images/s of our dense and SEL steps vs a plain reference loop, one run")
+    b = sub.add_parser("bench", help="images/s of our dense and SEL steps vs a plain reference loop and of each "
+                                     "execution mode (eager, channels_last, compile) vs eager, one run")
     b.add_argument("--device", default="auto", help="'auto', 'cpu', 'cuda' or 'cuda:N'")
     b.add_argument("--data", default=None, help="CIFAR-10 source (default: $SELCORE_DATA or torchvision)")
     b.add_argument("--width", type=int, default=None, help="network width (default: 64 on a GPU, 16 on a CPU)")
     b.add_argument("--images", type=int, default=2000, help="training images per timed epoch (default 2000)")
     b.add_argument("--repeats", type=int, default=3, help="timed epochs per row, median reported (default 3)")
+    b.add_argument("--check-epochs", type=int, default=2,
+                   help="epochs of each run of the modes' accuracy check, 3 seeds per mode (default 2)")
     b.add_argument("--out", default="benchmarks/bench.csv", help="CSV the rows are appended to ('' = none)")
     b.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
                    help="override a parameter (batch_size, lr ...); repeatable")
@@ -165,9 +168,10 @@ def main(argv=None) -> int:
             cfg = Config().with_overrides(list(args.overrides) + [f"device={args.device}",
                                                                    f"data={args.data or default_source()}"])
             width = args.width or (64 if resolve_device(cfg.device).type == "cuda" else 16)
-            if args.images < 10 or args.repeats < 1:
-                raise ConfigError("bad parameter: --images must be >= 10 and --repeats >= 1")
-            run_bench(cfg.replace(width=width), args.images, args.repeats, args.out or None)
+            if args.images < 10 or args.repeats < 1 or args.check_epochs < 1:
+                raise ConfigError("bad parameter: --images must be >= 10, --repeats and --check-epochs >= 1")
+            run_bench(cfg.replace(width=width), args.images, args.repeats, args.out or None,
+                      check_epochs=args.check_epochs)
             return 0
         if args.cmd == "experiment":
             if args.name not in ALL_EXPERIMENTS:

@@ -72,6 +72,9 @@ EXPERIMENT_TITLES = {
     "split_replay": "Split CIFAR-10, experience replay",
 }
 
+ENGINES = ("eager", "compile")
+"""How the training step executes (``Config.engine``)."""
+
 PAPER_STAGES = ((0.00, 0.25), (0.20, 0.50), (0.40, 0.65), (0.60, 0.82), (0.78, 1.00))
 
 
@@ -176,6 +179,16 @@ class Config:
     classes_per_task: int = _f(2, "Split CIFAR-10 (split_*): classes per task (2: five tasks)")
     task_epochs: int = _f(5, "Split CIFAR-10: epochs per task")
     replay_per_class: int = _f(20, "split_replay: images per class kept in the episodic memory")
+    # --- execution ----------------------------------------------------------------------------
+    engine: str = _f("eager", "how the training step executes: 'eager' (PyTorch op by op) or 'compile' "
+                     "(torch.compile of the network's forward and backward, the loop's hooks unchanged; compiled "
+                     "once per process, cached on disk in <data_cache>/inductor; a compiled SEL run is not "
+                     "reproducible within one process, see selcore.engine.execution); python -m selcore bench "
+                     "measures both. Changes the kernels, so the last bits of a run's numbers: part of a run's "
+                     "identity")
+    channels_last: bool = _f(False, "keep the network's weights and activations in channels-last memory format "
+                             "(NHWC; faster convolutions on CPUs and tensor-core GPUs); changes the kernels, so the "
+                             "last bits of a run's numbers: part of a run's identity")
     # --- bookkeeping ------------------------------------------------------------------------
     deterministic: bool = _f(False, "bit-reproducible kernels: torch.use_deterministic_algorithms(True), "
                              "cuDNN deterministic, no benchmark (CPU runs are reproducible either way)")
@@ -254,6 +267,8 @@ class Config:
         for name in ("task_epochs", "replay_per_class"):
             if getattr(self, name) <= 0:
                 bad(name, "must be an integer > 0")
+        if self.engine not in ENGINES:
+            bad("engine", f"must be {' or '.join(map(repr, ENGINES))}")
         if self.progress not in ("bar", "log", "none"):
             bad("progress", "must be 'bar', 'log' or 'none'")
         if not (self.device in ("auto", "cpu", "cuda") or self.device.startswith("cuda:")):
@@ -291,7 +306,7 @@ class Config:
             name = sorted(unknown)[0]
             raise ConfigError(f"unknown parameter {name!r}{did_you_mean([name], self.fields())}: allowed are "
                               f"{', '.join(self.fields())}")
-        typed = {k: _coerce(k, v) for k, v in changes.items()}
+        typed = {k: coerce(k, v) for k, v in changes.items()}
         return dataclasses.replace(self, **typed)
 
     @staticmethod
@@ -319,6 +334,10 @@ class Config:
                 "replay_per_class": ("split_replay",)}
     """Fields that change the results of these experiments only (a profile may set them without touching others)."""
 
+    LEGACY = {"engine": "eager", "channels_last": False}
+    """Fields whose value in runs recorded before the field existed is not today's default: what the code did then
+    (``completed_identity`` fills these in, not the default)."""
+
     @classmethod
     def _relevant(cls, identity: Mapping[str, Any]) -> dict[str, Any]:
         e = identity.get("experiment")
@@ -332,10 +351,11 @@ class Config:
     @classmethod
     def completed_identity(cls, recorded: Mapping[str, Any]) -> dict[str, Any]:
         """A run's recorded identity with every field added since it was written set to its default: a new
-        field's default always reproduces what the code did before the field existed, so such a run still
-        counts as the same run. Fields that do not concern its experiment (``ONLY_FOR``) and bookkeeping fields
+        field's default reproduces what the code did before the field existed, so such a run still
+        counts as the same run; where the default has changed since, ``LEGACY`` holds what the code did before the
+        field existed. Fields that do not concern its experiment (``ONLY_FOR``) and bookkeeping fields
         (``BOOKKEEPING``) are left out."""
-        defaults = cls().replace(experiment=recorded.get("experiment", "baseline")).identity()
+        defaults = {**cls().replace(experiment=recorded.get("experiment", "baseline")).identity(), **cls.LEGACY}
         kept = {k: v for k, v in recorded.items() if k not in cls.BOOKKEEPING}
         return cls._relevant({**{k: v for k, v in defaults.items() if k not in kept}, **kept})
 
@@ -350,7 +370,7 @@ class Config:
         return cls().replace(**dict(d))
 
 
-def _coerce(name: str, value: Any) -> Any:
+def coerce(name: str, value: Any) -> Any:
     """Turn a string/JSON/number into the type of field ``name``; ConfigError if impossible."""
     f = Config.fields()[name]
     kind = type(f.default) if f.default is not dataclasses.MISSING else type(f.default_factory())

@@ -8,12 +8,12 @@ from tests.conftest import tiny
 
 @pytest.mark.slow
 def test_bench_rows_ratios_and_csv(tmp_path, data_tar, capsys):
-    from selcore.engine.bench import run_bench
+    from selcore.engine.bench import MODES, mode_name, run_bench
     out = tmp_path / "bench.csv"
     cfg = tiny("sel95", data=str(data_tar), batch_size=16)
     lines = []
-    df = run_bench(cfg, images=40, repeats=1, out_csv=out, log=lines.append)
-    eager = df[df.engine == "eager"]
+    df = run_bench(cfg, images=40, repeats=1, out_csv=out, log=lines.append, check_epochs=1, check_images=100)
+    eager = df[(df.engine == "eager") & (df.timing == "sequential")]
     assert list(eager.step) == ["dense", "dense+density", "sel", "sel+density", "eval@1000", "eval@200", "sb",
                                 "sb_topk"]
     [line] = [m for m in lines if m.startswith("evaluation at batch 200 / at batch 1000")]
@@ -29,10 +29,24 @@ def test_bench_rows_ratios_and_csv(tmp_path, data_tar, capsys):
     assert (eager.images_per_s > 0).all()
     ref = float(df.loc[df.engine == "reference", "images_per_s"].iloc[0])
     assert eager.ratio_to_reference.tolist() == pytest.approx((eager.images_per_s / ref).tolist())
-    assert set(df.loc[df.engine.isin(["compile", "graph"]), "step"]) == {"not implemented yet"}
-    assert df.images_per_s[df.engine.isin(["compile", "graph"])].isna().all()  # never a made-up figure
+    # every execution mode timed in the same interleaved rounds, its speed-up against eager printed
+    modes = df[df.timing == "interleaved"]
+    assert list(zip(modes.engine, modes.channels_last)) == [m for m in MODES for _ in range(3)]
+    assert set(modes.step) == {"dense+density", "sel+density", "eval@200"} and (modes.images_per_s > 0).all()
+    eager_rows = modes[(modes.engine == "eager") & ~modes.channels_last].set_index("step").images_per_s
+    assert modes.speedup_vs_eager.tolist() == pytest.approx((modes.images_per_s / modes.step.map(eager_rows)).tolist())
+    assert (modes.first_epoch_s > 0).all()
+    for engine, cl in MODES:
+        [line] = [m for m in lines if m.startswith(f"{mode_name(engine, cl)} / eager, measured in this run: ")]
+        assert "dense+density" in line and "sel+density" in line and "first epoch" in line
+    # the accuracy check: every mode at three seeds, each mode's mean within the eager seeds' spread or said not to be
+    [check] = [m for m in lines if m.startswith("accuracy check (1 epochs on 100 images")]
+    for engine, cl in MODES:
+        [row] = [r for r in check.splitlines() if r.strip().startswith(mode_name(engine, cl) + " ")]
+        assert row.count(",") == 2 and ("within the eager spread" in row or "OUTSIDE the eager spread" in row)
+    assert "  eager  " in check and check.splitlines()[1].endswith("within the eager spread")  # eager is its own spread
     assert (df.matmul_TFLOP_s > 0).all() and df.device.str.startswith("CPU").all()
-    run_bench(cfg, images=40, repeats=1, out_csv=out, log=lambda m: None)
+    run_bench(cfg, images=40, repeats=1, out_csv=out, log=lambda m: None, check_epochs=1, check_images=100)
     saved = pd.read_csv(out)
     assert len(saved) == 2 * len(df) and list(saved.columns) == list(df.columns)
 

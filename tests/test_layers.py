@@ -30,16 +30,6 @@ LAYERS = (
 )
 """The layers from the bottom up, by the first name under ``selcore/`` (a module or a sub-package)."""
 
-PENDING_LOCAL_IMPORTS = {"selcore/engine/train.py", "selcore/engine/bench.py", "selcore/engine/experiments.py",
-                         "selcore/engine/models.py"}
-"""Files whose uncommented function-local imports are tolerated for now: being edited in parallel (issue 20);
-remove each file once its imports are at the top (the test fails while a listed file has none left)."""
-
-PENDING_PRIVATE = {("selcore/sweep/plan.py", "selcore.config", "_coerce")}
-"""(importer, module, private name) tolerated for now: ``config.py`` is being edited in parallel (issue 20) and
-should name its value coercion publicly; remove the entry then (the test fails once the import is gone)."""
-
-
 def layer_of(module: str) -> int:
     """The index in ``LAYERS`` of a dotted module name of the package (``selcore.report.plots`` -> 3)."""
     parts = module.split(".")
@@ -125,9 +115,9 @@ def _private(name: str) -> bool:
 
 def check_source(rel: str, source: str, module: str, is_package: bool) -> dict[str, list[str]]:
     """What ``source`` (the file ``rel`` of module ``module``) breaks: {"upward": [...], "private": [...],
-    "uncommented": [...]}, one message per finding (a private name of ``PENDING_PRIVATE`` under "pending")."""
+    "uncommented": [...]}, one message per finding."""
     tree = ast.parse(source)
-    found: dict[str, list[str]] = {"upward": [], "private": [], "uncommented": [], "pending": []}
+    found: dict[str, list[str]] = {"upward": [], "private": [], "uncommented": []}
     mine = layer_of(module)
     modules_bound: dict[str, str] = {}  # local name -> what of the package it stands for
     for node in ast.walk(tree):
@@ -143,8 +133,7 @@ def check_source(rel: str, source: str, module: str, is_package: bool) -> dict[s
             if _private(target.rsplit(".", 1)[-1]):
                 found["private"].append(f"{rel}:{node.lineno} imports the private module {target}")
             elif _private(name):
-                key = "pending" if (rel, target, name) in PENDING_PRIVATE else "private"
-                found[key].append(f"{rel}:{node.lineno} imports the private {name} of {target}")
+                found["private"].append(f"{rel}:{node.lineno} imports the private {name} of {target}")
     for node in ast.walk(tree):
         if (isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and node.value.id in modules_bound
                 and _private(node.attr)):
@@ -178,7 +167,7 @@ def _check(source: str, module: str = "selcore.engine.sel", is_package: bool = F
 
 def test_upward_imports_are_caught_at_the_top_and_in_functions():
     assert _check("from ..config import Config\nfrom . import data\n") == {"upward": [], "private": [],
-                                                                         "uncommented": [], "pending": []}
+                                                                         "uncommented": []}
     found = _check("from ..report.plots import figure_axes\n\ndef f():\n    # heavy\n    from ..book import chapter\n")
     assert found["upward"] == ["x.py:1 imports selcore.report.plots (report layer, above engine)",
                                "x.py:5 imports selcore.book (book layer, above engine)"]
@@ -226,13 +215,8 @@ def test_no_module_imports_another_modules_private_name(findings):
 
 
 def test_function_local_imports_say_why(findings):
-    bad = [m for rel, f in findings.items() if rel not in PENDING_LOCAL_IMPORTS for m in f["uncommented"]]
+    bad = [m for f in findings.values() for m in f["uncommented"]]
     assert not bad, ("imports inside functions without a comment saying why (move them to the top of the module, "
                      "or say why they must wait):\n" + "\n".join(bad))
 
 
-def test_pending_entries_are_still_needed(findings):
-    done = sorted(rel for rel in PENDING_LOCAL_IMPORTS if not findings[rel]["uncommented"])
-    assert not done, f"remove from PENDING_LOCAL_IMPORTS (no uncommented local import left): {done}"
-    left = {rel for rel, _, _ in PENDING_PRIVATE if not findings[rel]["pending"]}
-    assert not left, f"remove from PENDING_PRIVATE (no private name imported any more): {sorted(left)}"

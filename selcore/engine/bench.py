@@ -14,10 +14,17 @@ Everything is measured in one process, on the same device, data and network:
 * ``eval@1000`` / ``eval@<eval_batch_size>``: no-grad forward passes over the same images at the old and the
   current evaluation batch size, with whether their logits agree bit for bit (no ratio to the training reference).
 
+* execution modes (``MODES``: ``Config.engine`` x ``Config.channels_last``): ``dense+density`` and
+  ``sel+density`` (every hook a run carries) and ``eval@<eval_batch_size>`` of each mode, timed in interleaved
+  rounds (one epoch of every mode per round) so that a change of the machine's load hits all modes alike; each
+  row's ``speedup_vs_eager`` is its images/s over the eager contiguous row of the same step, and ``first_epoch_s``
+  the wall time of its first epoch (compilation included, the warm-up). ``accuracy_check`` then trains each mode
+  from scratch for a few epochs at three seeds and asks whether its held-out accuracy stays within the eager
+  runs' seed spread.
+
 Each row reports images/s (median of ``repeats`` timed epochs after one warm-up epoch), its ratio to the
 reference, and the achieved FLOP/s (executed training FLOPs per image x images/s) against a measured
-large-matmul rate on the device. Only the ``eager`` engine exists so far: ``compile`` and ``graph`` are
-listed as not implemented rather than timed. Rows are appended to ``benchmarks/bench.csv``.
+large-matmul rate on the device. Rows are appended to ``benchmarks/bench.csv``.
 """
 from __future__ import annotations
 
@@ -29,15 +36,17 @@ from pathlib import Path
 import pandas as pd
 import torch
 import torch.nn.functional as F
+import torchvision.transforms as T
+from PIL import Image
 
-from . import curriculum
+from . import curriculum, execution
 from . import sel
 from ..config import Config
 from .data import MEAN, STD, DeviceData, load_cifar10
 from .experiments import resolve_device
 from .flops import ExecutedFlops
 from .selection import SelectiveBackprop, TopFraction
-from .train import SELHook, UpdateDensityHook, make_optimizer, test_logits, train_epoch
+from .train import SELHook, UpdateDensityHook, evaluate, make_optimizer, test_logits, train_epoch
 
 BENCH_CSV = Path("benchmarks") / "bench.csv"
 
@@ -72,8 +81,6 @@ class _PILSet(torch.utils.data.Dataset):
     """The training images as PIL images through torchvision transforms: the common reference pipeline."""
 
     def __init__(self, x_uint8: torch.Tensor, y: torch.Tensor):
-        import torchvision.transforms as T
-        from PIL import Image
         self.images = [Image.fromarray(img.permute(1, 2, 0).numpy()) for img in x_uint8.cpu()]
         self.y = y.cpu().tolist()
         self.tf = T.Compose([T.RandomCrop(32, padding=4), T.RandomHorizontalFlip(), T.ToTensor(),
@@ -183,9 +190,10 @@ def compare_epochs(cfg: Config, images: int = 1000, repeats: int = 3) -> pd.Data
 
 
 def run_bench(cfg: Config, images: int = 2000, repeats: int = 3, out_csv: Path | str | None = BENCH_CSV,
-              log=print) -> pd.DataFrame:
-    """Time the reference loop and our dense/SEL steps on ``cfg``'s device, width and batch size over the
-    first ``images`` training images (``images // 10`` per class); print and return the table."""
+              log=print, check_epochs: int = 2, check_images: int | None = None) -> pd.DataFrame:
+    """Time the reference loop, our dense/SEL steps and every execution mode on ``cfg``'s device, width and batch
+    size over the first ``images`` training images (``images // 10`` per class), then run the modes' accuracy check
+    (``check_epochs`` epochs per run over ``check_images`` images, default ``images``); print and return the table."""
     dev = resolve_device(cfg.device)
     raw = load_cifar10(cfg.data, cfg.data_cache)
     per_class = max(1, images // 10)
@@ -223,8 +231,10 @@ def run_bench(cfg: Config, images: int = 2000, repeats: int = 3, out_csv: Path |
     sb = selective_epochs(cfg, data, fresh, fl, repeats, ("sb", "sb_topk"))
     sb_flops = dict(zip(sb["step"], sb["flops_ratio"]))
     rows += sb[["engine", "step", "images_per_s"]].to_dict("records")
-    for engine in ("compile", "graph"):
-        rows.append({"engine": engine, "step": "not implemented yet", "images_per_s": float("nan")})
+    for r in rows:
+        r.update(channels_last=False, timing="sequential")
+    modes = mode_rates(c, data, gamma0, repeats)
+    rows += modes.to_dict("records")
     df = pd.DataFrame(rows)
     evals = df.step.str.startswith("eval@")
     df["ratio_to_reference"] = (df["images_per_s"] / ref).where(~evals)  # the reference is a training loop
@@ -251,9 +261,109 @@ def run_bench(cfg: Config, images: int = 2000, repeats: int = 3, out_csv: Path |
         rate = float(df.loc[(df.engine == "eager") & (df.step == step), "images_per_s"].iloc[0])
         log(f"{step} epoch / Baseline (dense) epoch, measured in this run: wall time {dense / rate:.3f}, "
             f"executed FLOPs {ratio:.3f}")
+    for (engine, cl), g in modes.groupby(["engine", "channels_last"], sort=False):
+        ratios = ", ".join(f"{r.step} {r.speedup_vs_eager:.2f}x" for r in g.itertuples())
+        log(f"{mode_name(engine, cl)} / eager, measured in this run: {ratios}; first epoch "
+            f"{g.first_epoch_s.max():.1f} s (the warm-up; compilation included)")
+    check = accuracy_check(c, raw, dev, epochs=check_epochs, images=check_images or images)
+    log(format_check(check))
     if out_csv:
         out_csv = Path(out_csv)
         out_csv.parent.mkdir(parents=True, exist_ok=True)
         df.to_csv(out_csv, mode="a", header=not out_csv.exists(), index=False)
         log(f"appended to {out_csv}")
     return df
+
+
+MODES = (("eager", False), ("eager", True), ("compile", False), ("compile", True))
+"""The execution modes ``python -m selcore bench`` compares: (``Config.engine``, ``Config.channels_last``)."""
+
+
+def mode_name(engine: str, channels_last: bool) -> str:
+    return engine + ("+channels_last" if channels_last else "")
+
+
+def mode_rates(cfg: Config, data: DeviceData, gamma0: float, repeats: int = 3, modes=MODES) -> pd.DataFrame:
+    """Images/s of each execution mode's dense and SEL training epochs (with ``UpdateDensityHook``, as every run)
+    and of its evaluation at ``cfg.eval_batch_size``, timed in interleaved rounds: one warm-up epoch per row (its
+    wall time, compilation included, is ``first_epoch_s``), then ``repeats`` rounds of one epoch of every row; the
+    median per row. ``speedup_vs_eager``: a row's images/s over the eager contiguous row of the same step."""
+    dev, idx = data.device, torch.arange(len(data), device=data.device)
+    runs = []
+    for engine, cl in modes:
+        for step in ("dense+density", "sel+density", f"eval@{cfg.eval_batch_size}"):
+            net = execution.to_memory_format(curriculum.training_model(cfg, data.num_classes).to(dev), cl)
+            fwd = execution.prepare(net, engine, cl, cfg.data_cache)
+            if step.startswith("eval@"):
+                x = data.train_eval_batch(idx)
+
+                def epoch(fwd=fwd, x=x):
+                    test_logits(fwd, x, cfg.eval_batch_size)
+                    return len(x)
+            else:
+                opt = make_optimizer(net, cfg.lr, cfg.optimizer)
+                gen = torch.Generator(device=dev)
+                gen.manual_seed(cfg.seed)
+                hooks = ([SELHook(opt, cfg.lr, sel.stage_gamma(gamma0, 0), data.num_classes, cfg.temperature,
+                                  cfg.lr_loss_scale)] if step.startswith("sel") else []) + [UpdateDensityHook(net)]
+
+                def epoch(net=net, opt=opt, gen=gen, hooks=hooks, fwd=fwd):
+                    return train_epoch(net, opt, data, idx, cfg.batch_size, gen, hooks, forward=fwd).samples
+            _sync(dev)
+            t0 = time.perf_counter()
+            epoch()
+            _sync(dev)
+            runs.append({"engine": engine, "channels_last": cl, "step": step, "epoch": epoch,
+                         "first_epoch_s": time.perf_counter() - t0, "rates": []})
+    for _ in range(repeats):
+        for r in runs:
+            _sync(dev)
+            t0 = time.perf_counter()
+            n = r["epoch"]()
+            _sync(dev)
+            r["rates"].append(n / (time.perf_counter() - t0))
+    df = pd.DataFrame([{k: v for k, v in r.items() if k not in ("epoch", "rates")} |
+                       {"images_per_s": statistics.median(r["rates"]), "timing": "interleaved"} for r in runs])
+    eager = df[(df.engine == "eager") & ~df.channels_last].set_index("step")["images_per_s"]
+    df["speedup_vs_eager"] = df["images_per_s"] / df["step"].map(eager)
+    return df
+
+
+def accuracy_check(cfg: Config, raw, dev: torch.device, epochs: int = 2, images: int = 2000, seeds: int = 3,
+                   modes=MODES) -> pd.DataFrame:
+    """Each mode's held-out accuracy after ``epochs`` dense epochs from scratch on the first ``images`` training
+    images, at ``seeds`` seeds (``cfg.seed`` on), on the first 100 test images of each class; ``within`` says whether
+    a mode's mean accuracy lies within the eager runs' seed spread [min, max]."""
+    data = DeviceData(raw, dev, max(1, images // 10), 100, 100)
+    idx = torch.arange(len(data), device=dev)
+    rows = []
+    for engine, cl in modes:
+        for seed in range(cfg.seed, cfg.seed + seeds):
+            c = cfg.replace(seed=seed)
+            net = execution.to_memory_format(curriculum.training_model(c, data.num_classes).to(dev), cl)
+            fwd = execution.prepare(net, engine, cl, cfg.data_cache)
+            opt = make_optimizer(net, cfg.lr, cfg.optimizer)
+            gen = torch.Generator(device=dev)
+            gen.manual_seed(seed)
+            for _ in range(epochs):
+                train_epoch(net, opt, data, idx, cfg.batch_size, gen, forward=fwd)
+            rows.append({"engine": engine, "channels_last": cl, "seed": seed,
+                         "test_100": evaluate(fwd, data, cfg.eval_batch_size)["test_100"]})
+    df = pd.DataFrame(rows)
+    eager = df[(df.engine == "eager") & ~df.channels_last].test_100
+    means = df.groupby(["engine", "channels_last"], sort=False).test_100.transform("mean")
+    df["within"] = means.between(eager.min(), eager.max())
+    df.attrs.update(epochs=epochs, images=len(data))
+    return df
+
+
+def format_check(check: pd.DataFrame) -> str:
+    """The accuracy check in lines: per mode its seeds' held-out accuracies, their mean, and the verdict."""
+    eager = check[(check.engine == "eager") & ~check.channels_last].test_100
+    lines = [f"accuracy check ({check.attrs.get('epochs')} epochs on {check.attrs.get('images')} images, held-out "
+             f"accuracy %, eager seed spread [{eager.min():.1f}, {eager.max():.1f}]):"]
+    for (engine, cl), g in check.groupby(["engine", "channels_last"], sort=False):
+        values = ", ".join(f"{v:.1f}" for v in g.test_100)
+        lines.append(f"  {mode_name(engine, cl):24s} seeds {values}; mean {g.test_100.mean():.1f}: "
+                     f"{'within' if g.within.all() else 'OUTSIDE'} the eager spread")
+    return "\n".join(lines)

@@ -14,10 +14,14 @@ from pathlib import Path
 from typing import Callable
 
 import torch
+import torch.distributed as dist
+from torch.nn.parallel import DistributedDataParallel
+from tqdm.auto import tqdm
 
-from . import checkpoint, comm, continual, lottery, sel
+from . import checkpoint, comm, continual, execution, lottery, sel
 from ..config import BASELINE_SCHEDULE, COMMUNICATION, CONTINUAL, Config, ConfigError
 from .data import CIFAR10, DeviceData, load_cifar10
+from .difficulty import order_agreement, trained_model_scores
 from .flops import ExecutedFlops, ideal_sparse_flops, proxy_flops
 from .curriculum import cached_curriculum, curriculum_path, load_curriculum, training_model  # noqa: F401 (re-exported)
 from .models import count_params
@@ -96,15 +100,19 @@ class Experiment:
         raw = self._raw if self._raw is not None else load_cifar10(cfg.data, cfg.data_cache)
         self.data = DeviceData(raw, self.device, cfg.train_per_class, cfg.held_out_per_class,
                                cfg.test_per_class)
-        self.net = training_model(cfg, self.data.num_classes).to(self.device)
+        self.net = execution.to_memory_format(training_model(cfg, self.data.num_classes).to(self.device),
+                                              cfg.channels_last)
         self.train_net = self.net  # what the loop trains: the network, or its DDP wrapper on a worker
         self.exchange = None
         if self.rank is not None:
-            from torch.nn.parallel import DistributedDataParallel
             mode = {"ddp_dense": "dense", "ddp_sel": "sel", "ddp_topk": "topk"}[cfg.experiment]
             self.exchange = comm.GradientExchange(mode, list(self.net.parameters()), cfg.world_size)
             self.train_net = DistributedDataParallel(self.net, forward_sync_buffers=False)
             self.train_net.register_comm_hook(self.exchange, comm.GradientExchange.hook)
+        # what the loop and the evaluation call (cfg.engine, cfg.channels_last); self.net keeps the state
+        self.train_net = execution.prepare(self.train_net, cfg.engine, cfg.channels_last, cfg.data_cache)
+        self.eval_net = self.train_net if self.rank is None else \
+            execution.prepare(self.net, cfg.engine, cfg.channels_last, cfg.data_cache)
         self.num_params = count_params(self.net)
         self.flops = ExecutedFlops(self.net)
         self.opt = make_optimizer(self.net, cfg.lr, cfg.optimizer)
@@ -224,7 +232,6 @@ class Experiment:
         """Each class sorted easy -> hard by the finished Baseline's per-sample loss (same results folder).
         Its scoring pass goes to ``prior`` (the Baseline's own training is not counted), and so does how this
         order agrees with the scorer's (``difficulty.order_agreement``): the book reads it from the run.json."""
-        from .difficulty import order_agreement, trained_model_scores
         scores, flops = trained_model_scores(self.paths.root, self.cfg, self.data, self.flops)
         scorer = cached_curriculum(self.cfg, self.data, self.paths.root)["scores"]
         self.prior["order_agreement"] = order_agreement(scorer, scores, self.data.train_y, self.data.classes)
@@ -267,7 +274,6 @@ class Experiment:
                  "prior": self.prior, "selectors": {k: v.state_dict() for k, v in self.selectors.items()},
                  "mask_gen": self.mask_gen.get_state()}
         if self.exchange is not None:  # every worker's top-k residuals, gathered into worker 0's checkpoint
-            import torch.distributed as dist
             states = [None] * self.cfg.world_size
             dist.all_gather_object(states, self.exchange.state_dict())
             state["comm"] = states
@@ -390,7 +396,7 @@ class Experiment:
                         train_flops, self.flops.forward_pass(res.samples, self.cfg.batch_size), sparsity)
                     if ph.logged and self.lead:
                         self.c["flops"] += proxy_flops(self.num_params, res.samples, sparsity)
-                        ev = evaluate(self.net, self.data, self.cfg.eval_batch_size, keep_logits=ph.task is not None)
+                        ev = evaluate(self.eval_net, self.data, self.cfg.eval_batch_size, keep_logits=ph.task is not None)
                         self.c["eval_flops"] += self.flops.forward_pass(len(self.data.test_y), self.cfg.eval_batch_size)
                         self.c["time_s"] = time.perf_counter() - clock
                         self.rows.append(self._row(ph, res, ev, sparsity))
@@ -444,7 +450,6 @@ class Experiment:
         """A per-worker count summed over the data-parallel workers (itself in one process)."""
         if self.rank is None:
             return count
-        import torch.distributed as dist
         t = torch.tensor([count], device=self.device)
         dist.all_reduce(t)
         return int(t)
@@ -459,8 +464,8 @@ class Experiment:
         else:
             selector = self.selectors[ph.selector] if ph.selector else None
         try:
-            res = train_epoch(self.train_net, self.opt, self.data, ph.indices, self.cfg.batch_size, self.gen, hooks,
-                              selector=selector)
+            res = train_epoch(self.net, self.opt, self.data, ph.indices, self.cfg.batch_size, self.gen, hooks,
+                              selector=selector, forward=self.train_net)
             check_finite_weights(self.net)
             return res
         except Divergence as e:
@@ -530,7 +535,6 @@ class Experiment:
     def _bar(self, total: int, done: int):
         if self.cfg.progress != "bar" or not self.lead:
             return None
-        from tqdm.auto import tqdm
         return tqdm(total=total, initial=done, desc=self.cfg.experiment, unit="epoch", file=sys.stderr,
                     dynamic_ncols=True)
 
@@ -549,7 +553,6 @@ class Experiment:
 
 def _worker(rank: int, world: int, cfg: Config, out_dir: str, data: CIFAR10 | None) -> None:
     """One data-parallel worker: joins the process group (gloo on CPUs; NCCL, one GPU per worker) and runs."""
-    import torch.distributed as dist
     dev = resolve_device(cfg.device)
     if dev.type == "cuda":
         if torch.cuda.device_count() < world:

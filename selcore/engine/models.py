@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import torch
 from torch import nn
+from torchvision.models import ResNet18_Weights
 from torchvision.models.resnet import BasicBlock
 
 
@@ -80,7 +81,6 @@ def build_model(width: int = 64, pretrained: bool = False, num_classes: int = 10
 
 def imagenet_state_dict() -> dict:
     """torchvision's IMAGENET1K_V1 resnet18 weights from torch's hub cache (download if online)."""
-    from torchvision.models import ResNet18_Weights
     try:
         return ResNet18_Weights.IMAGENET1K_V1.get_state_dict(progress=False, check_hash=False)
     except Exception as e:

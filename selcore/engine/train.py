@@ -5,6 +5,7 @@ once when the epoch ends.
 """
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 
 import torch
@@ -29,7 +30,6 @@ def set_determinism(on: bool) -> None:
     """The determinism switch: deterministic algorithms (errors on ops that have none), cuDNN
     deterministic and without autotuning, a fixed cuBLAS workspace; off: cuDNN autotuning on. CPU runs are reproducible for a
     given seed and thread count either way; GPU runs are as deterministic as torch allows."""
-    import os
     if on:
         os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
     torch.use_deterministic_algorithms(on)
@@ -177,15 +177,18 @@ class EpochResult:
 
 def train_epoch(net: nn.Module, opt: torch.optim.Optimizer, data: DeviceData, indices: torch.Tensor,
                 batch_size: int, gen: torch.Generator, hooks: list[Hook] = (), on_batch=None,
-                check_every: int | None = None, selector=None) -> EpochResult:
+                check_every: int | None = None, selector=None, forward: nn.Module | None = None) -> EpochResult:
     """One pass over ``indices`` in random order, batches augmented on the device. ``selector``
     (``selection.PlainBatches`` by default) decides which of them are trained, e.g. Selective Backprop.
+    ``forward``: the module that computes the logits (default ``net``): ``execution.prepare``'s compiled or
+    channels-last module, or a DDP wrapper; the hooks always see ``net`` itself.
 
     A non-finite loss raises ``Divergence``; it is looked for every ``check_every`` steps (default:
     every step on a CPU, where it costs nothing, every 50 on an accelerator, to avoid host syncs)."""
     if check_every is None:
         check_every = 1 if data.device.type == "cpu" else 50
-    net.train()
+    forward = net if forward is None else forward
+    forward.train()
     for h in hooks:
         h.start_epoch()
     dev = data.device
@@ -197,8 +200,8 @@ def train_epoch(net: nn.Module, opt: torch.optim.Optimizer, data: DeviceData, in
     step_t = torch.zeros((), device=dev, dtype=torch.long)  # the step number on the device: no host copy per step
     steps = trained = 0
     selector = selector if selector is not None else PlainBatches()
-    for X, y in selector.batches(net, data, perm, batch_size, gen):
-        logits = net(X)
+    for X, y in selector.batches(forward, data, perm, batch_size, gen):
+        logits = forward(X)
         weights = next((w for w in (h.sample_weights(logits, y) for h in hooks) if w is not None), None)
         if weights is None:
             loss = F.cross_entropy(logits, y)

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Sequence
 
-from ..config import ALL_EXPERIMENTS, Config, ConfigError, _coerce, did_you_mean
+from ..config import ALL_EXPERIMENTS, Config, ConfigError, coerce, did_you_mean
 from ..engine.curriculum import CALIBRATION_OVERRIDES, curriculum_path
 from ..engine.experiments import requirements
 from ..paths import setting_name
@@ -95,7 +95,7 @@ def parse_grid(items: Sequence[str]) -> dict[str, list[Any]]:
             raise ConfigError(f"bad --grid {item!r}: no parameter {name!r} (python -m selcore params lists them)")
         list_valued = isinstance(getattr(Config(), name), tuple)
         raw = values.split(";") if (";" in values or list_valued) else values.split(",")
-        grid[name] = list(dict.fromkeys(_coerce(name, v.strip()) for v in raw if v.strip()))
+        grid[name] = list(dict.fromkeys(coerce(name, v.strip()) for v in raw if v.strip()))
     return grid
 
 
