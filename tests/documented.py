@@ -5,7 +5,7 @@ executing every chapter a second time.
 
 Substitutions, stated once: ``PATH`` / ``PATH/TO/cifar10`` become the real CIFAR-10 archive; the ``quick`` profile
 becomes ``smoke`` for commands that train (``run``, ``experiment``, ``sweep``), and ``bench`` times ``--images 100
---repeats 1`` (the smoke size: the command's code paths and every row of its table, not its timing precision), so
+--repeats 1 --check-epochs 1`` (the smoke size: the command's code paths and every row of its table, not its timing precision), so
 that the whole page runs in minutes. Install commands (``pip``, ``conda``) are exercised by CI's own install step
 (checked against ``.ci/run``), and ``python -m pytest`` is the command running the tests.
 """
@@ -24,7 +24,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 PAGES = ("README.md", "book/reproducing.md")
 TRAINING = ("run", "experiment", "sweep")
-BENCH_SMOKE = ["--images", "100", "--repeats", "1"]
+BENCH_SMOKE = ["--images", "100", "--repeats", "1", "--check-epochs", "1"]
 TIMEOUT_S = 3000
 """Per command: the README's run executes every chapter of the smoke book (about 12 minutes on an idle 2-core
 machine; over 20 when other processes load it)."""

@@ -25,7 +25,7 @@ def test_every_page_documents_commands_and_the_install_matches_ci():
 
 def test_bench_runs_at_the_smoke_size():
     assert adapted("python -m selcore bench --data PATH", Path("d"))[3:] == ["bench", "--data", "d", "--images", "100",
-                                                                            "--repeats", "1"]
+                                                                            "--repeats", "1", "--check-epochs", "1"]
     assert adapted("python -m selcore bench --images 9", Path("d"))[3:] == ["bench", "--images", "9"]
 
 
