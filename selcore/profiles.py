@@ -23,7 +23,8 @@ from .config import Config, ConfigError, did_you_mean
 PROFILES: dict[str, dict[str, Any]] = {
     "paper": {},
     "quick": dict(width=16, train_per_class=500, test_per_class=500, num_epochs=8, lth_pretrain_epochs=4,
-                  stage_epochs=(2, 2, 2, 2, 2), warmup_epochs=2, warmup_per_class=100, task_epochs=3),
+                  stage_epochs=(2, 2, 2, 2, 2), warmup_epochs=2, warmup_per_class=100, task_epochs=3,
+                  engine="eager", channels_last=False),  # as its committed runs were made: they stay finished
     "smoke": dict(width=8, train_per_class=100, test_per_class=200, num_epochs=2, lth_pretrain_epochs=1,
                   stage_epochs=(1, 1, 1, 1, 1), warmup_epochs=1, warmup_per_class=20, task_epochs=1,
                   replay_per_class=5),
