@@ -109,9 +109,9 @@ def test_requeued_jobs_resume_and_equal_uninterrupted_runs(slurm, sweeps, tmp_pa
     ids = {e["key"]: e["job_id"] for e in record.entries()}
     assert len(ids) == 6, ids  # per seed: curriculum + Baseline (wave 0), oracle order (wave 1)
     # wave 1 waits for its own folder's wave-0 jobs
-    deps = subprocess.run(["squeue", "-h", "-r", "-j", ids["smoke/num_epochs30/seed42/oracle_order"], "-o", "%E"],
-                          capture_output=True, text=True).stdout
-    assert ids["smoke/num_epochs30/seed42/baseline"] in deps or "(null)" in deps, deps
+    deps = subprocess.run(["squeue", "-h", "-r", "-j", ids[f"smoke/num_epochs{EPOCHS}/seed42/oracle_order"],
+                           "-o", "%E"], capture_output=True, text=True).stdout
+    assert ids[f"smoke/num_epochs{EPOCHS}/seed42/baseline"] in deps or "(null)" in deps, deps
     folder = {s: results / "smoke" / f"num_epochs{EPOCHS}" / f"seed{s}" for s in (42, 43)}
 
     # seed 42's Baseline: requeued by the scheduler mid-run (preemption); seed 43's: the time-limit signal
