@@ -187,7 +187,7 @@ class Config:
                      "measures both. Changes the kernels, so the last bits of a run's numbers: part of a run's "
                      "identity")
     channels_last: bool = _f(False, "keep the network's weights and activations in channels-last memory format "
-                             "(NHWC; faster convolutions on CPUs and tensor-core GPUs); changes the kernels, so the "
+                             "(NHWC; faster convolutions on this project's CPU, measured by python -m selcore bench); changes the kernels, so the "
                              "last bits of a run's numbers: part of a run's identity")
     # --- bookkeeping ------------------------------------------------------------------------
     deterministic: bool = _f(False, "bit-reproducible kernels: torch.use_deterministic_algorithms(True), "

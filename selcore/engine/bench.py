@@ -280,7 +280,20 @@ MODES = (("eager", False), ("eager", True), ("compile", False), ("compile", True
 
 
 def mode_name(engine: str, channels_last: bool) -> str:
+    """How bench's lines name a mode: ``eager``, ``eager+channels_last``, ``compile``, ``compile+channels_last``."""
     return engine + ("+channels_last" if channels_last else "")
+
+
+def mode_network(cfg: Config, num_classes: int, dev: torch.device, engine: str, channels_last: bool):
+    """A fresh training model of ``cfg`` on ``dev`` and the module its epochs call in that execution mode
+    (``execution.prepare``)."""
+    net = curriculum.training_model(cfg, num_classes).to(dev)
+    return net, execution.prepare(net, engine, channels_last, cfg.data_cache)
+
+
+def eager_rows(df: pd.DataFrame) -> pd.DataFrame:
+    """The rows of the reference mode: eager, contiguous."""
+    return df[(df.engine == "eager") & ~df.channels_last]
 
 
 def mode_rates(cfg: Config, data: DeviceData, gamma0: float, repeats: int = 3, modes=MODES) -> pd.DataFrame:
@@ -292,8 +305,7 @@ def mode_rates(cfg: Config, data: DeviceData, gamma0: float, repeats: int = 3, m
     runs = []
     for engine, cl in modes:
         for step in ("dense+density", "sel+density", f"eval@{cfg.eval_batch_size}"):
-            net = execution.to_memory_format(curriculum.training_model(cfg, data.num_classes).to(dev), cl)
-            fwd = execution.prepare(net, engine, cl, cfg.data_cache)
+            net, fwd = mode_network(cfg, data.num_classes, dev, engine, cl)
             if step.startswith("eval@"):
                 x = data.train_eval_batch(idx)
 
@@ -324,7 +336,7 @@ def mode_rates(cfg: Config, data: DeviceData, gamma0: float, repeats: int = 3, m
             r["rates"].append(n / (time.perf_counter() - t0))
     df = pd.DataFrame([{k: v for k, v in r.items() if k not in ("epoch", "rates")} |
                        {"images_per_s": statistics.median(r["rates"]), "timing": "interleaved"} for r in runs])
-    eager = df[(df.engine == "eager") & ~df.channels_last].set_index("step")["images_per_s"]
+    eager = eager_rows(df).set_index("step")["images_per_s"]
     df["speedup_vs_eager"] = df["images_per_s"] / df["step"].map(eager)
     return df
 
@@ -340,8 +352,7 @@ def accuracy_check(cfg: Config, raw, dev: torch.device, epochs: int = 2, images:
     for engine, cl in modes:
         for seed in range(cfg.seed, cfg.seed + seeds):
             c = cfg.replace(seed=seed)
-            net = execution.to_memory_format(curriculum.training_model(c, data.num_classes).to(dev), cl)
-            fwd = execution.prepare(net, engine, cl, cfg.data_cache)
+            net, fwd = mode_network(c, data.num_classes, dev, engine, cl)
             opt = make_optimizer(net, cfg.lr, cfg.optimizer)
             gen = torch.Generator(device=dev)
             gen.manual_seed(seed)
@@ -350,7 +361,7 @@ def accuracy_check(cfg: Config, raw, dev: torch.device, epochs: int = 2, images:
             rows.append({"engine": engine, "channels_last": cl, "seed": seed,
                          "test_100": evaluate(fwd, data, cfg.eval_batch_size)["test_100"]})
     df = pd.DataFrame(rows)
-    eager = df[(df.engine == "eager") & ~df.channels_last].test_100
+    eager = eager_rows(df).test_100
     means = df.groupby(["engine", "channels_last"], sort=False).test_100.transform("mean")
     df["within"] = means.between(eager.min(), eager.max())
     df.attrs.update(epochs=epochs, images=len(data))
@@ -359,7 +370,7 @@ def accuracy_check(cfg: Config, raw, dev: torch.device, epochs: int = 2, images:
 
 def format_check(check: pd.DataFrame) -> str:
     """The accuracy check in lines: per mode its seeds' held-out accuracies, their mean, and the verdict."""
-    eager = check[(check.engine == "eager") & ~check.channels_last].test_100
+    eager = eager_rows(check).test_100
     lines = [f"accuracy check ({check.attrs.get('epochs')} epochs on {check.attrs.get('images')} images, held-out "
              f"accuracy %, eager seed spread [{eager.min():.1f}, {eager.max():.1f}]):"]
     for (engine, cl), g in check.groupby(["engine", "channels_last"], sort=False):

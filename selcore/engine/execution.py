@@ -1,22 +1,23 @@
 """How the training step executes (``Config.engine``, ``Config.channels_last``): what is computed stays the same,
 the kernels that compute it change.
 
-* ``channels_last``: the network's weights (and so its activations) in NHWC memory format; convolutions on CPUs
-  (oneDNN) and on tensor-core GPUs run faster in it. The input batches are converted by ``prepare``'s module.
+* ``channels_last``: the network's weights (and so its activations) in NHWC memory format; on this project's CPU
+  its convolutions ran faster so (``python -m selcore bench`` measures it; not measured on a GPU). The input
+  batches are converted by ``prepare``'s module.
 * ``engine='compile'``: ``torch.compile`` (inductor) of the network, forward and backward; the loop, the optimizer
-  and the hooks (SEL's mask, the Lottery masks, E/C) run eagerly around it, as before. Compiled code is reused for
-  every network of the same shapes in a process, and inductor's graph cache is kept on disk
-  (``inductor_cache_dir``), so a later process compiles from the cache. The batch dimension is compiled as dynamic
-  from the first call (``dynamic=True``): with torch's default, the first change of batch size (an epoch's last,
-  smaller batch) recompiles every later batch into other kernels, so a run's numbers would depend on what the
-  process ran before, and a resumed run would not equal the uninterrupted one (a test checks it does).
+  and the hooks (SEL's mask, the Lottery masks, E/C) run eagerly around it, as before. In one process a second
+  network of the same shapes compiled in seconds where the first took about a minute (bench's ``first_epoch_s``);
+  inductor's cache is kept on disk (``inductor_cache_dir``) for later processes, what that saves was not measured.
+  The batch dimension is compiled as dynamic from the first call (``dynamic=True``), so that an epoch's smaller
+  last batch does not recompile the step (torch's default marks a dimension dynamic only after it has changed).
 
 Both change the order of floating-point operations, so a run's last bits: they are part of its identity.
 
-Known limit of ``compile`` (measured on this project's CPU, torch 2.14.1): two SEL-95 runs of one configuration in
-one process trained differently from their second epoch on (the first run compiled kernels that the second reused),
-while two Baseline runs, and a Baseline or Lottery run interrupted and resumed, were identical. So a compiled SEL
-run's numbers depend on what its process compiled before it; the default stays ``eager`` (see ``Config.engine``).
+Known limit of ``compile`` (measured on this project's CPU, torch 2.14.1): a compiled SEL-95 run is not
+reproducible. With torch's default shapes, a resumed run differed from the uninterrupted one from its fifth epoch;
+with ``dynamic=True``, two runs of one configuration in one process differed from their second epoch. Baseline and
+Lottery runs interrupted and resumed under ``dynamic=True`` equal the uninterrupted ones (a test checks it). The
+cause was not found; the default stays ``eager`` (see ``Config.engine``).
 """
 from __future__ import annotations
 
@@ -26,6 +27,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
+from ..config import ENGINES
 from .data import cache_dir
 
 
@@ -56,8 +58,8 @@ def prepare(net: nn.Module, engine: str, channels_last: bool, data_cache: str = 
     """The module the training loop and the evaluation call: ``net`` itself (eager, contiguous), ``net`` reading
     channels-last input, and/or ``torch.compile`` of it. ``net``'s parameters are converted in place, so
     optimizers, hooks and checkpoints keep using ``net``."""
-    if engine not in ("eager", "compile"):
-        raise ValueError(f"engine must be 'eager' or 'compile', not {engine!r}")
+    if engine not in ENGINES:
+        raise ValueError(f"engine must be one of {ENGINES}, not {engine!r}")
     step = ChannelsLastInput(to_memory_format(net, True)) if channels_last else net
     if engine == "compile":
         os.environ.setdefault("TORCHINDUCTOR_CACHE_DIR", str(inductor_cache_dir(data_cache)))
