@@ -5,8 +5,8 @@ executing every chapter a second time.
 
 Substitutions, stated once: ``PATH`` / ``PATH/TO/cifar10`` become the real CIFAR-10 archive; the ``quick`` profile
 becomes ``smoke`` for commands that train (``run``, ``experiment``, ``sweep``), and ``bench`` times ``--images 100
---repeats 1 --check-epochs 1`` (the smoke size: the command's code paths and every row of its table, not its timing precision), so
-that the whole page runs in minutes. Install commands (``pip``, ``conda``) are exercised by CI's own install step
+--repeats 1 --check-epochs 1`` (the smoke size: the command's code paths and every row of its table, not its timing
+precision), so that the whole page runs in minutes. Install commands (``pip``, ``conda``) are exercised by CI's own install step
 (checked against ``.ci/run``), and ``python -m pytest`` is the command running the tests.
 """
 from __future__ import annotations
@@ -26,8 +26,8 @@ PAGES = ("README.md", "book/reproducing.md")
 TRAINING = ("run", "experiment", "sweep")
 BENCH_SMOKE = ["--images", "100", "--repeats", "1", "--check-epochs", "1"]
 TIMEOUT_S = 3000
-"""Per command: the README's run executes every chapter of the smoke book (about 12 minutes on an idle 2-core
-machine; over 20 when other processes load it)."""
+"""Per command: the README's run executes every chapter of the smoke book (measured on this project's 2-core machine
+while other processes loaded it: 1,110 s at load about 4, up to 1,646 s)."""
 RUN_SMOKE_BOOK = "python -m selcore run --profile quick --data PATH/TO/cifar10"
 """The README's first command: in the copy it executes every chapter under the smoke profile into
 ``runs/book-smoke`` (the book ``test_book.py`` checks)."""
