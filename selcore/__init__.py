@@ -2,7 +2,8 @@
 
 Layers, one module per concern in each; a layer imports only the layers below it (``tests/test_layers.py``):
 
-* at the bottom: ``config`` (hyperparameters as one frozen dataclass), ``profiles`` (paper / quick / smoke and
+* at the bottom: ``registry`` (one entry per experiment: what it is and its pure plan), ``schedules`` (the plans'
+  index arithmetic), ``config`` (hyperparameters as one frozen dataclass), ``profiles`` (paper / quick / smoke and
   what a configuration changes of its profile), ``paths`` (every artifact location), ``procs``;
 * ``selcore.engine``: data, model, formulas, the training loop and its hooks, FLOPs, checkpoints, experiments;
 * ``selcore.sweep``: grids of jobs through submitit, their states;

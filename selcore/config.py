@@ -13,64 +13,23 @@ import json
 from dataclasses import dataclass, field
 from typing import Any, Iterable, Mapping
 
-EXPERIMENTS = ("baseline", "lottery", "sel95", "warmup")
+from . import registry
+
+EXPERIMENTS = registry.names("original")
 """The four experiments, in the order the original runs them (also the CSV suffixes)."""
-
-ABLATIONS = ("curriculum_only", "mask_only", "random_windows", "oracle_order", "dense_budget", "calib_train_clean")
-"""Where do SEL's savings come from? Each ablation sees exactly SEL-95's number of training images:
-curriculum_only: SEL's stage windows, no gradient mask, no lr scaling;
-mask_only: the mask and lr scaling on random subsets of the windows' sizes;
-random_windows: random subsets of the windows' sizes, no mask, no lr scaling (the data-budget control);
-oracle_order: SEL-95 with its windows sorted by a trained model's (the finished Baseline's) per-sample loss;
-dense_budget: the Baseline's dense training stopped after SEL-95's number of images;
-calib_train_clean: SEL-95 with this project's earlier calibration rule (train-mode BatchNorm, clean images for
-scoring and calibration) instead of the original code's (eval mode, augmented images): a sensitivity check."""
-
-EXTENSIONS = ("sb", "sb_topk", "adaptive", "adaptive_dense", "classweight", "classweight_dense")
-"""What really saves compute, and SEL's own next step (the equal-compute chapter):
-sb: Selective Backprop (Jiang et al. 2019) on the Baseline's schedule; sb_topk: its fixed-fraction variant (the
-highest-loss half of each batch); adaptive / adaptive_dense: SEL with a guilt threshold set each step so that a
-target fraction of gradient entries is kept, at SEL-95's stage schedule / the Baseline's; classweight /
-classweight_dense: the same plus a loss weighted by the classes' embarrassment."""
-
-COMMUNICATION = ("ddp_dense", "ddp_sel", "ddp_topk")
-"""Data-parallel SEL-95 (``world_size`` processes, torch.distributed DDP) whose gradient exchange sends the dense
-gradient, only the entries SEL's guilt threshold keeps on each worker, or top-k with error feedback at that density."""
-
-CONTINUAL = ("split_dense", "split_sel", "split_random", "split_replay")
-"""Split CIFAR-10 (tasks of ``classes_per_task`` classes in sequence): dense, SEL's mask at its calibrated threshold,
-a random mask of the same density, and experience replay with a small memory (the standard reference)."""
-
-BASELINE_SCHEDULE = ("baseline", "sb", "sb_topk", "adaptive_dense", "classweight_dense")
+ABLATIONS = registry.names("ablation")
+"""Where do SEL's savings come from? Each ablation sees exactly SEL-95's number of training images (each one's
+``registry`` entry says what it changes)."""
+EXTENSIONS = registry.names("extension")
+"""What really saves compute, and SEL's own next step (the equal-compute chapter)."""
+COMMUNICATION = registry.names("communication")
+"""Data-parallel SEL-95 (``world_size`` processes): what the gradient exchange sends."""
+CONTINUAL = registry.names("continual")
+"""Split CIFAR-10 (tasks of ``classes_per_task`` classes in sequence)."""
+BASELINE_SCHEDULE = registry.names(budgetable=True)
 """Experiments that train on the whole training set epoch after epoch: the ones a compute ``budget`` can stop."""
-
-ALL_EXPERIMENTS = EXPERIMENTS + ABLATIONS + EXTENSIONS + COMMUNICATION + CONTINUAL
-
-EXPERIMENT_TITLES = {
-    "baseline": "Baseline CNN",
-    "lottery": "Lottery Ticket",
-    "sel95": "SEL-95%",
-    "warmup": "Warmup+SEL",
-    "curriculum_only": "Curriculum only",
-    "mask_only": "Mask only (random subsets)",
-    "random_windows": "Random windows",
-    "oracle_order": "Oracle order",
-    "dense_budget": "Dense, SEL's budget",
-    "calib_train_clean": "SEL-95%, train-mode calibration on clean images",
-    "sb": "Selective Backprop",
-    "sb_topk": "Selective Backprop, top half",
-    "adaptive": "SEL, adaptive gamma",
-    "adaptive_dense": "Adaptive gamma, Baseline schedule",
-    "classweight": "SEL, class-weighted, adaptive gamma",
-    "classweight_dense": "Class-weighted, adaptive gamma, Baseline schedule",
-    "ddp_dense": "Data-parallel, dense all-reduce",
-    "ddp_sel": "Data-parallel, SEL's kept entries",
-    "ddp_topk": "Data-parallel, top-k with error feedback",
-    "split_dense": "Split CIFAR-10, dense",
-    "split_sel": "Split CIFAR-10, SEL's mask",
-    "split_random": "Split CIFAR-10, random mask (SEL's density)",
-    "split_replay": "Split CIFAR-10, experience replay",
-}
+ALL_EXPERIMENTS = registry.names()
+EXPERIMENT_TITLES = {s.name: s.title for s in registry.SPECS}
 
 ENGINES = ("eager", "compile")
 """How the training step executes (``Config.engine``)."""
@@ -286,8 +245,9 @@ class Config:
             bad("pretrained", "ImageNet weights exist only for width=64")
         if self.train_per_class and self.calib_size > 10 * self.train_per_class:
             bad("calib_size", "must not exceed the training set size (10 * train_per_class)")
-        if self.experiment == "warmup" and self.train_per_class and self.warmup_per_class > self.train_per_class:
-            bad("warmup_per_class", f"must be <= train_per_class={self.train_per_class}")
+        for name, bound in registry.spec(self.experiment).limits:  # what the experiment's plan draws from
+            if getattr(self, bound) and getattr(self, name) > getattr(self, bound):
+                bad(name, f"must be <= {bound}={getattr(self, bound)}")
 
     # ------------------------------------------------------------------------------------
     @classmethod
@@ -330,8 +290,7 @@ class Config:
     data source is compared by its name in run.json, so that a relative and an absolute path to the same file agree;
     runs recorded before ``eval_batch_size`` became bookkeeping still match)."""
 
-    ONLY_FOR = {"world_size": COMMUNICATION, "classes_per_task": CONTINUAL, "task_epochs": CONTINUAL,
-                "replay_per_class": ("split_replay",)}
+    ONLY_FOR = registry.field_owners()
     """Fields that change the results of these experiments only (a profile may set them without touching others)."""
 
     LEGACY = {"engine": "eager", "channels_last": False}
@@ -355,7 +314,7 @@ class Config:
         counts as the same run; where the default has changed since, ``LEGACY`` holds what the code did before the
         field existed. Fields that do not concern its experiment (``ONLY_FOR``) and bookkeeping fields
         (``BOOKKEEPING``) are left out."""
-        defaults = {**cls().replace(experiment=recorded.get("experiment", "baseline")).identity(), **cls.LEGACY}
+        defaults = {**cls().replace(experiment=recorded.get("experiment", registry.BASELINE)).identity(), **cls.LEGACY}
         kept = {k: v for k, v in recorded.items() if k not in cls.BOOKKEEPING}
         return cls._relevant({**{k: v for k, v in defaults.items() if k not in kept}, **kept})
 

@@ -57,13 +57,14 @@ def test_curriculum_only_is_sel95_unmasked(cifar, tmp_path):
     plans = {}
     for e in ("sel95", "curriculum_only"):
         exp = Experiment(tiny(e), tmp_path, data=cifar)
-        exp._setup_state()
+        exp.setup()
         plans[e] = exp.plan()
     assert len(plans["sel95"]) == len(plans["curriculum_only"]) == 5
     for only, sel in zip(plans["curriculum_only"], plans["sel95"]):
-        assert torch.equal(only.indices, sel.indices) and (only.epochs, only.stage) == (sel.epochs, sel.stage)
-        assert only.gamma is None and not only.scale_lr  # no guilt mask, constant lr
-        assert sel.gamma > 0 and sel.scale_lr
+        assert torch.equal(only.data.indices, sel.data.indices)
+        assert (only.epochs, only.log.stage) == (sel.epochs, sel.log.stage)
+        assert only.gradient.gamma is None and not only.gradient.scale_lr  # no guilt mask, constant lr
+        assert sel.gradient.gamma > 0 and sel.gradient.scale_lr
 
 
 def test_oracle_order_needs_a_finished_baseline(tmp_path, cifar):
@@ -74,15 +75,14 @@ def test_oracle_order_needs_a_finished_baseline(tmp_path, cifar):
 
 def test_random_windows_have_the_stage_sizes_but_other_images(cifar, tmp_path):
     exp = Experiment(tiny("random_windows"), tmp_path, data=cifar)
-    exp._setup_state()
-    order, _ = exp.curriculum()
+    exp.setup()
     sel = Experiment(tiny("sel95"), tmp_path, data=cifar)
-    sel._setup_state()
+    sel.setup()
     for p_rand, p_sel in zip(exp.plan(), sel.plan()):
-        assert len(p_rand.indices) == len(p_sel.indices)
-        assert torch.bincount(exp.data.train_y[p_rand.indices], minlength=10).tolist() == \
-            torch.bincount(sel.data.train_y[p_sel.indices], minlength=10).tolist()
-    assert any(not torch.equal(torch.sort(a.indices).values, torch.sort(b.indices).values)
+        assert len(p_rand.data.indices) == len(p_sel.data.indices)
+        assert torch.bincount(exp.data.train_y[p_rand.data.indices], minlength=10).tolist() == \
+            torch.bincount(sel.data.train_y[p_sel.data.indices], minlength=10).tolist()
+    assert any(not torch.equal(torch.sort(a.data.indices).values, torch.sort(b.data.indices).values)
                for a, b in zip(exp.plan(), sel.plan()))
 
 

@@ -13,6 +13,7 @@ import pytest
 import torch
 
 from selcore.config import COMMUNICATION, CONTINUAL, Config, ConfigError
+from selcore import schedules
 from selcore.engine import comm, continual
 from selcore.engine.experiments import run_experiment
 from tests.conftest import REPO, tiny
@@ -104,11 +105,11 @@ def test_average_accuracy_and_forgetting_on_a_known_matrix():
 
 
 def test_split_tasks_memory_and_both_evaluations():
-    assert continual.task_classes(10, 2) == [(0, 1), (2, 3), (4, 5), (6, 7), (8, 9)]
+    assert schedules.task_classes(10, 2) == [(0, 1), (2, 3), (4, 5), (6, 7), (8, 9)]
     y = torch.arange(10).repeat(30)
-    assert sorted(set(y[continual.task_indices(y, (2, 3))].tolist())) == [2, 3]
-    mem = continual.replay_memory(y, [(0, 1), (2, 3)], 7, seed=42)
-    assert len(mem) == 28 and torch.equal(mem, continual.replay_memory(y, [(0, 1), (2, 3)], 7, seed=42))
+    assert sorted(set(y[schedules.task_indices(y, (2, 3))].tolist())) == [2, 3]
+    mem = schedules.replay_memory(y, [(0, 1), (2, 3)], 7, seed=42)
+    assert len(mem) == 28 and torch.equal(mem, schedules.replay_memory(y, [(0, 1), (2, 3)], 7, seed=42))
     assert torch.bincount(y[mem], minlength=10).tolist() == [7, 7, 7, 7, 0, 0, 0, 0, 0, 0]
 
     class Fixed(torch.nn.Module):  # always says class 9 most, then the true class's task partner order
@@ -120,7 +121,7 @@ def test_split_tasks_memory_and_both_evaluations():
     test_y = torch.arange(10).repeat(3)
     x = test_y.float().view(-1, 1)
     logits = Fixed()(x)
-    cil, til = continual.task_accuracies(logits, test_y, continual.task_classes())
+    cil, til = continual.task_accuracies(logits, test_y, schedules.task_classes())
     assert cil == [0.0, 0.0, 0.0, 0.0, 50.0]           # class 9 wins every 10-way argmax
     assert til == [100.0, 100.0, 100.0, 100.0, 50.0]  # within its task the true class wins, but 9 beats 8
 

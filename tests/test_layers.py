@@ -21,7 +21,8 @@ from tests.conftest import REPO
 PACKAGE = "selcore"
 
 LAYERS = (
-    ("config", "paths", "procs", "profiles"),  # the ground: hyperparameters, profiles, artifact paths
+    ("schedules", "registry", "config", "paths", "procs", "profiles"),  # the ground: what each experiment is and
+    # plans, hyperparameters, profiles, artifact paths
     ("engine",),                                # data, model, formulas, training, experiments
     ("sweep",),                                 # grids of engine runs (plan.Job is what report reads of a sweep)
     ("report",),                                # statistics, tables, claims, figures of finished runs

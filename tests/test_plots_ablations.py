@@ -19,7 +19,8 @@ from selcore.report import plots_ablations as pa  # noqa: E402
 from selcore.config import ABLATIONS, EXPERIMENTS  # noqa: E402
 from selcore.engine.data import CLASSES  # noqa: E402
 from selcore.engine.difficulty import extremes  # noqa: E402
-from selcore.engine.results import SEL_EXPERIMENTS, columns  # noqa: E402
+from selcore.engine.results import columns  # noqa: E402
+from selcore.registry import spec  # noqa: E402
 
 SEEDS = (42, 43, 44)
 
@@ -31,7 +32,7 @@ def history(experiment: str, seed: int, epochs: int = 5) -> pd.DataFrame:
     v = {"epoch": np.arange(1, epochs + 1), "stage": np.arange(1, epochs + 1),
          "train_acc": 30 + 40 * f, "train_loss": 2 - f, "test_full": 20 + 30 * f + rng.normal(0, 1, epochs),
          "test_100": 21 + 30 * f + rng.normal(0, 1, epochs), "flops_T": 1e-3 * f, "time_s": 10 * f,
-         "sparsity": np.full(epochs, 0.5 if experiment in SEL_EXPERIMENTS else 0.0),
+         "sparsity": np.full(epochs, 0.5 if "signals" in spec(experiment).columns else 0.0),
          "exec_flops_T": 0.1 * f * (1 + len(experiment) / 10), "samples_seen": (1000 * f).astype(int),
          "exec_eval_flops_T": 0.01 * f, "ideal_flops_T": 0.08 * f, "update_density": np.full(epochs, 0.9)}
     for c in CLASSES:

@@ -178,7 +178,7 @@ def test_atomic_writes_leave_no_partial_file(tmp_path, monkeypatch):
 def test_resume_refuses_other_parameters(tmp_path, cifar):
     from selcore.config import ConfigError
     exp = Experiment(tiny("baseline", num_epochs=3), tmp_path, data=cifar)
-    exp._setup_state()
+    exp.setup()
     exp.plan()
     exp._checkpoint()
     with pytest.raises(ConfigError, match="other parameters.*lr"):

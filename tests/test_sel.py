@@ -5,6 +5,7 @@ import numpy as np
 import pytest
 import torch
 
+from selcore import schedules
 from selcore.engine import sel
 def test_class_embarrassment_is_mean_temperature_scaled_ce_per_class():
     logits = torch.tensor([[2.0, 0.0, 0.0], [0.0, 1.0, 0.0], [1.0, 1.0, 1.0]])
@@ -127,7 +128,7 @@ def test_sparse_update_equals_the_per_tensor_rule_on_a_resnet_gradient():
 
 
 def test_stage_gamma_decays_linearly():
-    got = [sel.stage_gamma(2.0, s, 5, 0.3) / 2.0 for s in range(5)]
+    got = [schedules.stage_gamma(2.0, s, 5, 0.3) / 2.0 for s in range(5)]
     assert got == pytest.approx([1.00, 0.94, 0.88, 0.82, 0.76])
 
 
@@ -141,24 +142,24 @@ PAPER = ((0.00, 0.25), (0.20, 0.50), (0.40, 0.65), (0.60, 0.82), (0.78, 1.00))
 
 def test_stage_windows_at_paper_size():
     order = [torch.arange(c * 5000, (c + 1) * 5000) for c in range(10)]
-    sizes = [len(sel.stage_indices(order, a, b)) // 10 for a, b in PAPER]
+    sizes = [len(schedules.stage_indices(order, a, b)) // 10 for a, b in PAPER]
     assert sizes == [1250, 1500, 1250, 1100, 1100]
-    s2 = sel.stage_indices(order, 0.20, 0.50)
+    s2 = schedules.stage_indices(order, 0.20, 0.50)
     assert s2[0].item() == 1000 and s2[1499].item() == 2499 and s2[1500].item() == 5000 + 1000
 
 
 def test_stage_windows_cap_at_2000_per_class():
     order = [torch.arange(20000)]
-    w = sel.stage_indices(order, 0.20, 0.50, cap=2000)  # int(0.2*20000) = 4000, end = min(10000, 6000)
+    w = schedules.stage_indices(order, 0.20, 0.50, cap=2000)  # int(0.2*20000) = 4000, end = min(10000, 6000)
     assert len(w) == 2000 and w[0].item() == 4000 and w[-1].item() == 5999
 
 
 def test_sort_by_difficulty_orders_each_class_easy_to_hard():
     y = torch.tensor([0, 1, 0, 1, 0])
     scores = torch.tensor([0.9, 0.2, 0.1, 0.8, 0.5])
-    order = sel.sort_by_difficulty(scores, y, num_classes=2)
+    order = schedules.sort_by_difficulty(scores, y, num_classes=2)
     assert order[0].tolist() == [2, 4, 0] and order[1].tolist() == [1, 3]
-    assert sel.easiest_indices(order, 1).tolist() == [2, 1]
+    assert schedules.easiest_indices(order, 1).tolist() == [2, 1]
 
 
 def test_difficulty_scores_are_per_sample_cross_entropy():

@@ -25,6 +25,7 @@ from ..engine.experiments import run_experiment
 from ..engine.results import read_json
 from ..paths import RunPaths
 from ..profiles import changed_fields, parse_seeds, profile_config, seed_dir
+from ..registry import BASELINE, spec
 from ..report import plots
 from ..report.stats import format_ci, mean_ci
 from ..report.summary import PUBLISHED, read_history
@@ -38,10 +39,6 @@ SEED_METRICS = {"held-out accuracy (%)": "test_100", "full-test accuracy (%)": "
 
 SEL_METRICS = {"update density (SEL epochs)": "update_density", "gradient density (SEL epochs)": "grad_density"}
 """Added for the staged experiments: means over the SEL stages' epochs."""
-
-COMPARISONS = {"sel95": ("curriculum_only",), "warmup": ("sel95",)}
-"""Besides the Baseline, the runs an experiment chapter compares itself with (its exercises' hints), glued by
-``run`` as ``<name>_vs_<other>_{acc,exec,proxy}``."""
 
 PUBLISHED_COLUMNS = {"100/class": "test_100", "Full test": "test_full", "FLOPs T": "flops_T", "Time s": "time_s",
                      "FLOPs saved %": "saved"}
@@ -161,10 +158,10 @@ class ChapterRuns:
     def headline(self) -> None:
         """What a chapter states first: the comparison with the Baseline (``compare``) and the finding figure
         ``<name>_fig_finding``, held-out accuracy per epoch of this experiment beside the Baseline over seeds."""
-        base = self.others("baseline") if self.name != "baseline" else {}
-        if self.name != "baseline":
-            self.compare("baseline", base)
-        per_seed = [{self.name: h, **({"baseline": base[s]} if s in base else {})}
+        base = self.others(BASELINE) if self.name != BASELINE else {}
+        if self.name != BASELINE:
+            self.compare(BASELINE, base)
+        per_seed = [{self.name: h, **({BASELINE: base[s]} if s in base else {})}
                     for s, h in self.histories.items()]
         glue_figure(f"{self.name}_fig_finding", plots.accuracy_held_out(per_seed))
 
@@ -226,7 +223,7 @@ def run(configs: dict[int, Config], profile: str, results_root: str = "results",
     """Run every seed's configuration into ``results_root/<profile>/seed<k>`` (resuming, or skipping a finished
     run) and return the runs. A configuration that differs from the profile's (a chapter parameter or a setting)
     writes under ``runs/<chapter>-<setting>/`` instead when ``results_root`` is the default (``params.variant_root``).
-    Glues the chapter's headline (``ChapterRuns.headline``) and its ``COMPARISONS``."""
+    Glues the chapter's headline (``ChapterRuns.headline``) and the runs its registry entry is ``compared_with``."""
     cfg = next(iter(configs.values()))
     name = cfg.experiment
     changed = changed_fields(cfg, profile_config(profile, name, data=cfg.data, seed=cfg.seed))
@@ -240,6 +237,6 @@ def run(configs: dict[int, Config], profile: str, results_root: str = "results",
     print(f"seeds run: {list(configs)}")
     runs = ChapterRuns(name, configs, histories, run_info, folders)
     runs.headline()
-    for other in COMPARISONS.get(name, ()):
+    for other in spec(name).compared_with:
         runs.compare(other)
     return runs

@@ -4,6 +4,7 @@ training loop, compute accounting, checkpoints and the experiments.
 ``data`` (CIFAR-10 as device tensors), ``models`` (CIFAR ResNet-18), ``sel`` (the SEL formulas),
 ``lottery`` (magnitude pruning and rewind), ``train`` (the loop and its hooks), ``flops`` (proxy vs executed
 FLOPs), ``curriculum`` (scorer, scoring, gamma0 calibration), ``difficulty`` (trained-model order),
-``checkpoint`` (safe two-generation checkpoints), ``experiments`` (the four experiments and the ablations),
+``checkpoint`` (safe two-generation checkpoints), ``record`` (a run's CSV, run.json, checkpoint and resume),
+``workers`` (data-parallel wiring), ``experiments`` (a registry entry's plan run over the loop),
 ``results`` (CSV and run.json writers, environment capture), ``bench`` (throughput against a reference loop).
 """

@@ -40,7 +40,7 @@ import torchvision.transforms as T
 from PIL import Image
 
 from . import curriculum, execution
-from . import sel
+from .. import schedules
 from ..config import Config
 from .data import MEAN, STD, DeviceData, load_cifar10
 from .experiments import resolve_device
@@ -221,7 +221,7 @@ def run_bench(cfg: Config, images: int = 2000, repeats: int = 3, out_csv: Path |
             net, opt = fresh()
             gen = torch.Generator(device=dev)
             gen.manual_seed(cfg.seed)
-            hooks = ([SELHook(opt, cfg.lr, sel.stage_gamma(gamma0, 0), data.num_classes, cfg.temperature,
+            hooks = ([SELHook(opt, cfg.lr, schedules.stage_gamma(gamma0, 0), data.num_classes, cfg.temperature,
                               cfg.lr_loss_scale)] if step == "sel" else []) + ([UpdateDensityHook(net)] if density else [])
             rate = _time(lambda: train_epoch(net, opt, data, idx, cfg.batch_size, gen, hooks).samples, dev, repeats)
             rows.append({"engine": "eager", "step": step + ("+density" if density else ""), "images_per_s": rate})
@@ -316,7 +316,7 @@ def mode_rates(cfg: Config, data: DeviceData, gamma0: float, repeats: int = 3, m
                 opt = make_optimizer(net, cfg.lr, cfg.optimizer)
                 gen = torch.Generator(device=dev)
                 gen.manual_seed(cfg.seed)
-                hooks = ([SELHook(opt, cfg.lr, sel.stage_gamma(gamma0, 0), data.num_classes, cfg.temperature,
+                hooks = ([SELHook(opt, cfg.lr, schedules.stage_gamma(gamma0, 0), data.num_classes, cfg.temperature,
                                   cfg.lr_loss_scale)] if step.startswith("sel") else []) + [UpdateDensityHook(net)]
 
                 def epoch(net=net, opt=opt, gen=gen, hooks=hooks, fwd=fwd):

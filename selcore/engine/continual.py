@@ -25,29 +25,7 @@ from torch import nn
 from .train import Hook
 
 
-def task_classes(num_classes: int = 10, per_task: int = 2) -> list[tuple[int, ...]]:
-    """The split: task t holds classes (per_task * t, ..., per_task * t + per_task - 1)."""
-    if num_classes % per_task:
-        raise ValueError(f"{num_classes} classes do not split into tasks of {per_task}")
-    return [tuple(range(s, s + per_task)) for s in range(0, num_classes, per_task)]
 
-
-def task_indices(y: torch.Tensor, classes: Sequence[int]) -> torch.Tensor:
-    """Indices of the images whose label is one of ``classes`` (dataset order)."""
-    return torch.nonzero(torch.isin(y, torch.tensor(list(classes), device=y.device))).flatten()
-
-
-def replay_memory(y: torch.Tensor, tasks: Sequence[Sequence[int]], per_class: int, seed: int) -> torch.Tensor:
-    """The episodic memory after ``tasks`` are finished: ``per_class`` images of each of their classes, drawn at
-    random once per class from a generator seeded by ``seed`` and the class (so the memory of a resumed run is the
-    same)."""
-    parts = []
-    for classes in tasks:
-        for c in classes:
-            idx = torch.nonzero(y == c).flatten()
-            g = torch.Generator().manual_seed(seed * 1000 + 7 + c)
-            parts.append(idx[torch.randperm(len(idx), generator=g)[:per_class].to(idx.device)])
-    return torch.cat(parts) if parts else torch.zeros(0, dtype=torch.long, device=y.device)
 
 
 class ReplayBatches:

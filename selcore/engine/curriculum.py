@@ -24,20 +24,18 @@ import pandas as pd
 import torch
 
 from . import sel
+from .. import schedules
 from ..config import Config
 from ..paths import RunPaths
+from ..registry import spec
 from .data import DeviceData
 from .difficulty import rank_agreement
 from .models import build_model
 from .train import SELHook, make_optimizer, train_epoch
 
-CALIBRATION_OVERRIDES = {"calib_train_clean": {"calibration_mode": "train", "score_augmented": False}}
-"""Experiments whose curriculum is computed under other calibration rules than their Config's."""
-
-
 def curriculum_config(cfg: Config) -> Config:
-    """The configuration the curriculum of ``cfg`` is computed with (the calibration ablation's rules)."""
-    return cfg.replace(**CALIBRATION_OVERRIDES.get(cfg.experiment, {}))
+    """The configuration the curriculum of ``cfg`` is computed with (its registry entry's calibration rules)."""
+    return cfg.replace(**spec(cfg.experiment).calibration)
 
 
 def _model(cfg: Config, num_classes: int) -> torch.nn.Module:
@@ -80,7 +78,7 @@ def compute_curriculum(cfg: Config, data: DeviceData, flops=None, chunk: int = 5
     scores = torch.cat([sel.difficulty_scores(scorer, scoring_images(cfg, data, torch.arange(i, min(i + chunk, n), device=dev), gen),
                                               data.train_y[i:i + chunk], cfg.eval_batch_size)
                         for i in range(0, n, chunk)])
-    order = sel.sort_by_difficulty(scores, data.train_y, data.num_classes)
+    order = schedules.sort_by_difficulty(scores, data.train_y, data.num_classes)
     t1 = time.perf_counter()
     calib = torch.arange(min(cfg.calib_size, n), device=dev)
     gamma0 = sel.calibrate_gamma(scorer, scoring_images(cfg, data, calib, gen), data.train_y[calib], cfg.percentile,
@@ -139,7 +137,7 @@ def first_stage_sparsity(cfg: Config, data: DeviceData, order, gamma0: float, ep
         gen = torch.Generator(device=data.device)
         gen.manual_seed(cfg.seed)
         a, b = cfg.stage_windows[0]
-        window = sel.stage_indices([o.to(data.device) for o in order], a, b, cfg.stage_cap)
+        window = schedules.stage_indices([o.to(data.device) for o in order], a, b, cfg.stage_cap)
         hook = SELHook(opt, cfg.lr, gamma0, data.num_classes, cfg.temperature, cfg.lr_loss_scale)
         return sum(train_epoch(net, opt, data, window, cfg.batch_size, gen, [hook]).extra["sparsity"]
                    for _ in range(epochs)) / epochs

@@ -11,6 +11,7 @@ from scipy import stats
 from . import sel
 from ..config import Config, ConfigError
 from ..paths import RunPaths
+from ..registry import BASELINE
 from .checkpoint import load
 from .data import DeviceData
 from .models import build_model
@@ -18,7 +19,7 @@ from .models import build_model
 
 def trained_model(root: Path | str, cfg: Config, data: DeviceData) -> torch.nn.Module:
     """The finished Baseline's final network from the results folder ``root`` (same width and data)."""
-    paths = RunPaths(Path(root), "baseline")
+    paths = RunPaths(Path(root), BASELINE)
     if not paths.checkpoint.exists():
         raise ConfigError(f"experiment {cfg.experiment} needs the finished baseline in {root} "
                           f"(run the baseline experiment into the same folder first)")

@@ -14,15 +14,8 @@ from typing import Any, Iterable
 
 import torch
 
-from ..config import COMMUNICATION, CONTINUAL
+from ..registry import spec
 from .data import CLASSES
-
-SEL_EXPERIMENTS = ("sel95", "warmup", "curriculum_only", "mask_only", "random_windows", "oracle_order",
-                   "calib_train_clean", "adaptive", "classweight")
-"""Experiments trained in stages: their CSVs carry the stage column and per-class E/C."""
-SIGNAL_EXPERIMENTS = SEL_EXPERIMENTS + ("adaptive_dense", "classweight_dense")
-"""Experiments that log SEL's per-class E/C (the staged ones and the adaptive ones on the Baseline's schedule)."""
-
 
 COMM_COLUMNS = ("comm_bytes", "comm_msg_bytes", "comm_dense_bytes", "comm_tensor_bytes", "comm_density",
                 "comm_steps")
@@ -30,7 +23,7 @@ COMM_COLUMNS = ("comm_bytes", "comm_msg_bytes", "comm_dense_bytes", "comm_tensor
 
 
 def columns(experiment: str, classes: Iterable[str] = CLASSES, num_tasks: int = 5) -> list[str]:
-    """CSV columns: the original's ``epoch, [stage,] train_acc, train_loss, test_full, test_100,
+    """CSV columns (the groups come from the experiment's registry entry): the original's ``epoch, [stage,] train_acc, train_loss, test_full, test_100,
     flops_T, time_s, sparsity, acc_<class>`` (+ ``E_<class>, C_<class>`` for SEL runs), then our
     ``exec_flops_T`` (executed forward+backward training FLOPs, 1e12, cumulative), ``samples_seen``,
     ``exec_eval_flops_T`` (executed evaluation FLOPs, cumulative), ``ideal_flops_T`` (training FLOPs with
@@ -38,21 +31,20 @@ def columns(experiment: str, classes: Iterable[str] = CLASSES, num_tasks: int = 
     changed per step, epoch mean); Selective Backprop adds ``forward_samples``, the adaptive threshold ``gamma``, the
     data-parallel experiments their stage and ``COMM_COLUMNS``, the Split CIFAR-10 ones their ``task`` and the
     class-incremental and task-incremental accuracy on every task's test images (``cil_task<t>``, ``til_task<t>``)."""
-    classes = list(classes)
-    cols = ["epoch"] + (["stage"] if experiment in SEL_EXPERIMENTS + COMMUNICATION else [])
-    cols += ["task"] if experiment in CONTINUAL else []
+    classes, groups = list(classes), spec(experiment).columns
+    cols = ["epoch"] + (["stage"] if "stage" in groups else []) + (["task"] if "task" in groups else [])
     cols += ["train_acc", "train_loss", "test_full", "test_100", "flops_T", "time_s", "sparsity"]
     cols += [f"acc_{c}" for c in classes]
-    if experiment in SIGNAL_EXPERIMENTS:
+    if "signals" in groups:
         cols += [f"E_{c}" for c in classes] + [f"C_{c}" for c in classes]
     cols += ["exec_flops_T", "samples_seen", "exec_eval_flops_T", "ideal_flops_T", "update_density"]
-    if experiment in ("sb", "sb_topk"):
+    if "forward_samples" in groups:
         cols += ["forward_samples"]  # images that had a selection forward pass (cumulative; their FLOPs are in exec)
-    if experiment in ("adaptive", "adaptive_dense", "classweight", "classweight_dense"):
+    if "gamma" in groups:
         cols += ["gamma"]  # the epoch's mean per-step adaptive threshold
-    if experiment in COMMUNICATION:
+    if "comm" in groups:
         cols += list(COMM_COLUMNS)
-    if experiment in CONTINUAL:
+    if "task" in groups:
         cols += [f"cil_task{t}" for t in range(1, num_tasks + 1)] + [f"til_task{t}" for t in range(1, num_tasks + 1)]
     return cols
 

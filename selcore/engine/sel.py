@@ -4,7 +4,6 @@ Nothing here synchronises with the host: results stay device tensors until an ep
 """
 from __future__ import annotations
 
-from typing import Sequence
 
 import numpy as np
 import torch
@@ -116,10 +115,6 @@ def sparse_update(net: nn.Module, gamma: float | torch.Tensor) -> torch.Tensor:
     return (total - kept) / total
 
 
-def stage_gamma(gamma0: float, stage: int, num_stages: int = 5, decay: float = 0.3) -> float:
-    """Guilt threshold of stage ``stage`` (0-based): gamma_s = gamma0 * (1 - decay * s / S)."""
-    return gamma0 * (1 - decay * stage / num_stages)
-
 
 def sel_lr(base_lr: float, loss: torch.Tensor, scale: float = 2.0) -> torch.Tensor:
     """SEL's per-step learning rate: lr = base_lr * (1 + scale * loss) (scale = 2 in the original)."""
@@ -137,26 +132,3 @@ def difficulty_scores(net: nn.Module, x: torch.Tensor, y: torch.Tensor, batch_si
     return out
 
 
-def sort_by_difficulty(scores: torch.Tensor, y: torch.Tensor, num_classes: int = 10) -> list[torch.Tensor]:
-    """Per class c, the indices of class c ordered easy -> hard (ascending score, ties by index)."""
-    order = []
-    for c in range(num_classes):
-        idx = torch.nonzero(y == c).flatten()
-        order.append(idx[torch.sort(scores[idx], stable=True).indices])
-    return order
-
-
-def stage_indices(class_order: Sequence[torch.Tensor], start: float, end: float, cap: int = 2000) -> torch.Tensor:
-    """Training indices of one stage window: per class (n images, sorted easy -> hard) the slice
-    [int(start * n), min(int(end * n), int(start * n) + cap)), concatenated class by class."""
-    parts = []
-    for idx in class_order:
-        n = len(idx)
-        lo = int(start * n)
-        parts.append(idx[lo:min(int(end * n), lo + cap)])
-    return torch.cat(parts)
-
-
-def easiest_indices(class_order: Sequence[torch.Tensor], per_class: int) -> torch.Tensor:
-    """The ``per_class`` easiest training indices of each class (Warmup+SEL's warmup set)."""
-    return torch.cat([idx[:per_class] for idx in class_order])

@@ -10,14 +10,16 @@ from matplotlib.ticker import MaxNLocator
 
 from ..config import COMMUNICATION, CONTINUAL, EXPERIMENT_TITLES
 from ..engine import continual
+from ..registry import spec
 from ..sweep.plan import Job
 from .plots import figure_axes
 from .stats import format_ci, format_number, mean_ci
 from .sweep import experiment_runs
 
-EXCHANGE = {"ddp_dense": "dense all-reduce", "ddp_sel": "SEL's kept entries", "ddp_topk": "top-k + error feedback"}
-SPLIT = {"split_dense": "dense", "split_sel": "SEL's mask", "split_random": "random mask, SEL's density",
-         "split_replay": "experience replay"}
+EXCHANGE = {e: spec(e).label for e in COMMUNICATION}
+"""What each data-parallel experiment's exchange sends (its registry label)."""
+SPLIT = {e: spec(e).label for e in CONTINUAL}
+"""Each Split CIFAR-10 variant (its registry label)."""
 COLORS = {name: f"C{i}" for i, name in enumerate(list(EXCHANGE) + list(SPLIT))}
 
 
@@ -63,7 +65,7 @@ def comm_stages(jobs: Sequence[Job]) -> pd.DataFrame:
                          "stage": int(stage), "sent_pct": 100 * float((g["comm_bytes"] * w).sum()) / dense,
                          "msg_pct": 100 * float((g["comm_msg_bytes"] * w).sum()) / dense,
                          "tensor_pct": 100 * float((g["comm_tensor_bytes"] * w).sum()) / dense
-                         if j.experiment == "ddp_sel" else float("nan"),
+                         if spec(j.experiment).exchange == "sel" else float("nan"),
                          "density": float((g["comm_density"] * w).sum() / w.sum()),
                          "dense_bytes_per_step": float(g["comm_dense_bytes"].iloc[0])})
     return pd.DataFrame(rows)

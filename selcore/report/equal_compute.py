@@ -8,22 +8,13 @@ from typing import Sequence
 import numpy as np
 import pandas as pd
 
+from ..registry import BASELINE, SPECS, spec
 from ..sweep.plan import Job
 from .plots import figure_axes
 from .stats import epoch_seconds, format_ci, format_number, mean_ci
 from .sweep import experiment_runs
 
-FAMILIES = {
-    "baseline": "Dense (Baseline's schedule)",
-    "dense_budget": "Dense (Baseline's schedule)",
-    "sel95": "SEL-95% (calibrated gamma)",
-    "sb": "Selective Backprop",
-    "sb_topk": "Selective Backprop, top half",
-    "adaptive": "SEL, adaptive gamma",
-    "adaptive_dense": "SEL, adaptive gamma",
-    "classweight": "SEL, class-weighted + adaptive gamma",
-    "classweight_dense": "SEL, class-weighted + adaptive gamma",
-}
+FAMILIES = {s.name: s.label for s in SPECS if s.label and s.family in ("original", "ablation", "extension")}
 """The method each experiment is a point of: a method's points differ only in how much compute they were given."""
 
 STYLE = {family: (f"C{i}", marker) for i, (family, marker) in
@@ -31,12 +22,10 @@ STYLE = {family: (f"C{i}", marker) for i, (family, marker) in
 
 
 def point_name(experiment: str, budget: float) -> str:
-    """How a point is named in tables: its budget, or the schedule it ran."""
+    """How a point is named in tables: its budget, or the schedule it ran (its registry entry's ``schedule``)."""
     if budget:
         return f"budget {100 * budget:g}%"
-    return {"baseline": "full schedule (100%)", "dense_budget": "stopped at SEL-95's images",
-            "adaptive_dense": "Baseline's schedule", "classweight_dense": "Baseline's schedule"}.get(
-        experiment, "SEL's stage schedule")
+    return spec(experiment).schedule
 
 
 def run_rows(jobs: Sequence[Job]) -> pd.DataFrame:
@@ -70,7 +59,7 @@ def relative_to_baseline(runs: pd.DataFrame) -> pd.DataFrame:
 def baseline_epoch_seconds(jobs: Sequence[Job]) -> pd.Series:
     """``stats.epoch_seconds`` of the dense Baseline's runs (the full schedule and the budget points): the same work
     every epoch, so their spread is the machine's own variation from run to run and session to session."""
-    return epoch_seconds(hist for j, hist, _ in experiment_runs(jobs) if j.experiment == "baseline")
+    return epoch_seconds(hist for j, hist, _ in experiment_runs(jobs) if j.experiment == BASELINE)
 
 
 MEASURES = ("test_100", "test_full", "exec_flops_T", "exec_pct", "wall_s", "wall_pct", "sparsity", "epochs")

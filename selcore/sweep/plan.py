@@ -19,10 +19,10 @@ from pathlib import Path
 from typing import Any, Sequence
 
 from ..config import ALL_EXPERIMENTS, Config, ConfigError, coerce, did_you_mean
-from ..engine.curriculum import CALIBRATION_OVERRIDES, curriculum_path
-from ..engine.experiments import requirements
+from ..engine.curriculum import curriculum_path
 from ..paths import setting_name
 from ..profiles import PROFILE_SEEDS, changed_fields, check_profile, profile_config, results_dir
+from ..registry import BASELINE, spec
 
 NOT_SWEPT = ("experiment", "seed", "data", "data_cache", "device", "progress")
 """Fields a grid may not name: experiments and seeds have options of their own; the others change no result."""
@@ -57,7 +57,7 @@ class Job:
         ``<profile>/[<setting>/]seed<k>/<experiment or curriculum>``."""
         what = self.experiment
         if self.kind == "curriculum":  # an experiment with calibration rules of its own has its own curriculum
-            what = "curriculum" + (f"-{what}" if what in CALIBRATION_OVERRIDES else "")
+            what = "curriculum" + (f"-{what}" if spec(what).calibration else "")
         return "/".join(p for p in (self.profile, self.setting, f"seed{self.seed}", what) if p)
 
     def to_dict(self) -> dict:
@@ -132,14 +132,14 @@ def _plan_profile(jobs: dict, profile: str, experiments, seeds, grid, data, fixe
     for point in grid_points(grid):
         for seed in seeds:
             wanted = list(experiments)
-            if any("baseline" in requirements(e) for e in wanted) and "baseline" not in wanted:
-                wanted.insert(0, "baseline")
+            if any("baseline" in spec(e).needs for e in wanted) and BASELINE not in wanted:
+                wanted.insert(0, BASELINE)
             for exp in wanted:
                 cfg = profile_config(profile, exp, data=data, **{**(fixed or {}), **point}).replace(
                     seed=seed, progress="log")
                 setting = setting_name(changed_fields(cfg, profile_config(profile, exp, data=data)))
                 root = base / setting / f"seed{seed}" if setting else base / f"seed{seed}"
-                need = requirements(exp)
+                need = spec(exp).needs
                 cur = str(curriculum_path(cfg, root)) if "curriculum" in need else ""
                 if cur:
                     jobs.setdefault(("curriculum", cur), Job("curriculum", cfg.to_dict(), str(root), setting, 0,
