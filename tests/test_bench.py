@@ -3,12 +3,13 @@ import pandas as pd
 import pytest
 
 from selcore.cli import main
+from selcore.config import Config
+from selcore.engine.bench import MODES, fastest_passing, format_fastest, mode_name, run_bench
 from tests.conftest import tiny
 
 
 @pytest.mark.slow
 def test_bench_rows_ratios_and_csv(tmp_path, data_tar, capsys):
-    from selcore.engine.bench import MODES, mode_name, run_bench
     out = tmp_path / "bench.csv"
     cfg = tiny("sel95", data=str(data_tar), batch_size=16)
     lines = []
@@ -46,6 +47,9 @@ def test_bench_rows_ratios_and_csv(tmp_path, data_tar, capsys):
         assert row.count(",") == 2 and ("within the eager spread" in row or "OUTSIDE the eager spread" in row)
     assert "  eager  " in check and check.splitlines()[1].endswith("within the eager spread")  # eager is its own spread
     assert (df.matmul_TFLOP_s > 0).all() and df.device.str.startswith("CPU").all()
+    [fastest] = [m for m in lines if m.startswith("fastest mode within the eager spread") or m.startswith("no execution")]
+    assert fastest.endswith("the default for new runs (Config): eager+channels_last") or "(they differ)" in fastest \
+        or fastest.startswith("no execution")
     run_bench(cfg, images=40, repeats=1, out_csv=out, log=lambda m: None, check_epochs=1, check_images=100)
     saved = pd.read_csv(out)
     assert len(saved) == 2 * len(df) and list(saved.columns) == list(df.columns)
@@ -54,3 +58,18 @@ def test_bench_rows_ratios_and_csv(tmp_path, data_tar, capsys):
 def test_bench_rejects_bad_arguments_in_one_line(capsys):
     assert main(["bench", "--images", "3", "--data", "nowhere"]) == 2
     assert "error:" in capsys.readouterr().err
+
+
+def test_the_fastest_passing_mode_is_ranked_by_its_slower_training_step():
+    rows = [("eager", False, 1.0, 1.0, 1.0), ("eager", True, 1.38, 1.42, 1.24), ("compile", False, 1.37, 1.29, 1.33),
+            ("compile", True, 1.6, 1.5, 1.9)]
+    modes = pd.DataFrame([{"engine": e, "channels_last": cl, "step": step, "speedup_vs_eager": v}
+                          for e, cl, *vals in rows for step, v in zip(("dense+density", "sel+density", "eval@200"), vals)])
+    within = {("eager", False): True, ("eager", True): True, ("compile", False): True, ("compile", True): False}
+    check = pd.DataFrame([{"engine": e, "channels_last": cl, "within": w} for (e, cl), w in within.items()])
+    best = fastest_passing(modes, check)  # compile+channels_last is faster but failed its accuracy check
+    assert (best.engine, best.channels_last, best.slowest) == ("eager", True, 1.38)
+    line = format_fastest(best, Config())
+    assert line == ("fastest mode within the eager spread (ranked by its slower training step): eager+channels_last "
+                    "(dense+density 1.38x, sel+density 1.42x); the default for new runs (Config): eager+channels_last")
+    assert format_fastest(None, Config()).startswith("no execution mode passed")

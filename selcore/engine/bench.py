@@ -267,6 +267,7 @@ def run_bench(cfg: Config, images: int = 2000, repeats: int = 3, out_csv: Path |
             f"{g.first_epoch_s.max():.1f} s (the warm-up; compilation included)")
     check = accuracy_check(c, raw, dev, epochs=check_epochs, images=check_images or images)
     log(format_check(check))
+    log(format_fastest(fastest_passing(modes, check), Config()))
     if out_csv:
         out_csv = Path(out_csv)
         out_csv.parent.mkdir(parents=True, exist_ok=True)
@@ -366,6 +367,34 @@ def accuracy_check(cfg: Config, raw, dev: torch.device, epochs: int = 2, images:
     df["within"] = means.between(eager.min(), eager.max())
     df.attrs.update(epochs=epochs, images=len(data))
     return df
+
+
+def fastest_passing(modes: pd.DataFrame, check: pd.DataFrame) -> pd.Series | None:
+    """The execution mode whose accuracy check passes (mean within the eager spread) with the highest speed-up of
+    its slower training step (``dense+density`` or ``sel+density`` vs eager, ``mode_rates``): the mode that should
+    be the default for new runs. None when no mode passes. Its ``speedups`` map step -> speed-up."""
+    train = modes[~modes.step.str.startswith("eval@")]
+    passed = check.groupby(["engine", "channels_last"], sort=False).within.all()
+    best = None
+    for (engine, cl), g in train.groupby(["engine", "channels_last"], sort=False):
+        if not passed.get((engine, cl), False):
+            continue
+        row = pd.Series({"engine": engine, "channels_last": bool(cl), "slowest": float(g.speedup_vs_eager.min()),
+                         "speedups": dict(zip(g.step, g.speedup_vs_eager))})
+        if best is None or row.slowest > best.slowest:
+            best = row
+    return best
+
+
+def format_fastest(best: pd.Series | None, default: Config) -> str:
+    """One line: the fastest passing mode and its training speed-ups, and the mode new runs use by default."""
+    now = mode_name(default.engine, default.channels_last)
+    if best is None:
+        return f"no execution mode passed the accuracy check; the default for new runs is {now}"
+    ratios = ", ".join(f"{k} {v:.2f}x" for k, v in best.speedups.items())
+    name = mode_name(best.engine, best.channels_last)
+    return (f"fastest mode within the eager spread (ranked by its slower training step): {name} ({ratios}); "
+            f"the default for new runs (Config): {now}" + ("" if name == now else " (they differ)"))
 
 
 def format_check(check: pd.DataFrame) -> str:
