@@ -13,7 +13,7 @@ import time
 from pathlib import Path
 
 import torch
-from tqdm.auto import tqdm
+from tqdm import tqdm  # the console bar on stderr (tqdm.auto warns in a kernel without ipywidgets)
 
 from . import checkpoint, comm, continual, execution, lottery, sel, workers
 from .. import schedules
