@@ -25,7 +25,7 @@ from .difficulty import order_agreement, trained_model_scores
 from .flops import ExecutedFlops, ideal_sparse_flops, proxy_flops
 from .models import count_params
 from .record import RunRecord, source_name
-from .results import COMM_COLUMNS, columns
+from .results import COMM_COLUMNS, columns, dirty_warning
 from .selection import SelectiveBackprop, TopFraction
 from .train import (Divergence, Hook, MaskHook, ResourceError, SELHook, UpdateDensityHook, check_finite_weights, evaluate,
                     make_optimizer, set_determinism, train_epoch)
@@ -195,6 +195,8 @@ class Experiment:
         done = sum(p.epochs for p in phases[:self.pos[0]]) + self.pos[1]  # epochs of the plan already done
         resumed_at = {"resumed": resumed, **({"resumed_at_epoch": done} if resumed else {})}
         self._write_run_json("running", resumed_at)
+        if self.lead and (dirty := dirty_warning()):  # once per run, whatever progress says (the launcher of
+            print(dirty, file=sys.stderr, flush=True)  # data-parallel workers writes nothing, their worker 0 does)
         cols = self._cols = columns(self.cfg.experiment, self.data.classes,
                                     self.data.num_classes // self.cfg.classes_per_task)
         bar = self._bar(total, done)

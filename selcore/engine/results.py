@@ -109,6 +109,17 @@ def git_commit(where: Path | str | None = None) -> str:
     return "unknown"
 
 
+def dirty_warning(where: Path | str | None = None) -> str | None:
+    """The one line a run prints when it starts from a checkout with uncommitted changes to its code (the commit
+    :func:`git_commit` records ends in ``-dirty``), else None: such a run's numbers are what was measured, but its
+    code state cannot be checked out again."""
+    commit = git_commit(where)
+    if not commit.endswith("-dirty"):
+        return None
+    return (f"warning: the working tree has uncommitted changes; this run records commit {commit} "
+            f"(commit first for results the book can commit)")
+
+
 PACKAGES = ("torch", "torchvision", "jupyter-book", "papermill", "pandas", "matplotlib", "seaborn",
             "numpy", "scipy", "nbformat", "sphinx", "submitit")
 """The distributions whose versions the status page lists (after Python itself)."""
