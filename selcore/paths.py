@@ -78,3 +78,11 @@ def setting_name(changed: Mapping[str, Any]) -> str:
 def epoch_comparison_path(profile_root: Path | str) -> Path:
     """The equal-compute chapter's measurement of Selective Backprop's epoch against a dense one (one run)."""
     return Path(profile_root) / "epoch_comparison.csv"
+
+
+def original_results_dir() -> Path:
+    """The original release's four published CSVs (``hist_<name>.csv``): ``$SELCORE_REFERENCE`` or
+    ``../shared/reference/original-results`` beside the repository (where this project's machines keep them; they
+    are not committed)."""
+    env = os.environ.get("SELCORE_REFERENCE")
+    return Path(env) if env else Path(__file__).resolve().parents[1].parent / "shared" / "reference" / "original-results"

@@ -183,9 +183,9 @@ def test_ledger_verdict_rule(rule, ci, verdict):
     assert rule.verdict(ci) == verdict
 
 
-def test_paper_only_claims_are_not_reproduced_at_reduced_profiles():
+def test_paper_only_claims_need_the_full_protocol_at_reduced_profiles():
     r = claims.Rule("near", 77.5, 2)
-    assert r.verdict(dict(n=3, lo=77, hi=78), paper_only=True, profile="quick") == "not reproduced"
+    assert r.verdict(dict(n=3, lo=77, hi=78), paper_only=True, profile="quick") == "needs the full protocol"
     assert r.verdict(dict(n=3, lo=77, hi=78), paper_only=True, profile="paper") == "confirmed"
 
 
@@ -193,5 +193,5 @@ def test_paper_only_claims_are_not_reproduced_at_reduced_profiles():
 def test_ledger_on_real_runs(ablation_results):
     led = claims.ledger([ablation_results], "smoke")
     assert set(led["verdict"]) <= set(claims.VERDICTS)
-    assert led.loc["flops_saved", "n"] == 1 and led.loc["sel_accuracy", "verdict"] == "not reproduced"
-    assert led.loc["full_test", "ours"] == "not run"  # lottery/warmup were not run here
+    assert led.loc["flops_saved", "n"] == 1 and led.loc["sel_accuracy", "verdict"] == "needs the full protocol"
+    assert led.loc["full_test", "ours"] == "the original's CSVs are not here"  # none given: nothing computed

@@ -4,6 +4,7 @@ import re
 import pytest
 
 from selcore.report import claims
+from selcore.paths import original_results_dir
 from selcore.profiles import PROFILE_SEEDS, seed_dir
 from tests.conftest import REPO
 
@@ -13,7 +14,7 @@ def ledger():
     folders = [seed_dir("quick", s, REPO / "results") for s in PROFILE_SEEDS["quick"]]
     missing = [f for f in folders if not (f / "run_sel95.json").exists()]
     assert not missing, f"the committed quick results are missing: {missing}"
-    return claims.ledger(folders, "quick")
+    return claims.ledger(folders, "quick", original_results_dir())
 
 
 def _readme_finding() -> str:
@@ -25,18 +26,22 @@ def _readme_finding() -> str:
 
 def test_readme_verdict_counts_match_the_committed_ledger(ledger):
     text = _readme_finding()
-    counts = ledger["verdict"].value_counts()
-    assert f"of the original's {len(ledger)} claims" in text
-    for verdict in claims.VERDICTS:
-        assert f"{int(counts.get(verdict, 0))} {verdict}" in text, verdict
+    assert claims.counts_text(ledger) in text  # each kind of row counted apart, before and after Holm
     assert f"n = {len(PROFILE_SEEDS['quick'])}" in text
+    assert f"for the ledger's {int(ledger['p (Holm)'].notna().sum())} tests" in text
+    count, _ = claims.original_full_test(original_results_dir())
+    assert f"for {count} of its 4 systems" in text
 
 
 def test_readme_figures_match_the_committed_ledger(ledger):
     text = _readme_finding()
     assert f"executed {ledger.loc['flops_saved', 'mean']:.1f}% fewer training FLOPs" in text
+    folders = [seed_dir("quick", s, REPO / "results") for s in PROFILE_SEEDS["quick"]]
+    proxy = sum(claims.Seed(f).saving("sel95", "flops_T") for f in folders) / len(folders)
+    assert f"the original's proxy says {proxy:.1f}% for the same runs" in text
     assert f"by {ledger.loc['frozen', 'mean']:.1f} percentage points" in text
-    assert ledger.loc["frozen", "verdict"] == "refuted" and "did not freeze" in text
+    assert (ledger.loc["frozen", "verdict"], ledger.loc["frozen", "verdict (Holm)"]) == \
+        ("refuted", "inconclusive at this n") and "did not freeze" in text and "inconclusive after it" in text
 
 
 def test_readme_calibration_ratios_match_the_committed_runs():

@@ -7,7 +7,7 @@ import json
 import pytest
 
 from selcore.config import ABLATIONS, EXPERIMENTS
-from selcore.paths import RunPaths, csv_path
+from selcore.paths import RunPaths, csv_path, original_results_dir
 from selcore.report import ablations as abl
 from selcore.report import claims
 from selcore.report import plots_ablations as pa
@@ -39,23 +39,24 @@ def folders():
 
 
 def test_ledger_equals_the_books_claims_page():
-    table = claims.ledger(seed_folders(QUICK), "quick")
+    table = claims.ledger(seed_folders(QUICK), "quick", original_results_dir())
     book = glued("claims")
     for key, row in table.iterrows():
         assert row["ours"] == book[f"claim_{key}_ours"], key
         assert row["verdict"] == book[f"claim_{key}_verdict"], key
+        assert row["verdict (Holm)"] == book[f"claim_{key}_verdict_holm"], key
+        assert row["per seed"] == book[f"claim_{key}_per_seed"], key
+    assert claims.counts_text(table) == book["claims_counts_text"]
 
 
 def test_ledger_view_states_what_every_row_shares_once():
-    table = claims.ledger(seed_folders(QUICK), "quick")
+    table = claims.ledger(seed_folders(QUICK), "quick", original_results_dir())
     text, shown = claims.ledger_view(table, "profile quick, CPU")
-    assert text.startswith("Every row: profile quick, CPU;") and "n = 3 seeds" in text
-    assert "conditions" not in shown and not shown["ours"].str.contains(r"\(n=").any()
-    assert shown.loc["flops_saved", "ours"] == "64.5 [64.5, 64.5]"
-    fewer = table.copy()
-    fewer.loc["frozen", "n"] = 2  # one claim ran on fewer seeds: every row then states its own n
-    text, shown = claims.ledger_view(fewer, "profile quick, CPU")
-    assert "n in each row" in text and shown.loc["frozen", "ours"].endswith("(n=2)")
+    assert text.startswith("Every row: profile quick, CPU;") and "the family for multiplicity is the 11 rows" in text
+    assert "conditions" not in shown and not shown["ours"].str.contains(r"\(n=").any()  # n has its own column
+    assert shown.loc["flops_saved", "ours"] == "64.5 [64.5, 64.5]" and shown.loc["flops_saved", "n"] == 3
+    assert shown.loc["flops_saved", "per seed"] == "64.50, 64.50, 64.50"
+    assert shown.loc["forgetting", "seeds to decide"] == "98" and shown.loc["flops_saved", "seeds to decide"] == ""
 
 
 def test_ablations_statistics_equal_the_books_ablations_page(folders):
@@ -70,17 +71,23 @@ def test_ablations_statistics_equal_the_books_ablations_page(folders):
              "sel95_sgd": [read_history(csv_path(sgd[s], "sel95")) for s in SEEDS]}
     values |= abl.frozen_values(hists)
     book = glued("ablations")
-    texts = [k for k in values if k.endswith(("_txt", "_read")) and k in book]
+    texts = [k for k in values if k.endswith(("_txt", "_read", "_read_holm")) and k in book]
     assert len(texts) >= 40
     assert {k: values[k] for k in texts} == {k: book[k] for k in texts}
-    assert values["abl_gamma_ratio_txt"] == "1.64 [-1.65, 4.92] (n=3)"  # gamma0 from the run.json files
+    # gamma0 from the run.json files; a ratio's interval on the log scale stays above 0 (it read [-1.65, 4.92])
+    assert values["abl_gamma_ratio_txt"] == "1.64 [0.12, 13.41] (n=3)"
     assert values["abl_sel95_frozen_verdict"] == claims.ledger(list(main.values()), "quick").loc["frozen", "verdict"]
     assert values["abl_sel95_sgd_frozen_txt"] == "0.0 [0.0, 0.0] (n=3)"  # SGD: a zeroed entry leaves its weight
-    assert list(effects.index) == list(abl.COMPARISONS) and "n" not in effects  # n = 3 for all: said once
-    assert effects.loc["sgd", "held-out acc. difference, pp"] == "-12.7 [-20.2, -5.1]"
+    assert list(effects.index) == list(abl.COMPARISONS) and (effects["n"] == 3).all()
+    assert effects.loc["sgd", "held-out acc. difference, pp"] == "-12.7 [-20.2, -5.0]"
+    assert effects.loc["sgd", "per seed"] == "-15.7, -12.7, -9.6"
+    assert (effects.loc["sgd", "reading"], effects.loc["sgd", "reading (Holm)"]) == \
+        ("the interval excludes zero", "no difference is shown")  # p 0.019 alone, 0.15 after Holm over 9
+    # an interval that excludes zero never reads as touching it: more decimals where an end would round to 0
+    assert effects.loc["mask_sorted", "held-out acc. difference, pp"] == "-5.03 [-10.01, -0.03]"
+    assert effects.loc["vs_baseline", "reading (Holm)"] == "a difference is shown"
     fewer, _ = abl.effects(rows[~((rows["system"] == "sel95_sgd") & (rows["seed"] == 44))])
-    assert fewer.loc["sgd", "held-out acc. difference, pp"].endswith("(n=2)")  # n differs: each row states it
-    assert fewer.loc["order", "held-out acc. difference, pp"].endswith("(n=3)")
+    assert fewer.loc["sgd", "n"] == 2 and fewer.loc["order", "n"] == 3
 
 
 def test_committed_order_agreement_equals_the_checkpoint_based_values_of_the_earlier_book(folders):
@@ -90,7 +97,7 @@ def test_committed_order_agreement_equals_the_checkpoint_based_values_of_the_ear
     agreement = abl.order_agreement(main)
     assert agreement.missing == [] and agreement.note == "" and list(agreement.rho.columns) == [f"seed{s}" for s in SEEDS]
     values = agreement.values()
-    assert values["abl_rho_txt"] == "-0.04 [-0.09, 0.02] (n=30)"
+    assert values["abl_rho_txt"] == "-0.04 [-0.10, 0.02] (n=30)"  # inside [-1, 1]: the logit scale
     means = agreement.rho.mean(axis=1)
     assert means.idxmin() == "dog" and abs(means.min() - -0.1487267550948175) < 1e-12
     assert means.idxmax() == "ship" and abs(means.max() - 0.07268275473101894) < 1e-12

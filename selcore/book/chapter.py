@@ -27,7 +27,7 @@ from ..paths import RunPaths
 from ..profiles import changed_fields, parse_seeds, profile_config, seed_dir
 from ..registry import BASELINE, spec
 from ..report import plots
-from ..report.stats import format_ci, mean_ci
+from ..report.stats import NONNEGATIVE, PP, bounds_of, format_ci, format_number, mean_ci
 from ..report.summary import PUBLISHED, read_history
 from .page import banner, csv_link, table
 from .params import variant_root
@@ -146,11 +146,11 @@ class ChapterRuns:
         seeds = [s for s in self.seeds if s in other]
         mine = {s: self.histories[s].iloc[-1] for s in seeds}
         ref = {s: other[s].iloc[-1] for s in seeds}
-        measures = {"acc": [mine[s]["test_100"] - ref[s]["test_100"] for s in seeds],
+        measures = {"acc": [mine[s]["test_100"] - ref[s]["test_100"] for s in seeds],  # pp; the others % of ref
                     "exec": [100 * mine[s]["exec_flops_T"] / ref[s]["exec_flops_T"] for s in seeds],
                     "proxy": [100 * mine[s]["flops_T"] / ref[s]["flops_T"] for s in seeds]}
         for key, values in measures.items():
-            c = mean_ci(values)
+            c = mean_ci(values, bounds=PP if key == "acc" else NONNEGATIVE)
             text = format_ci(c["mean"], c["lo"], c["hi"], c["n"]) if seeds else "not run"
             glue_value(f"{self.name}_vs_{experiment}_{key}", text)
         return len(seeds)
@@ -180,7 +180,8 @@ class ChapterRuns:
             sel_epochs = {s: h[h["stage"] > 0] for s, h in self.histories.items()}
             finals["update_density"] = [float(sel_epochs[s]["update_density"].mean()) for s in finals.index]
             finals["grad_density"] = [float(1 - sel_epochs[s]["sparsity"].mean()) for s in finals.index]
-        across = pd.DataFrame({label: mean_ci(finals[col]) for label, col in metrics.items() if col in finals}).T
+        across = pd.DataFrame({label: mean_ci(finals[col], bounds=bounds_of(col))
+                               for label, col in metrics.items() if col in finals}).T
         for label, col in metrics.items():
             s = across.loc[label]
             fmt = {"sig": 3} if "FLOPs" in label or "density" in label else {"digits": 1}
@@ -189,9 +190,12 @@ class ChapterRuns:
         glue_value(f"{self.name}_n_seeds", len(finals))
         glue_value(f"{self.name}_seed_list", ", ".join(str(s) for s in finals.index))
         across["n"] = across["n"].astype(int)
-        return table(across.rename(columns={"lo": "95% CI lo", "hi": "95% CI hi"}),
-                     f"The last epoch over the seeds ({', '.join(map(str, finals.index))}): mean, sample standard "
-                     "deviation and 95% t-interval of each measure, n seeds.")
+        across["per seed"] = [", ".join(format_number(v, sig=4) for v in vals) for vals in across["values"]]
+        shown = across[["per seed", "n", "mean", "std", "lo", "hi"]]
+        return table(shown.rename(columns={"lo": "95% lo", "hi": "95% hi"}),
+                     f"The last epoch over the seeds ({', '.join(map(str, finals.index))}): each seed's value, n, "
+                     "mean, sample standard deviation and a 95% interval inside the measure's range (Student's t on "
+                     "the logit scale of an accuracy or density, on the log scale of FLOPs and time).")
 
 
 def configs(name: str, profile: str, data: str = "", seeds: Any = None, settings: str = "",

@@ -16,9 +16,10 @@ import pandas as pd
 
 from ..engine.results import read_json
 from ..paths import RunPaths, csv_path
-from .claims import CLAIM, difference_reading, frozen_gap, gradient_kept, gradient_sparsity, weights_moved
+from .claims import (CLAIM, DIFFERS_FROM_ZERO, difference_reading, frozen_gap, gradient_kept, gradient_sparsity,
+                     weights_moved)
 from .plots_ablations import TITLES
-from .stats import format_ci, mean_ci
+from .stats import PERCENT, PP, UNBOUNDED, Bounds, NONNEGATIVE, format_ci, format_number, holm, mean_ci
 from .summary import read_history
 
 COMPARISONS = {
@@ -36,30 +37,60 @@ COMPARISONS = {
 """Each paired comparison: (system a, system b, what a minus b isolates)."""
 
 
-def _ci_text(values, digits: int = 1) -> tuple[dict, str]:
-    s = mean_ci(values)
+def _ci_text(values, digits: int = 1, bounds: Bounds = UNBOUNDED) -> tuple[dict, str]:
+    s = mean_ci(values, bounds=bounds)
     return s, format_ci(s["mean"], s["lo"], s["hi"], s["n"], digits=digits)
+
+
+def digits_apart(s: dict, x: float = 0.0, digits: int = 1, most: int = 4) -> int:
+    """The decimals (from ``digits`` up to ``most``) at which neither end of ``s``'s interval is written as ``x``
+    unless it is ``x``: an interval that excludes zero never reads '[-10.0, 0.0]'."""
+    while digits < most and any(e != x and round(e, digits) == x for e in (s["lo"], s["hi"]) if not pd.isna(e)):
+        digits += 1
+    return digits
 
 
 def effects(rows: pd.DataFrame) -> tuple[pd.DataFrame, dict]:
     """For each of ``COMPARISONS`` whose systems both ran: the held-out accuracy of a minus b (pp), paired by
-    seed, as mean [95% CI] and read by ``claims.difference_reading``. ``rows`` are ``plots_ablations.last_rows``.
-    Returns the table (one row per comparison; a row states its n only where the rows' n differ, the chapter
-    states a common n once) and the glue values ``abl_d_<key>`` (mean), ``_txt`` (with n) and ``_read``."""
+    seed: the per-seed differences, their mean [95% interval inside [-100, 100] pp] read by
+    ``claims.difference_reading``, and the same reading after Holm's adjustment over the comparisons shown (the
+    chapter's family; two-sided p-values, ``claims.DIFFERS_FROM_ZERO``). ``rows`` are ``plots_ablations.last_rows``.
+    Returns the table (one row per comparison with its n) and the glue values ``abl_d_<key>`` (mean), ``_txt``
+    (with n), ``_read`` and ``_read_holm``."""
     acc = rows.pivot(index="seed", columns="system", values="test_100")
     found, values = [], {}
     for key, (a, b, what) in COMPARISONS.items():
         if a not in acc or b not in acc:
             continue
-        s, text = _ci_text((acc[a] - acc[b]).dropna())
-        found.append((key, a, b, what, s))
+        diffs = (acc[a] - acc[b]).dropna()
+        s = mean_ci(diffs, bounds=PP)
+        digits = digits_apart(s)
+        text = format_ci(s["mean"], s["lo"], s["hi"], s["n"], digits=digits)
+        p = 2 * DIFFERS_FROM_ZERO.pvalues(s)[0] if s["n"] >= 2 else float("nan")
+        found.append((key, a, b, what, s, digits, min(1.0, p)))
         values.update({f"abl_d_{key}": float(s["mean"]), f"abl_d_{key}_txt": text,
                        f"abl_d_{key}_read": difference_reading(s)})
-    common = len({s["n"] for *_, s in found}) == 1
-    table = [{"key": key, "comparison": f"{TITLES[a]} minus {TITLES[b]}", "what it isolates": what,
-              "held-out acc. difference, pp": format_ci(s["mean"], s["lo"], s["hi"], None if common else s["n"]),
-              "reading": values[f"abl_d_{key}_read"]} for key, a, b, what, s in found]
+    adjusted = holm([p for *_, p in found])
+    table = []
+    for (key, a, b, what, s, digits, p), p_holm in zip(found, adjusted):
+        if pd.isna(p_holm):
+            read_holm = difference_reading(s)
+        else:
+            read_holm = "a difference is shown" if p_holm <= 0.05 else "no difference is shown"
+        values[f"abl_d_{key}_read_holm"] = read_holm
+        table.append({"key": key, "comparison": f"{TITLES[a]} minus {TITLES[b]}", "what it isolates": what,
+                      "per seed": ", ".join(format_number(v, 1) for v in diffs_of(acc, a, b)), "n": s["n"],
+                      "held-out acc. difference, pp": format_ci(s["mean"], s["lo"], s["hi"], digits=digits),
+                      "p": format_number(p, sig=2), "reading": values[f"abl_d_{key}_read"],
+                      "p (Holm)": format_number(p_holm, sig=2), "reading (Holm)": read_holm})
+    values["abl_family"] = (f"the {len(found)} comparisons in this table, adjusted by Holm's step-down method at "
+                            f"5% (two-sided)")
     return pd.DataFrame(table).set_index("key"), values
+
+
+def diffs_of(acc: pd.DataFrame, a: str, b: str) -> list[float]:
+    """Per seed (in seed order), the held-out accuracy of ``a`` minus ``b``, pp."""
+    return [float(v) for v in (acc[a] - acc[b]).dropna()]
 
 
 def system_values(stats: pd.DataFrame) -> dict:
@@ -94,11 +125,12 @@ def calibration_values(folders: Mapping[int, Path]) -> dict:
     """The calibration rules compared, per seed folder: the train-mode, clean-image threshold over the original
     rule's (``abl_gamma_ratio_txt``, gamma0 from each run.json) and the share of gradient entries each rule's
     mask zeroed over the stages, % (``abl_calib_sparsity_orig_txt``, ``_old_txt``; ``claims.gradient_sparsity``)."""
-    _, ratio = _ci_text([_gamma0(f, "calib_train_clean") / _gamma0(f, "sel95") for f in folders.values()], 2)
+    _, ratio = _ci_text([_gamma0(f, "calib_train_clean") / _gamma0(f, "sel95") for f in folders.values()], 2,
+                        NONNEGATIVE)
     values = {"abl_gamma_ratio_txt": ratio}
     for name, e in (("orig", "sel95"), ("old", "calib_train_clean")):
         _, values[f"abl_calib_sparsity_{name}_txt"] = _ci_text(
-            [gradient_sparsity(read_history(csv_path(f, e))) for f in folders.values()])
+            [gradient_sparsity(read_history(csv_path(f, e))) for f in folders.values()], bounds=PERCENT)
     return values
 
 
@@ -109,10 +141,10 @@ def frozen_values(histories: Mapping[str, list[pd.DataFrame]]) -> dict:
     (``abl_<name>_frozen_verdict``)."""
     values = {}
     for name, hists in histories.items():
-        s, values[f"abl_{name}_frozen_txt"] = _ci_text([frozen_gap(h) for h in hists])
+        s, values[f"abl_{name}_frozen_txt"] = _ci_text([frozen_gap(h) for h in hists], bounds=PP)
         values[f"abl_{name}_frozen_verdict"] = CLAIM["frozen"].rule.verdict(s)
-        _, values[f"abl_{name}_kept_txt"] = _ci_text([gradient_kept(h) for h in hists])
-        _, values[f"abl_{name}_moved_txt"] = _ci_text([weights_moved(h) for h in hists])
+        _, values[f"abl_{name}_kept_txt"] = _ci_text([gradient_kept(h) for h in hists], bounds=PERCENT)
+        _, values[f"abl_{name}_moved_txt"] = _ci_text([weights_moved(h) for h in hists], bounds=PERCENT)
     return values
 
 
@@ -134,7 +166,7 @@ class OrderAgreement:
         if self.rho.empty:
             return {"abl_rho_txt": "not available (see above)", "abl_rho_range": "not available"}
         mean = self.rho.mean(axis=1)
-        _, text = _ci_text(self.rho.to_numpy().ravel(), 2)
+        _, text = _ci_text(self.rho.to_numpy().ravel(), 2, Bounds(-1.0, 1.0))
         return {"abl_rho_txt": text, "abl_rho_range": f"from {mean.min():.2f} ({mean.idxmin()}) to "
                                                       f"{mean.max():.2f} ({mean.idxmax()})"}
 

@@ -13,7 +13,7 @@ from ..engine import continual
 from ..registry import spec
 from ..sweep.plan import Job
 from .plots import figure_axes
-from .stats import format_ci, format_number, mean_ci
+from .stats import PP, bounds_of, format_ci, format_number, mean_ci
 from .sweep import experiment_runs
 
 EXCHANGE = {e: spec(e).label for e in COMMUNICATION}
@@ -76,7 +76,7 @@ def _stats(frame: pd.DataFrame, keys: list[str], measures: Sequence[str]) -> pd.
     for k, g in frame.groupby(keys, sort=False):
         row = dict(zip(keys, k if isinstance(k, tuple) else (k,)))
         for m in measures:
-            st = mean_ci(g[m].dropna())
+            st = mean_ci(g[m].dropna(), bounds=bounds_of(m))
             row.update({m: st["mean"], f"{m} lo": st["lo"], f"{m} hi": st["hi"]})
         row["n"] = len(g)
         rows.append(row)
@@ -172,11 +172,12 @@ def split_table(summary: pd.DataFrame) -> pd.DataFrame:
 
 
 def paired(runs: pd.DataFrame, a: str, b: str, measure: str, task: int | None = None) -> dict:
-    """mean_ci over the seeds both ran of (``a`` minus ``b``) in ``measure`` after ``task`` (default: the last)."""
+    """mean_ci over the seeds both ran of (``a`` minus ``b``) in ``measure`` after ``task`` (default: the last), a
+    difference of percentages bounded to [-100, 100] pp."""
     task = task or int(runs["task"].max())
     r = runs[runs["task"] == task].set_index(["experiment", "seed"])[measure]
     seeds = sorted(set(r[a].index) & set(r[b].index))
-    return mean_ci([r[a][s] - r[b][s] for s in seeds])
+    return mean_ci([r[a][s] - r[b][s] for s in seeds], bounds=PP)
 
 
 # ---------------------------------------------------------------------------- the chapter's finding

@@ -11,7 +11,7 @@ import pandas as pd
 from ..registry import BASELINE, SPECS, spec
 from ..sweep.plan import Job
 from .plots import figure_axes
-from .stats import epoch_seconds, format_ci, format_number, mean_ci
+from .stats import bounds_of, epoch_seconds, format_ci, format_number, mean_ci
 from .sweep import experiment_runs
 
 FAMILIES = {s.name: s.label for s in SPECS if s.label and s.family in ("original", "ablation", "extension")}
@@ -71,7 +71,7 @@ def per_point(runs: pd.DataFrame) -> pd.DataFrame:
     for (method, point, experiment), g in runs.groupby(["method", "point", "experiment"], sort=False):
         row = {"method": method, "point": point, "experiment": experiment, "budget": g["budget"].iloc[0]}
         for m in MEASURES:
-            st = mean_ci(g[m])
+            st = mean_ci(g[m], bounds=bounds_of(m))
             row.update({m: st["mean"], f"{m} lo": st["lo"], f"{m} hi": st["hi"]})
         row["n"] = len(g)
         rows.append(row)

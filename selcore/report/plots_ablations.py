@@ -26,7 +26,7 @@ from ..engine.results import read_json
 from ..paths import csv_path, run_json_path
 from .figdata import pareto_front
 from .plots import new_axes
-from .stats import format_columns, mean_ci
+from .stats import Bounds, bounds_of, format_columns, mean_ci
 from .summary import read_history
 
 SYSTEMS = EXPERIMENTS + ABLATIONS + ("sel95_sgd",)
@@ -87,7 +87,7 @@ def summary_stats(rows: pd.DataFrame, columns: Sequence[str] = tuple(MEASURES)) 
         sub = rows[rows["system"] == system]
         row = {}
         for col in columns:
-            s = mean_ci(sub[col])
+            s = mean_ci(sub[col], bounds=bounds_of(col))
             row[col], row[f"{col} lo"], row[f"{col} hi"] = s["mean"], s["lo"], s["hi"]
         row["n"] = len(sub)
         out[system] = row
@@ -179,7 +179,7 @@ def rank_agreement_bars(table: pd.DataFrame):
     if table.empty:
         _note(ax, "no stored order agreement to show")
         return fig
-    stats = pd.DataFrame([mean_ci(table.loc[c]) for c in table.index], index=table.index)
+    stats = pd.DataFrame([mean_ci(table.loc[c], bounds=Bounds(-1.0, 1.0)) for c in table.index], index=table.index)
     x = np.arange(len(table.index))
     err = None
     if stats["lo"].notna().all():

@@ -1,0 +1,116 @@
+"""Intervals inside their quantity's range, one-sided tests that are the interval's reading, Holm's adjustment,
+the seeds a threshold needs, and the ledger's categories recomputed from the committed runs and the original's
+own CSVs."""
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+from scipy import stats as sps
+
+from selcore.paths import original_results_dir
+from selcore.report import claims
+from selcore.report.stats import (NONNEGATIVE, PERCENT, PP, SAVED, UNBOUNDED, Bounds, bounds_of, holm, mean_ci,
+                                  p_greater, p_less, seeds_to_clear)
+from selcore.report.stats import seed_folders
+from tests.conftest import REPO
+
+QUICK = REPO / "results" / "quick"
+
+
+def test_unbounded_is_the_plain_t_interval():
+    st = mean_ci([1.0, 2.0, 3.0, 4.0])
+    half = sps.t.ppf(0.975, 3) * np.std([1, 2, 3, 4], ddof=1) / 2
+    assert (st["lo"], st["hi"]) == pytest.approx((2.5 - half, 2.5 + half)) and st["method"] == "t interval"
+
+
+@pytest.mark.parametrize("values, bounds", [
+    ([76.9, 99.0, 55.0], PERCENT),           # sparsity: a plain t interval runs past 100
+    ([99.9, 99.5, 98.0], PERCENT),           # close to the upper end
+    ([0.2, 0.05, 1.5], PERCENT),             # close to the lower end
+    ([64.8, 99.0, 30.0], SAVED),             # bytes saved: at most 100
+    ([0.1, 2.0, 0.9], NONNEGATIVE),          # a mean of absolute values
+    ([-99.0, -80.0, -95.0], PP),
+])
+def test_intervals_stay_inside_the_range_near_its_bounds(values, bounds):
+    plain = mean_ci(values)
+    st = mean_ci(values, bounds=bounds)
+    lower = -math.inf if bounds.lower is None else bounds.lower
+    upper = math.inf if bounds.upper is None else bounds.upper
+    assert lower <= st["lo"] < st["hi"] <= upper
+    assert st["mean"] == pytest.approx(np.mean(values)) and st["values"] == values
+    assert plain["lo"] < lower or plain["hi"] > upper or bounds is NONNEGATIVE  # the plain one would not
+    # on the scale: the t interval of the transformed values, transformed back
+    y = bounds.forward(values)
+    half = sps.t.ppf(0.975, 2) * np.std(y, ddof=1) / math.sqrt(3)
+    ends = sorted(bounds.backward([np.mean(y) - half, np.mean(y) + half]))
+    assert (st["lo"], st["hi"]) == pytest.approx(ends)
+
+
+def test_a_value_on_a_bound_gives_the_clipped_t_interval():
+    st = mean_ci([0.0, 1.5, 0.8], bounds=NONNEGATIVE)
+    plain = mean_ci([0.0, 1.5, 0.8])
+    assert st["lo"] == 0.0 and st["hi"] == pytest.approx(plain["hi"]) and "clipped" in st["method"]
+    assert mean_ci([64.5] * 3, bounds=SAVED)["lo"] == mean_ci([64.5] * 3, bounds=SAVED)["hi"] == 64.5
+
+
+def test_one_sided_p_values_are_the_intervals_reading():
+    for values, bounds in (([90.0, 92.0, 95.0], PERCENT), ([3.0, -1.0, 2.0], PP), ([40.0, 70.0, 85.0], SAVED),
+                           ([1.0, 2.0, 3.5], UNBOUNDED)):
+        st = mean_ci(values, bounds=bounds)
+        assert p_greater(st, st["lo"]) == pytest.approx(0.025)
+        assert p_less(st, st["hi"]) == pytest.approx(0.025)
+        inside = (st["lo"] + st["hi"]) / 2
+        assert p_greater(st, inside) > 0.025 and p_less(st, inside) > 0.025
+
+
+def test_holm_on_a_known_example():
+    # Holm (1979) by hand: sorted 0.005, 0.01, 0.03, 0.04 times 4, 3, 2, 1 -> 0.02, 0.03, 0.06, 0.04 -> monotone 0.06
+    assert holm([0.01, 0.04, 0.03, 0.005]) == pytest.approx([0.03, 0.06, 0.06, 0.02])
+    assert holm([0.5, float("nan"), 0.01]) == pytest.approx([0.5, float("nan"), 0.02], nan_ok=True)
+
+
+def test_seeds_to_clear_is_the_first_n_whose_interval_clears():
+    st = mean_ci([90.0, 92.0, 95.0], bounds=PERCENT)
+    n = seeds_to_clear(st, 85.0)
+    sd, d = st["scale_se"] * math.sqrt(3), st["scale_mean"] - float(PERCENT.forward(85.0))
+    assert sps.t.ppf(0.975, n - 1) * sd / math.sqrt(n) < d <= sps.t.ppf(0.975, n - 2) * sd / math.sqrt(n - 1)
+    assert seeds_to_clear(mean_ci([0.0, 1.0, -1.0]), 0.0) is None  # the mean on the threshold: never
+
+
+def test_bounds_of_named_columns():
+    assert bounds_of("test_100") == PERCENT and bounds_of("sparsity") == Bounds(0.0, 1.0)
+    assert bounds_of("exec_flops_T") == NONNEGATIVE and bounds_of("FLOPs saved %") == SAVED
+    assert bounds_of("cil_forgetting") == PP and bounds_of("percentile") == UNBOUNDED
+
+
+@pytest.fixture(scope="module")
+def ledger():
+    return claims.ledger(seed_folders(QUICK), "quick", original_results_dir())
+
+
+def test_the_full_test_discrepancy_is_recomputed_from_the_originals_csvs(ledger):
+    count, detail = claims.original_full_test(original_results_dir())
+    assert count == 3  # Lottery 92.71 printed 93.0, SEL-95 77.26 printed 77.5, Warmup 84.70 printed 85.3
+    assert "Lottery Ticket prints 93.0, its CSV's full test is 92.71 and its 100/class 93.00" in detail
+    assert "Baseline" not in detail  # it prints 92.5, its CSV's full test 92.52
+    assert ledger.loc["full_test", "verdict"] == "a discrepancy in the original's published numbers"
+
+
+def test_each_rows_category_follows_from_the_runs(ledger):
+    assert ledger.loc["sel_accuracy", "verdict"] == "needs the full protocol"
+    assert ledger.loc["adaptive_gamma", "verdict"] == "an implementation check of a planned feature"
+    assert ledger.loc["adaptive_gamma", "kind"] == "plan" and ledger.loc["per_class_gamma", "kind"] == "plan"
+    assert ledger.loc["full_test", "kind"] == "table" and (ledger["kind"] == "claim").sum() == 11
+    tested = ledger[ledger["p (Holm)"].notna()]
+    assert len(tested) == 11 and set(tested["verdict"]) <= set(claims.TESTED)
+    for key, row in tested.iterrows():  # recomputed from the per-seed values by the rule
+        c = claims.CLAIM[key]
+        st = mean_ci([float(v) for v in row["per seed"].split(", ")], bounds=c.bounds)
+        assert c.rule.verdict(st) == row["verdict"], key
+        assert row["p (Holm)"] >= row["p"]
+    # the deterministic FLOP counts decide at any n; the Holm-adjusted reading is never bolder than the plain one
+    assert ledger.loc["flops_saved", "verdict (Holm)"] == "refuted"
+    bolder = (ledger["verdict"] == "inconclusive at this n") & (ledger["verdict (Holm)"] != "inconclusive at this n")
+    assert not bolder.any()
+    assert claims.counts_text(ledger).startswith("Of the original's 11 claims about its results: ")
