@@ -32,3 +32,11 @@ def test_executed_flops_of_resnet18_and_that_training_weights_are_untouched():
     assert torch.equal(net.conv1.weight, before) and net.conv1.weight.grad is None
     # the proxy is two orders of magnitude below what runs
     assert f.train(1) / proxy_flops(11_173_962, 1) > 100
+
+
+def test_a_pruned_network_skips_all_three_products_of_its_pruned_weights():
+    from selcore.engine.flops import ideal_pruned_flops, ideal_sparse_flops
+    train, forward = 3.1e9, 1.0e9  # a step: forward + input gradient + weight gradient (+ a little else)
+    assert ideal_sparse_flops(train, forward, 0.8) == pytest.approx(train - 0.8e9)  # a masked gradient: wgrad only
+    assert ideal_pruned_flops(train, forward, 0.8) == pytest.approx(train - 0.8 * 3.0e9)
+    assert ideal_pruned_flops(train, forward, 0.0) == train and ideal_pruned_flops(train, 2e9, 1.0) == 0.0

@@ -22,7 +22,7 @@ from ..registry import Phase, Plan, PlanInputs, OracleScores, spec
 from .curriculum import cached_curriculum, curriculum_path, training_model
 from .data import CIFAR10, DeviceData, load_cifar10
 from .difficulty import order_agreement, trained_model_scores
-from .flops import ExecutedFlops, ideal_sparse_flops, proxy_flops
+from .flops import ExecutedFlops, ideal_pruned_flops, ideal_sparse_flops, proxy_flops
 from .models import count_params
 from .record import RunRecord, source_name
 from .results import COMM_COLUMNS, columns, dirty_warning
@@ -91,7 +91,7 @@ class Experiment:
         self.initial_state = None
         self.rows: list[dict] = []
         self.c = {"flops": 0.0, "exec_flops": 0.0, "samples": 0, "time_s": 0.0, "eval_flops": 0.0,
-                  "skippable": 0.0}  # skippable: weight-gradient work of zeroed entries (ideal = exec - skippable)
+                  "skippable": 0.0}  # skippable: work of zeroed entries (ideal = exec - skippable)
         self.prior = {"exec_flops": 0.0, "samples": 0, "time_s": 0.0, "what": []}
         self.pos = (0, 0)  # (phase, epochs done in it)
         self.resumed = False
@@ -223,7 +223,8 @@ class Experiment:
                     self.c["forward_samples"] = self.c.get("forward_samples", 0) + res.forward_samples
                     self.c["gamma"] = res.extra.get("gamma")
                     sparsity = res.extra.get("sparsity", 0.0)
-                    self.c["skippable"] += train_flops - ideal_sparse_flops(
+                    ideal = ideal_pruned_flops if self.masks else ideal_sparse_flops  # pruned: all three products
+                    self.c["skippable"] += train_flops - ideal(
                         train_flops, self.flops.forward_pass(res.samples, self.cfg.batch_size), sparsity)
                     if ph.log.logged and self.lead:
                         self.c["flops"] += proxy_flops(self.num_params, res.samples, sparsity)

@@ -34,6 +34,15 @@ def ideal_sparse_flops(train_flops: float, forward_flops: float, sparsity: float
     return train_flops - sparsity * forward_flops
 
 
+def ideal_pruned_flops(train_flops: float, forward_flops: float, sparsity: float) -> float:
+    """FLOPs an accelerator with perfect sparse kernels could execute for a step of a pruned network whose zeroed
+    gradient entries are its pruned weights: ideal = train - sparsity * min(train, 3 * forward). A pruned weight
+    takes part in none of the three products (forward, input gradient, weight gradient), each the forward
+    product's size; the other work (BatchNorm, activations, loss) is counted as prunable too, so this is a lower
+    bound on what such an accelerator executes."""
+    return train_flops - sparsity * min(train_flops, 3 * forward_flops)
+
+
 class ExecutedFlops:
     """Executed FLOPs of one model architecture, measured per batch shape and cached.
 

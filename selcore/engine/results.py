@@ -27,7 +27,9 @@ def columns(experiment: str, classes: Iterable[str] = CLASSES, num_tasks: int = 
     flops_T, time_s, sparsity, acc_<class>`` (+ ``E_<class>, C_<class>`` for SEL runs), then our
     ``exec_flops_T`` (executed forward+backward training FLOPs, 1e12, cumulative), ``samples_seen``,
     ``exec_eval_flops_T`` (executed evaluation FLOPs, cumulative), ``ideal_flops_T`` (training FLOPs with
-    perfect sparse weight-gradient kernels, cumulative) and ``update_density`` (fraction of weights that
+    perfect sparse kernels, cumulative: a masked gradient skips its weight-gradient products, a pruned weight all
+    three, ``flops.ideal_sparse_flops`` / ``ideal_pruned_flops``; Lottery Ticket runs recorded before 2026-12-02
+    counted only the weight-gradient products) and ``update_density`` (fraction of weights that
     changed per step, epoch mean); Selective Backprop adds ``forward_samples``, the adaptive threshold ``gamma``, the
     data-parallel experiments their stage and ``COMM_COLUMNS``, the Split CIFAR-10 ones their ``task`` and the
     class-incremental and task-incremental accuracy on every task's test images (``cil_task<t>``, ``til_task<t>``)."""

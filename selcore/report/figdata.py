@@ -76,7 +76,7 @@ def stage_starts(df: pd.DataFrame) -> list[float]:
 def comparison_table(results: AnyResults) -> pd.DataFrame:
     """What the comparison figures plot: ``summary_table`` (last epoch of each system) plus
     ``exec FLOPs saved %``, the executed training FLOPs saved vs the Baseline's (%, negative = more),
-    and ``ideal FLOPs T`` (training FLOPs with perfect sparse weight-gradient kernels, where logged).
+    and ``ideal FLOPs T`` (training FLOPs with perfect sparse kernels, where logged).
     Given several seeds, each numeric column is the mean over the seeds (``n`` = seeds per system)."""
     tables = comparison_tables(results)
     if len(tables) == 1:

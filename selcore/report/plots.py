@@ -324,8 +324,8 @@ COMPUTE_VIEWS = {"flops_T": "original's proxy", "exec_flops_T": "executed (measu
 def compute_views(results: AnyResults):
     """Three views of each system's cumulative training FLOPs at its last epoch (T, log scale): the
     original's proxy (``flops_T``), the executed count (``exec_flops_T``) and what an accelerator with
-    perfect sparse weight-gradient kernels would execute (``ideal_flops_T`` = executed - sparsity x
-    forward). Bars = mean over seeds, error bars = min-max; a view missing from the CSVs is left out."""
+    perfect sparse kernels would execute (``ideal_flops_T``: executed minus the zeroed entries' weight-gradient
+    products, or a pruned weight's three products, ``flops.ideal_sparse_flops`` / ``ideal_pruned_flops``). Bars = mean over seeds, error bars = min-max; a view missing from the CSVs is left out."""
     rows = [{"system": EXPERIMENT_TITLES[e], "view": label, "FLOPs T": float(df[col].iloc[-1])}
             for e, frames in present(results) for df in frames
             for col, label in COMPUTE_VIEWS.items() if col in df.columns]
