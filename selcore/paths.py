@@ -75,6 +75,11 @@ def setting_name(changed: Mapping[str, Any]) -> str:
     return "-".join(parts)
 
 
+def speed_comparison_path(profile_root: Path | str) -> Path:
+    """The claims chapter's controlled timing of SEL-95's and the Baseline's steps (one session, interleaved)."""
+    return Path(profile_root) / "speed_comparison.csv"
+
+
 def epoch_comparison_path(profile_root: Path | str) -> Path:
     """The equal-compute chapter's measurement of Selective Backprop's epoch against a dense one (one run)."""
     return Path(profile_root) / "epoch_comparison.csv"

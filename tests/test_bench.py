@@ -73,3 +73,13 @@ def test_the_fastest_passing_mode_is_ranked_by_its_slower_training_step():
     assert line == ("fastest mode within the eager spread (ranked by its slower training step): eager+channels_last "
                     "(dense+density 1.38x, sel+density 1.42x); the default for new runs (Config): eager+channels_last")
     assert format_fastest(None, Config()).startswith("no execution mode passed")
+
+
+@pytest.mark.slow
+def test_speed_comparison_times_the_three_steps_in_interleaved_rounds(data_tar):
+    from selcore.engine.bench import speed_comparison
+    cfg = tiny("sel95", data=str(data_tar), width=8, engine="eager", channels_last=False)
+    df = speed_comparison(cfg, images=100, repeats=2)
+    assert sorted(set(df.step)) == ["dense", "eval", "sel"] and sorted(set(df["round"])) == [1, 2]
+    assert (df.images_per_s > 0).all() and (df.images == 100).all() and df.time_utc.nunique() == 1
+    assert (df.engine == "eager").all() and not df.channels_last.any()  # the runs' execution mode

@@ -114,3 +114,29 @@ def test_each_rows_category_follows_from_the_runs(ledger):
     bolder = (ledger["verdict"] == "inconclusive at this n") & (ledger["verdict (Holm)"] != "inconclusive at this n")
     assert not bolder.any()
     assert claims.counts_text(ledger).startswith("Of the original's 11 claims about its results: ")
+
+
+def _speed(day: str, rounds=((100.0, 150.0, 1000.0), (90.0, 160.0, 900.0), (110.0, 140.0, 1100.0))):
+    return pd.DataFrame([{"step": step, "round": k + 1, "images_per_s": v, "time_utc": f"{day}T10:00:00Z"}
+                         for k, r in enumerate(rounds) for step, v in zip(("dense", "sel", "eval"), r)])
+
+
+def test_the_speed_rule_revised_in_the_open_reads_a_controlled_timing_made_after_it():
+    seeds = [claims.Seed(f) for f in seed_folders(QUICK)]
+    import json
+    info = json.loads((QUICK / "seed42" / "run_sel95.json").read_text())
+    sel, base = seeds[0].hist("sel95"), seeds[0].hist("baseline")
+    prior, tests = info["prior_cost"]["samples"], 10 * info["config"]["test_per_class"]
+    calib = info["config"]["calib_size"]
+    t_sel = (sel["samples_seen"].iloc[-1] - prior) / 150 + (prior - calib) / 1000 + calib / 100 + len(sel) * tests / 1000
+    t_base = base["samples_seen"].iloc[-1] / 100 + len(base) * tests / 1000
+    values = claims.controlled_saving(seeds, _speed("2026-12-02"))
+    assert len(values) == 3 and values[0] == pytest.approx(100 * (1 - t_sel / t_base))  # every seed trains alike
+    after = claims.ledger(seed_folders(QUICK), "quick", original_results_dir(), _speed("2026-12-02"))
+    assert after.loc["faster", "n"] == 3 and after.loc["faster", "rule applied"] == "revised 2026-12-02"
+    assert "interleaved epochs in one session" in after.loc["faster", "measured"]
+    assert after.loc["faster", "per seed"] == ", ".join(f"{v:.2f}" for v in values)
+    before = claims.ledger(seed_folders(QUICK), "quick", original_results_dir(), _speed("2026-11-30"))
+    assert before.loc["faster", "rule applied"] == "original"  # a timing older than the revision: the old rule
+    assert before.loc["faster", "per seed"] == "31.11, 9.84, 22.45"  # the runs' own clocks
+    assert list(claims.revisions()["date"]) == ["2026-12-02", "2026-12-02"]

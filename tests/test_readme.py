@@ -1,10 +1,11 @@
 """The README's headline figures are the committed book's: recomputed here from results/quick."""
 import re
 
+import pandas as pd
 import pytest
 
 from selcore.report import claims
-from selcore.paths import original_results_dir
+from selcore.paths import original_results_dir, speed_comparison_path
 from selcore.profiles import PROFILE_SEEDS, seed_dir
 from tests.conftest import REPO
 
@@ -14,7 +15,8 @@ def ledger():
     folders = [seed_dir("quick", s, REPO / "results") for s in PROFILE_SEEDS["quick"]]
     missing = [f for f in folders if not (f / "run_sel95.json").exists()]
     assert not missing, f"the committed quick results are missing: {missing}"
-    return claims.ledger(folders, "quick", original_results_dir())
+    speed = pd.read_csv(speed_comparison_path(REPO / "results" / "quick"))  # the claims chapter's timing
+    return claims.ledger(folders, "quick", original_results_dir(), speed)
 
 
 def _readme_finding() -> str:

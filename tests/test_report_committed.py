@@ -4,10 +4,11 @@ git-ignored checkpoint is named, not recomputed."""
 import ast
 import json
 
+import pandas as pd
 import pytest
 
 from selcore.config import ABLATIONS, EXPERIMENTS
-from selcore.paths import RunPaths, csv_path, original_results_dir
+from selcore.paths import RunPaths, csv_path, original_results_dir, speed_comparison_path
 from selcore.report import ablations as abl
 from selcore.report import claims
 from selcore.report import plots_ablations as pa
@@ -38,8 +39,15 @@ def folders():
     return main, {s: QUICK / "sgd" / f"seed{s}" for s in SEEDS}
 
 
+def committed_speed():
+    """The controlled timing the claims chapter measured and committed beside the runs."""
+    path = speed_comparison_path(QUICK)
+    assert path.exists(), f"{path} is missing: the claims chapter measures it"
+    return pd.read_csv(path)
+
+
 def test_ledger_equals_the_books_claims_page():
-    table = claims.ledger(seed_folders(QUICK), "quick", original_results_dir())
+    table = claims.ledger(seed_folders(QUICK), "quick", original_results_dir(), committed_speed())
     book = glued("claims")
     for key, row in table.iterrows():
         assert row["ours"] == book[f"claim_{key}_ours"], key

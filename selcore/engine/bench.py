@@ -168,6 +168,27 @@ def eval_rates(net, x: torch.Tensor, sizes, dev, repeats: int = 3) -> tuple[dict
     return rates, all(torch.equal(first, other) for other in others)
 
 
+def speed_comparison(cfg: Config, images: int = 1000, repeats: int = 5) -> pd.DataFrame:
+    """SEL-95's training step against the Baseline's, timed under control: over the first ``images`` training
+    images, in ``cfg``'s execution mode (the runs'), ``repeats`` interleaved rounds of one dense epoch, one SEL
+    stage-1 epoch (its hook at the calibrated stage-1 threshold, update density logged, as in the runs) and one
+    evaluation-mode forward pass at ``cfg.eval_batch_size`` (what difficulty scoring and evaluation execute), after
+    a warm-up epoch each (``mode_rates``). One row per (step, round): images/s, with the device, width and time."""
+    dev = resolve_device(cfg.device)
+    per_class = max(1, images // 10)
+    data = DeviceData(load_cifar10(cfg.data, cfg.data_cache), dev, per_class, 1, 1)
+    c = cfg.replace(train_per_class=per_class, calib_size=min(cfg.calib_size, per_class * 10))
+    gamma0 = curriculum.compute_curriculum(c, data)["gamma0"]
+    rates = mode_rates(c, data, gamma0, repeats, modes=((cfg.engine, cfg.channels_last),))
+    df = pd.DataFrame([{"step": r.step.split("@")[0].replace("+density", ""), "round": k + 1, "images_per_s": v}
+                       for r in rates.itertuples() for k, v in enumerate(r.round_rates)])
+    df.insert(0, "device", device_name(dev))
+    df["width"], df["batch_size"], df["images"] = cfg.width, cfg.batch_size, len(data)
+    df["engine"], df["channels_last"] = cfg.engine, cfg.channels_last
+    df["time_utc"] = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+    return df
+
+
 def compare_epochs(cfg: Config, images: int = 1000, repeats: int = 3) -> pd.DataFrame:
     """Selective Backprop's and its variant's epoch against a dense (Baseline) epoch on ``cfg``'s device, width and
     batch size over the first ``images`` training images, measured in this one run: per step the epoch's wall
@@ -233,7 +254,7 @@ def run_bench(cfg: Config, images: int = 2000, repeats: int = 3, out_csv: Path |
     rows += sb[["engine", "step", "images_per_s"]].to_dict("records")
     for r in rows:
         r.update(channels_last=False, timing="sequential")
-    modes = mode_rates(c, data, gamma0, repeats)
+    modes = mode_rates(c, data, gamma0, repeats).drop(columns="round_rates")
     rows += modes.to_dict("records")
     df = pd.DataFrame(rows)
     evals = df.step.str.startswith("eval@")
@@ -336,7 +357,8 @@ def mode_rates(cfg: Config, data: DeviceData, gamma0: float, repeats: int = 3, m
             _sync(dev)
             r["rates"].append(n / (time.perf_counter() - t0))
     df = pd.DataFrame([{k: v for k, v in r.items() if k not in ("epoch", "rates")} |
-                       {"images_per_s": statistics.median(r["rates"]), "timing": "interleaved"} for r in runs])
+                       {"images_per_s": statistics.median(r["rates"]), "timing": "interleaved",
+                        "round_rates": list(r["rates"])} for r in runs])
     eager = eager_rows(df).set_index("step")["images_per_s"]
     df["speedup_vs_eager"] = df["images_per_s"] / df["step"].map(eager)
     return df
