@@ -42,6 +42,9 @@ def test_readme_figures_match_the_committed_ledger(ledger):
     proxy = sum(claims.Seed(f).saving("sel95", "flops_T") for f in folders) / len(folders)
     assert f"the original's proxy says {proxy:.1f}% for the same runs" in text
     assert f"by {ledger.loc['frozen', 'mean']:.1f} percentage points" in text
+    faster = ledger.loc["faster"]
+    assert faster["rule applied"] == "revised 2026-12-02" and f"SEL-95 saved {faster['ours']}% of the wall-clock" in text
+    assert f"gave {faster['ours, old measure'].replace(' (n=3)', '')})" in text
     assert (ledger.loc["frozen", "verdict"], ledger.loc["frozen", "verdict (Holm)"]) == \
         ("refuted", "inconclusive at this n") and "did not freeze" in text and "inconclusive after it" in text
 

@@ -13,7 +13,7 @@ from ..engine import continual
 from ..registry import spec
 from ..sweep.plan import Job
 from .plots import figure_axes
-from .stats import PP, bounds_of, format_ci, format_number, mean_ci
+from .stats import PP, bounds_of, format_ci, format_number, mean_ci, seed_values
 from .sweep import experiment_runs
 
 EXCHANGE = {e: spec(e).label for e in COMMUNICATION}
@@ -77,7 +77,7 @@ def _stats(frame: pd.DataFrame, keys: list[str], measures: Sequence[str]) -> pd.
         row = dict(zip(keys, k if isinstance(k, tuple) else (k,)))
         for m in measures:
             st = mean_ci(g[m].dropna(), bounds=bounds_of(m))
-            row.update({m: st["mean"], f"{m} lo": st["lo"], f"{m} hi": st["hi"]})
+            row.update({m: st["mean"], f"{m} lo": st["lo"], f"{m} hi": st["hi"], f"{m} values": st["values"]})
         row["n"] = len(g)
         rows.append(row)
     return pd.DataFrame(rows)
@@ -94,6 +94,7 @@ def comm_table(summary: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame({
         "exchange": summary["exchange"], "n": summary["n"].astype(int),
         "held-out accuracy (%)": [ci(r, "test_100") for _, r in summary.iterrows()],
+        "sent, % of dense, per seed": [seed_values(v) for v in summary["sent_pct values"]],
         "sent per worker (MB)": [ci(r, "sent_MB", sig=3) for _, r in summary.iterrows()],
         "dense all-reduce (MB)": [ci(r, "dense_MB", sig=3) for _, r in summary.iterrows()],
         "sent, % of dense": [ci(r, "sent_pct") for _, r in summary.iterrows()],
@@ -164,6 +165,7 @@ def split_table(summary: pd.DataFrame) -> pd.DataFrame:
         "method": last["method"], "n": last["n"].astype(int),
         "average accuracy, class-incr. (%)": [ci(r, "cil_acc") for _, r in last.iterrows()],
         "forgetting, class-incr. (pp)": [ci(r, "cil_forgetting") for _, r in last.iterrows()],
+        "forgetting per seed, class-incr. (pp)": [seed_values(v) for v in last["cil_forgetting values"]],
         "average accuracy, task-incr. (%)": [ci(r, "til_acc") for _, r in last.iterrows()],
         "forgetting, task-incr. (pp)": [ci(r, "til_forgetting") for _, r in last.iterrows()],
         "gradient sparsity": [format_number(r["sparsity"], 3) for _, r in last.iterrows()],

@@ -278,7 +278,9 @@ CLAIMS = (
                             "the per-image times are now measured in interleaved epochs of one session (as the "
                             "equal-compute chapter's epoch comparison) and applied to each run's recorded work",
                             "wall-clock saved vs Baseline incl. SEL's scoring pass, %, from per-image times measured "
-                            "in interleaved epochs in one session (n = timing rounds)", controlled_saving)),
+                            "in interleaved epochs in one session (n = timing rounds; training, scoring and "
+                            "evaluation passes only, per-epoch bookkeeping such as checkpoints left out)",
+                            controlled_saving)),
     Claim("warmup_recovers", "Warmup+SEL recovers ~8 pp over SEL-95", "+7.8 pp (85.3% vs 77.5%)",
           "held-out accuracy, Warmup+SEL minus SEL-95, pp", ("sel95", "warmup"),
           lambda s: s.last("warmup", "test_100") - s.last("sel95", "test_100"), Rule("near", 8.0, 4.0), bounds=PP),
@@ -373,10 +375,11 @@ def ledger(folders: list[Path | str], profile: str, original: Path | str | None 
         if c.revision and c.revision.values is not None:  # it reads a timing, not the runs' own clocks
             timed = speed is not None and not speed.empty and str(speed["time_utc"].min())[:10] >= c.revision.date
             rule = c.revision.rule if timed else c.rule
-            vals = c.revision.values(ran, speed) if timed else [c.value(s) for s in ran]
+            before = [c.value(s) for s in ran]
+            vals = c.revision.values(ran, speed) if timed else before
             measure, revised = c.revision.measure if timed else measure, timed
         else:
-            vals = [c.value(s) for s in ran]
+            vals = before = [c.value(s) for s in ran]
             rule = c.rule_for([s.started(e) for s in ran for e in c.needs])
             revised = c.revision is not None and rule is c.revision.rule
         st = mean_ci(vals, bounds=c.bounds)
@@ -388,6 +391,8 @@ def ledger(folders: list[Path | str], profile: str, original: Path | str | None 
                "revision": (f"{c.revision.date}: {c.rule.describe()} -> {c.revision.rule.describe()} for runs from "
                             f"then on ({c.revision.why})") if c.revision else "",
                "rule applied": f"revised {c.revision.date}" if revised else "original",
+               "ours, old measure": (lambda o: format_ci(o["mean"], o["lo"], o["hi"], o["n"]))(
+                   mean_ci(before, bounds=c.bounds)) if revised and before is not vals else "",
                "p": min(p_conf, p_ref), "verdict": decide(p_conf, p_ref), "reading": decide(p_conf, p_ref),
                "seeds to decide": rule.seeds_needed(st) if st["n"] >= 2 else None,
                "sd": st["std"], "distance": rule.distance(st["mean"]),

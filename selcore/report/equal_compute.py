@@ -11,7 +11,7 @@ import pandas as pd
 from ..registry import BASELINE, SPECS, spec
 from ..sweep.plan import Job
 from .plots import figure_axes
-from .stats import bounds_of, epoch_seconds, format_ci, format_number, mean_ci
+from .stats import bounds_of, epoch_seconds, format_ci, format_number, mean_ci, seed_values
 from .sweep import experiment_runs
 
 FAMILIES = {s.name: s.label for s in SPECS if s.label and s.family in ("original", "ablation", "extension")}
@@ -72,7 +72,7 @@ def per_point(runs: pd.DataFrame) -> pd.DataFrame:
         row = {"method": method, "point": point, "experiment": experiment, "budget": g["budget"].iloc[0]}
         for m in MEASURES:
             st = mean_ci(g[m], bounds=bounds_of(m))
-            row.update({m: st["mean"], f"{m} lo": st["lo"], f"{m} hi": st["hi"]})
+            row.update({m: st["mean"], f"{m} lo": st["lo"], f"{m} hi": st["hi"], f"{m} values": st["values"]})
         row["n"] = len(g)
         rows.append(row)
     return pd.DataFrame(rows).sort_values(["method", "exec_flops_T"]).reset_index(drop=True)
@@ -116,6 +116,7 @@ def table(points: pd.DataFrame) -> pd.DataFrame:
     out = pd.DataFrame({
         "method": points["method"], "point": points["point"], "n": points["n"].astype(int),
         "held-out accuracy (%)": [format_ci(r["test_100"], r["test_100 lo"], r["test_100 hi"]) for _, r in points.iterrows()],
+        "held-out accuracy per seed (%)": [seed_values(v) for v in points["test_100 values"]],
         "executed FLOPs (T)": [format_ci(r["exec_flops_T"], r["exec_flops_T lo"], r["exec_flops_T hi"], sig=3)
                                for _, r in points.iterrows()],
         "% of Baseline's FLOPs": [format_number(v, 1) for v in points["exec_pct"]],

@@ -90,13 +90,13 @@ def bounds_of(column: str) -> Bounds:
     if c.endswith(" pp") or "diff" in c or c.endswith("_pp") or "forgetting" in c:
         return PP
     if c in ("test_100", "test_full", "train_acc", "100/class", "full test", "best 100/class") or \
-            c.startswith("acc_") or c in ("sent_pct", "msg_pct", "tensor_pct"):
+            c.startswith("acc_") or c.endswith("_acc") or c in ("sent_pct", "msg_pct", "tensor_pct"):
         return PERCENT
     if c == "sparsity" or c.endswith("density"):
         return FRACTION
     if c.endswith("_pct"):  # a share of a reference that can exceed it (exec_pct: % of the Baseline's FLOPs)
         return NONNEGATIVE
-    if re.search(r"(flops|_t$|_s$|^time|samples|bytes|gamma|epochs|loss|seconds)", c):
+    if re.search(r"(flops|_t$|_s$|_mb$|^time|samples|bytes|gamma|epochs|loss|seconds)", c):
         return NONNEGATIVE
     return UNBOUNDED
 
@@ -232,6 +232,11 @@ def over_seeds(tables: list[pd.DataFrame], columns: Iterable[str]) -> pd.DataFra
             row["n"] = s["n"]
         rows[idx] = row
     return pd.DataFrame.from_dict(rows, orient="index")
+
+
+def seed_values(values, digits: int = 1) -> str:
+    """Per-seed values as one compact cell: 'a, b, c' (``format_number`` with ``digits`` decimals)."""
+    return ", ".join(format_number(float(v), digits) for v in values)
 
 
 def format_number(x: float, digits: int = 1, sig: int | None = None, grouping: bool = False) -> str:
