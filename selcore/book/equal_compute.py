@@ -23,6 +23,7 @@ from ..sweep.status import require_finished, status_table
 from ..sweep.submit import Resources, run_sweep
 from .chapter import glue_figure, glue_value
 from .page import banner, csv_link, jobs_table, table
+from .timing import measured_once
 from .params import REPO_ROOT
 
 BUDGETED = ("baseline", "sb", "sb_topk")
@@ -106,12 +107,8 @@ def _epochs(profile: str, data: str, results_root: str, images: int, repeats: in
     """The epoch comparison of this profile's results folder, measured once and kept (delete the file to measure
     again)."""
     path = epoch_comparison_path(results_dir(profile, results_root))
-    if not path.exists():
-        cfg = profile_config(profile, "sb", data=data).replace(progress="none")
-        df = compare_epochs(cfg, images, repeats)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        df.to_csv(path, index=False)
-    return pd.read_csv(path), str(path)
+    cfg = profile_config(profile, "sb", data=data).replace(progress="none")
+    return measured_once(path, lambda: compare_epochs(cfg, images, repeats)), str(path)
 
 
 def run(profile: str, data: str, results_root: str, seeds: Any, budgets: str, executor: str = "local",

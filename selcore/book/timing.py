@@ -1,6 +1,10 @@
-"""The claims chapter's controlled timing: SEL-95's step against the Baseline's, measured once per profile in one
-session (``engine.bench.speed_comparison``) and kept in the profile's results folder."""
+"""Measurements the book keeps beside the runs, made once per profile: the claims chapter's controlled timing of
+SEL-95's step against the Baseline's (``engine.bench.speed_comparison``); ``measured_once`` serves the equal-compute
+chapter's epoch comparison too."""
 from __future__ import annotations
+
+from pathlib import Path
+from typing import Callable
 
 import pandas as pd
 
@@ -13,10 +17,16 @@ def speed(profile: str, data: str, results_root: str, images: int = 1000, repeat
     """The profile's speed comparison: read from ``<results>/<profile>/speed_comparison.csv``, measured first where
     it is missing (about two minutes at the quick size on this project's CPU; delete the file to measure again), in
     the execution mode of the profile's SEL-95 runs."""
-    path = speed_comparison_path(results_dir(profile, results_root))
+    cfg = profile_config(profile, "sel95", data=data).replace(progress="none")
+    return measured_once(speed_comparison_path(results_dir(profile, results_root)),
+                         lambda: speed_comparison(cfg, images, repeats))
+
+
+def measured_once(path: Path, measure: Callable[[], pd.DataFrame]) -> pd.DataFrame:
+    """The table kept at ``path``, measured by ``measure`` first where the file is missing (a measurement the book
+    commits beside the runs; delete the file to measure again)."""
     if not path.exists():
-        cfg = profile_config(profile, "sel95", data=data).replace(progress="none")
-        df = speed_comparison(cfg, images, repeats)
+        df = measure()
         path.parent.mkdir(parents=True, exist_ok=True)
         df.to_csv(path, index=False)
     return pd.read_csv(path)
