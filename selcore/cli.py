@@ -7,7 +7,7 @@ import sys
 from .engine.checkpoint import CheckpointError
 from .config import ALL_EXPERIMENTS, Config, ConfigError, did_you_mean
 from .engine.data import DataError, default_source
-from .engine.models import WeightsUnavailable
+from .engine.models import WeightsUnavailable, require_weights
 from .book.runbook import ChapterFailed, Interrupted
 from .engine.train import Divergence, ResourceError
 
@@ -125,7 +125,7 @@ def main(argv=None) -> int:
             return 0
         if args.cmd == "run":
             # lazy, see the note at the top of main
-            from .profiles import check_profile, default_profile, results_dir
+            from .profiles import check_profile, default_profile, profile_config, results_dir
             from .book.runbook import run_book
             profile = args.profile
             if profile is None:
@@ -134,6 +134,8 @@ def main(argv=None) -> int:
                       f"({'CUDA is available' if profile == 'paper' else 'no CUDA device found'}) ***",
                       file=sys.stderr)
             check_profile(profile)
+            base = profile_config(profile, "baseline")
+            require_weights(base.pretrained, base.weights_file)  # the paper profile's ImageNet weights, before any work
             if args.fresh:
                 # lazy, see the note at the top of main
                 import shutil

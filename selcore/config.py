@@ -75,8 +75,12 @@ class Config:
     held_out_per_class: int = _f(100, "held-out set: the first n test images of each class")
     # --- model ------------------------------------------------------------------------------
     width: int = _f(64, "channels of the first ResNet-18 stage (64 = the paper; stages are w, 2w, 4w, 8w)")
-    pretrained: bool = _f(False, "start from torchvision's ImageNet ResNet-18 weights (the original "
-                          "did; needs the weights in torch's hub cache and width 64)")
+    pretrained: bool = _f(False, "start the scorer and every model from torchvision's ImageNet ResNet-18 "
+                          "weights (IMAGENET1K_V1), conv1 and fc fresh, as the original code does (the paper "
+                          "profile); needs width 64 and the weights: torch's hub cache (TORCH_HOME/hub/checkpoints, "
+                          "downloaded where online) or weights_file")
+    weights_file: str = _f("", "a file holding torchvision's IMAGENET1K_V1 resnet18 state dict "
+                           "(resnet18-f37072fd.pth), read instead of torch's hub cache when pretrained is true")
     conv1_init: str = _f("default", "the 3x3 stem conv1's initialisation: 'default' (nn.Conv2d's own, "
                          "kaiming-uniform a=sqrt(5): the original code replaces conv1 after torchvision's init) "
                          "or 'kaiming' (torchvision's kaiming-normal fan_out, as every other conv)")
@@ -246,6 +250,8 @@ class Config:
             bad("stage_epochs", "every stage needs >= 1 epoch")
         if self.pretrained and self.width != 64:
             bad("pretrained", "ImageNet weights exist only for width=64")
+        if self.weights_file and not self.pretrained:
+            bad("weights_file", "is read only with pretrained=true")
         if self.train_per_class and self.calib_size > 10 * self.train_per_class:
             bad("calib_size", "must not exceed the training set size (10 * train_per_class)")
         for name, bound in registry.spec(self.experiment).limits:  # what the experiment's plan draws from
@@ -288,7 +294,7 @@ class Config:
         """Apply ``key=value`` strings (the command line's --set)."""
         return self.replace(**self.parse_overrides(pairs))
 
-    BOOKKEEPING = ("progress", "data_cache", "data", "eval_batch_size")
+    BOOKKEEPING = ("progress", "data_cache", "data", "eval_batch_size", "weights_file")
     """Fields that change how a run is shown, found or how fast it goes, never its numbers on a given machine (the
     data source is compared by its name in run.json, so that a relative and an absolute path to the same file agree;
     runs recorded before ``eval_batch_size`` became bookkeeping still match)."""

@@ -21,7 +21,7 @@ from typing import Any
 from .config import Config, ConfigError, did_you_mean
 
 PROFILES: dict[str, dict[str, Any]] = {
-    "paper": {},
+    "paper": dict(pretrained=True),  # the original code: ImageNet weights for the scorer and every model
     "quick": dict(width=16, train_per_class=500, test_per_class=500, num_epochs=8, lth_pretrain_epochs=4,
                   stage_epochs=(2, 2, 2, 2, 2), warmup_epochs=2, warmup_per_class=100, task_epochs=3,
                   engine="eager", channels_last=False),  # as its committed runs were made: they stay finished

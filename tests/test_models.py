@@ -58,3 +58,40 @@ def test_conv1_default_init_matches_nn_conv2d_and_kaiming_is_about_half():
     torch.manual_seed(0)
     w = build_model(64).layer1[0].conv1.weight.detach()
     assert float(w.std()) == pytest.approx((2 / (64 * 9)) ** 0.5, rel=0.04)
+
+
+def test_imagenet_weights_are_adapted_as_the_original_does_from_a_named_file(tmp_path):
+    """A torchvision resnet18 state dict made here stands for the ImageNet file: every layer but conv1 and fc is
+    loaded, conv1 (3x3 now) and fc (10 outputs) stay fresh, BatchNorm statistics come along."""
+    torch.manual_seed(0)
+    tv = torchvision.models.resnet18()
+    with torch.no_grad():
+        tv.bn1.running_mean.uniform_()
+        tv.layer3[1].bn2.running_var.uniform_(1, 2)
+    path = tmp_path / "resnet18-f37072fd.pth"
+    torch.save(tv.state_dict(), path)
+    torch.manual_seed(1)
+    net = build_model(64, pretrained=True, weights_file=str(path))
+    ours, theirs = net.state_dict(), tv.state_dict()
+    loaded = [k for k in ours if not k.startswith(("conv1.", "fc."))]
+    assert len(loaded) == len(theirs) - 3 and all(torch.equal(ours[k], theirs[k]) for k in loaded)
+    assert ours["conv1.weight"].shape == (64, 3, 3, 3) and ours["fc.weight"].shape == (10, 512)
+    torch.manual_seed(1)
+    fresh = build_model(64)
+    assert torch.equal(net.conv1.weight, fresh.conv1.weight) and torch.equal(net.fc.weight, fresh.fc.weight)
+
+
+def test_the_paper_profile_is_pretrained_and_stops_before_any_work_without_the_weights(tmp_path, monkeypatch, capsys):
+    from selcore.cli import main
+    from selcore.profiles import profile_config
+    assert profile_config("paper", "sel95").pretrained and not profile_config("quick", "sel95").pretrained
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path / "empty"))  # no hub cache; no network here
+    assert main(["run", "--profile", "paper", "--book-dir", str(tmp_path / "book"),
+                 "--results-root", str(tmp_path / "results")]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "resnet18-f37072fd.pth" in err[0] and "pretrained=false" in err[0]
+    assert not (tmp_path / "results").exists() and not (tmp_path / "book").exists()  # nothing was started
+    with pytest.raises(WeightsUnavailable, match="weights_file='nowhere.pth': cannot read it"):
+        build_model(64, pretrained=True, weights_file="nowhere.pth")
+    with pytest.raises(ConfigError, match="weights_file"):
+        Config(weights_file="w.pth")  # read only with pretrained=true

@@ -39,7 +39,7 @@ def curriculum_config(cfg: Config) -> Config:
 
 
 def _model(cfg: Config, num_classes: int) -> torch.nn.Module:
-    return build_model(cfg.width, cfg.pretrained, num_classes, cfg.conv1_init)
+    return build_model(cfg.width, cfg.pretrained, num_classes, cfg.conv1_init, cfg.weights_file)
 
 
 def training_model(cfg: Config, num_classes: int) -> torch.nn.Module:

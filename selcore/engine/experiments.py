@@ -23,7 +23,7 @@ from .curriculum import cached_curriculum, curriculum_path, training_model
 from .data import CIFAR10, DeviceData, load_cifar10
 from .difficulty import order_agreement, trained_model_scores
 from .flops import ExecutedFlops, ideal_pruned_flops, ideal_sparse_flops, proxy_flops
-from .models import count_params
+from .models import count_params, require_weights
 from .record import RunRecord, source_name
 from .results import COMM_COLUMNS, columns, dirty_warning
 from .selection import SelectiveBackprop, TopFraction
@@ -184,6 +184,7 @@ class Experiment:
         """Run (or resume, or skip if finished) the experiment; returns the CSV path."""
         if self._finished_or_cleared(fresh):
             return self.paths.csv
+        require_weights(self.cfg.pretrained, self.cfg.weights_file)  # before any work
         if self.spec.exchange and self.rank is None:
             prepare_curriculum(self.cfg, self.paths.root, self._raw)  # the workers only read it
             workers.launch(_worker, self.cfg, (self.cfg, str(self.paths.root), self._raw))

@@ -56,14 +56,15 @@ class CifarResNet18(nn.Module):
 
 
 def build_model(width: int = 64, pretrained: bool = False, num_classes: int = 10,
-                conv1_init: str = "default") -> CifarResNet18:
+                conv1_init: str = "default", weights_file: str = "") -> CifarResNet18:
     """A fresh CIFAR ResNet-18 (uses the global torch RNG: seed before calling).
 
     ``conv1_init='default'`` (the original code): the 3x3 stem keeps ``nn.Conv2d``'s own initialisation
     (kaiming-uniform with a = sqrt(5), i.e. U(-b, b) with b = 1/sqrt(fan_in), std = 1/sqrt(3 fan_in)), drawn
     after the rest of the network, because the original replaces torchvision's conv1 after torchvision has
     initialised its layers. ``'kaiming'``: torchvision's kaiming-normal (fan_out) like every other conv,
-    std = sqrt(2 / (9 w)), about half of the default's at width 64."""
+    std = sqrt(2 / (9 w)), about half of the default's at width 64. ``pretrained``: every layer but conv1 and fc
+    from torchvision's ImageNet weights (``imagenet_state_dict``), as the original adapts them."""
     if conv1_init not in ("default", "kaiming"):
         raise ValueError(f"conv1_init must be 'default' or 'kaiming', not {conv1_init!r}")
     net = CifarResNet18(width, num_classes)
@@ -72,23 +73,44 @@ def build_model(width: int = 64, pretrained: bool = False, num_classes: int = 10
     if pretrained:
         if width != 64:
             raise WeightsUnavailable("ImageNet weights exist only for width=64")
-        state = imagenet_state_dict()
+        state = imagenet_state_dict(weights_file)
         state = {k: v for k, v in state.items() if not k.startswith(("conv1.", "fc."))}
         missing, unexpected = net.load_state_dict(state, strict=False)
         assert set(missing) <= {"conv1.weight", "fc.weight", "fc.bias"} and not unexpected
     return net
 
 
-def imagenet_state_dict() -> dict:
-    """torchvision's IMAGENET1K_V1 resnet18 weights from torch's hub cache (download if online)."""
+WEIGHTS_NAME = ResNet18_Weights.IMAGENET1K_V1.url.rsplit("/", 1)[-1]
+"""The file torchvision keeps the weights in (``resnet18-f37072fd.pth``)."""
+
+
+def imagenet_state_dict(weights_file: str = "") -> dict:
+    """torchvision's IMAGENET1K_V1 resnet18 weights: from ``weights_file`` when given, else through torchvision's
+    own mechanism (torch's hub cache, TORCH_HOME/hub/checkpoints, downloaded where online). WeightsUnavailable, one
+    line saying where to put the file or how to run from scratch, when they cannot be had."""
+    how = (f"put {WEIGHTS_NAME} into torch's hub cache (TORCH_HOME/hub/checkpoints) or name it with "
+           f"--set weights_file=PATH, or run from scratch with --set pretrained=false")
+    if weights_file:
+        try:
+            state = torch.load(weights_file, map_location="cpu", weights_only=True)
+        except (OSError, RuntimeError) as e:
+            raise WeightsUnavailable(f"bad parameter weights_file={weights_file!r}: cannot read it "
+                                     f"({type(e).__name__}); {how}") from None
+        if not isinstance(state, dict) or "layer1.0.conv1.weight" not in state:
+            raise WeightsUnavailable(f"bad parameter weights_file={weights_file!r}: not a torchvision resnet18 "
+                                     f"state dict; {how}")
+        return state
     try:
         return ResNet18_Weights.IMAGENET1K_V1.get_state_dict(progress=False, check_hash=False)
     except Exception as e:
-        raise WeightsUnavailable(
-            f"ImageNet ResNet-18 weights could not be obtained ({type(e).__name__}); run without them "
-            f"with pretrained=false (command line: --set pretrained=false), or put "
-            f"{ResNet18_Weights.IMAGENET1K_V1.url.rsplit('/', 1)[-1]} into torch's hub cache "
-            f"(TORCH_HOME/hub/checkpoints)") from None
+        raise WeightsUnavailable(f"ImageNet ResNet-18 weights could not be obtained ({type(e).__name__}); {how}") \
+            from None
+
+
+def require_weights(pretrained: bool, weights_file: str = "") -> None:
+    """Stop before any work (WeightsUnavailable, one line) where ImageNet weights are asked for and cannot be had."""
+    if pretrained:
+        imagenet_state_dict(weights_file)
 
 
 def count_params(net: nn.Module) -> int:
