@@ -31,7 +31,8 @@ PROFILES: dict[str, dict[str, Any]] = {
 }
 
 PROFILE_NOTES = {
-    "paper": "the original protocol: ResNet-18 (width 64), all 50,000 training images, 30 / 15+30 / 50 / 5+50 epochs",
+    "paper": "the original protocol: ResNet-18 (width 64) from ImageNet weights, all 50,000 training images, "
+             "30 / 15+30 / 50 / 5+50 epochs",
     "quick": "reduced: ResNet-18 at width 16, 500 training images per class, 8 / 4+8 / 5x2 / 2+5x2 epochs, "
              "a 5,000-image test set (the first 500 of each class; held-out = the first 100 of each class), "
              "3 seeds",
