@@ -48,7 +48,7 @@ def test_bench_rows_ratios_and_csv(tmp_path, data_tar, capsys):
     assert "  eager  " in check and check.splitlines()[1].endswith("within the eager spread")  # eager is its own spread
     assert (df.matmul_TFLOP_s > 0).all() and df.device.str.startswith("CPU").all()
     [fastest] = [m for m in lines if m.startswith("fastest mode within the eager spread") or m.startswith("no execution")]
-    assert fastest.endswith("the default for new runs (Config): eager+channels_last") or "(they differ)" in fastest \
+    assert fastest.endswith("the default for new runs (Config): eager") or "(they differ)" in fastest \
         or fastest.startswith("no execution")
     run_bench(cfg, images=40, repeats=1, out_csv=out, log=lambda m: None, check_epochs=1, check_images=100)
     saved = pd.read_csv(out)
@@ -71,7 +71,7 @@ def test_the_fastest_passing_mode_is_ranked_by_its_slower_training_step():
     assert (best.engine, best.channels_last, best.slowest) == ("eager", True, 1.38)
     line = format_fastest(best, Config())
     assert line == ("fastest mode within the eager spread (ranked by its slower training step): eager+channels_last "
-                    "(dense+density 1.38x, sel+density 1.42x); the default for new runs (Config): eager+channels_last")
+                    "(dense+density 1.38x, sel+density 1.42x); the default for new runs (Config): eager (they differ)")
     assert format_fastest(None, Config()).startswith("no execution mode passed")
 
 
