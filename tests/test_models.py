@@ -1,10 +1,15 @@
 """The CIFAR ResNet-18."""
+import os
+import subprocess
+import sys
+
 import pytest
 import torch
 import torchvision
 
 from selcore.config import Config, ConfigError
 from selcore.engine.models import WeightsUnavailable, build_model, count_params
+from tests.conftest import REPO
 
 
 def test_width_64_state_dict_matches_torchvision_resnet18_with_cifar_stem():
@@ -95,3 +100,12 @@ def test_the_paper_profile_is_pretrained_and_stops_before_any_work_without_the_w
         build_model(64, pretrained=True, weights_file="nowhere.pth")
     with pytest.raises(ConfigError, match="weights_file"):
         Config(weights_file="w.pth")  # read only with pretrained=true
+
+
+def test_an_experiment_of_the_paper_profile_stops_before_training_without_the_weights(tmp_path, data_tar):
+    env = {**os.environ, "TORCH_HOME": str(tmp_path / "empty")}
+    r = subprocess.run([sys.executable, "-m", "selcore", "experiment", "baseline", "--out", str(tmp_path / "o"),
+                        "--data", str(data_tar)], cwd=REPO, capture_output=True, text=True, env=env, timeout=600)
+    lines = [line for line in r.stderr.strip().splitlines() if "resnet18-f37072fd.pth" in line]
+    assert r.returncode == 2 and len(lines) == 1 and "pretrained=false" in lines[0]
+    assert not (tmp_path / "o" / "hist_baseline.csv").exists()  # no epoch trained

@@ -70,6 +70,7 @@ class Experiment:
         raw = self._raw if self._raw is not None else load_cifar10(cfg.data, cfg.data_cache)
         self.data = DeviceData(raw, self.device, cfg.train_per_class, cfg.held_out_per_class,
                                cfg.test_per_class)
+        require_weights(cfg.pretrained, cfg.weights_file)  # the data's errors first, then the weights', then the work
         self.net = execution.to_memory_format(training_model(cfg, self.data.num_classes).to(self.device),
                                               cfg.channels_last)
         self.train_net = self.net  # what the loop trains: the network, or its DDP wrapper on a worker
@@ -184,7 +185,6 @@ class Experiment:
         """Run (or resume, or skip if finished) the experiment; returns the CSV path."""
         if self._finished_or_cleared(fresh):
             return self.paths.csv
-        require_weights(self.cfg.pretrained, self.cfg.weights_file)  # before any work
         if self.spec.exchange and self.rank is None:
             prepare_curriculum(self.cfg, self.paths.root, self._raw)  # the workers only read it
             workers.launch(_worker, self.cfg, (self.cfg, str(self.paths.root), self._raw))
