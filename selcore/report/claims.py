@@ -393,7 +393,7 @@ def ledger(folders: list[Path | str], profile: str, original: Path | str | None 
                "rule applied": f"revised {c.revision.date}" if revised else "original",
                "ours, old measure": (lambda o: format_ci(o["mean"], o["lo"], o["hi"], o["n"]))(
                    mean_ci(before, bounds=c.bounds)) if revised and before is not vals else "",
-               "p": min(p_conf, p_ref), "verdict": decide(p_conf, p_ref), "reading": decide(p_conf, p_ref),
+               "p": min(p_conf, p_ref), "verdict": decide(p_conf, p_ref),
                "seeds to decide": rule.seeds_needed(st) if st["n"] >= 2 else None,
                "sd": st["std"], "distance": rule.distance(st["mean"]),
                "seeds to decide, next runs": (c.revision.rule if c.revision else rule).seeds_needed(st)
@@ -407,7 +407,7 @@ def ledger(folders: list[Path | str], profile: str, original: Path | str | None 
                 count, detail = original_full_test(original)
                 row.update(ours=f"{count} of {len(EXPERIMENTS)}: {detail}" if count else "0 of 4", n=0, p=float("nan"),
                            verdict="a discrepancy in the original's published numbers" if count else "confirmed",
-                           mean=float(count), reading="", interval="computed from the original's CSVs, no training")
+                           mean=float(count), interval="computed from the original's CSVs, no training")
         elif c.paper_only and profile != "paper":
             row.update(verdict="needs the full protocol", p=float("nan"), **{"seeds to decide": None})
         elif c.check:
