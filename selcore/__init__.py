@@ -11,13 +11,20 @@ Layers, one module per concern in each; a layer imports only the layers below it
 * ``selcore.book``: the chapters' entry points, the papermill runner, provenance;
 * at the top: ``cli`` (``python -m selcore``).
 """
-from .config import EXPERIMENTS, EXPERIMENT_TITLES, Config, ConfigError
-from .engine.data import CLASSES, CIFAR10, DataError, DeviceData, load_cifar10
-from .engine.experiments import Experiment, run_experiment
-from .engine.models import build_model, count_params
-from .report.summary import load_results, summary_table
+from importlib import import_module
 
-__all__ = ["EXPERIMENTS", "EXPERIMENT_TITLES", "Config", "ConfigError", "CLASSES", "CIFAR10", "DataError",
-           "DeviceData", "load_cifar10", "Experiment", "run_experiment", "build_model", "count_params",
-           "load_results", "summary_table"]
+# The public names, each from its module. They are loaded on first use (PEP 562), so that ``python -m selcore
+# --help`` and the light commands do not import torch and the engine, which take seconds.
+_PUBLIC = {"EXPERIMENTS": "config", "EXPERIMENT_TITLES": "config", "Config": "config", "ConfigError": "config",
+           "CLASSES": "engine.data", "CIFAR10": "engine.data", "DataError": "engine.data",
+           "DeviceData": "engine.data", "load_cifar10": "engine.data", "Experiment": "engine.experiments",
+           "run_experiment": "engine.experiments", "build_model": "engine.models", "count_params": "engine.models",
+           "load_results": "report.summary", "summary_table": "report.summary"}
+__all__ = list(_PUBLIC)
 __version__ = "0.1.0"
+
+
+def __getattr__(name: str):
+    if name not in _PUBLIC:
+        raise AttributeError(f"module 'selcore' has no attribute {name!r}")
+    return getattr(import_module(f".{_PUBLIC[name]}", __name__), name)

@@ -4,12 +4,12 @@ from __future__ import annotations
 import argparse
 import sys
 
-from .engine.checkpoint import CheckpointError
 from .config import ALL_EXPERIMENTS, Config, ConfigError, did_you_mean
-from .engine.data import DataError, default_source
-from .engine.models import WeightsUnavailable, require_weights
-from .book.runbook import ChapterFailed, Interrupted
-from .engine.train import Divergence, ResourceError
+from .paths import default_source
+from .profiles import PROFILES, check_profile, default_profile, profile_config, results_dir
+
+
+CHOICES = " | ".join(PROFILES)
 
 
 class _Parser(argparse.ArgumentParser):
@@ -29,7 +29,7 @@ def build_parser() -> argparse.ArgumentParser:
     e = sub.add_parser("experiment", help="run one experiment (resumes an interrupted run)")
     e.add_argument("name", help=f"one of {', '.join(ALL_EXPERIMENTS)}")
     e.add_argument("--out", required=True, help="results folder")
-    e.add_argument("--profile", default="paper", help="paper | quick | smoke: the configuration the --set values "
+    e.add_argument("--profile", default="paper", help=f"{CHOICES}: the configuration the --set values "
                                                     "change (default: paper, the original protocol)")
     e.add_argument("--data", default=None, help="CIFAR-10 source: 'torchvision', an image-folder tree or a tar of one "
                                                "(default: $SELCORE_DATA or torchvision)")
@@ -39,7 +39,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     r = sub.add_parser("run", help="execute every chapter of the book with papermill (resumable)")
     r.add_argument("--profile", choices=None, default=None,
-                   help="paper | quick | smoke (default: paper where CUDA is available, else quick)")
+                   help=f"{CHOICES} (default: paper where CUDA is available, else quick)")
     r.add_argument("--data", default="", help="CIFAR-10 source (default: $SELCORE_DATA or torchvision)")
     r.add_argument("--only", nargs="+", default=None, metavar="NAME", help="execute only these chapters")
     r.add_argument("--force", action="store_true", help="re-execute chapters already executed")
@@ -52,7 +52,7 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("name", help="a chapter (python -m selcore chapters lists them and their parameters)")
     c.add_argument("-p", "--parameter", dest="params", nargs=2, action="append", default=[], metavar=("NAME", "VALUE"),
                    help="a chapter parameter, as with papermill; repeatable")
-    c.add_argument("--profile", default="quick", help="paper | quick | smoke (default: quick)")
+    c.add_argument("--profile", default="quick", help=f"{CHOICES} (default: quick)")
     c.add_argument("--data", default="", help="CIFAR-10 source (default: $SELCORE_DATA or torchvision)")
     c.add_argument("--out", default=None, help="executed notebook (default: runs/<name>-<parameters>-<profile>/<name>.ipynb)")
 
@@ -73,7 +73,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="override a parameter (batch_size, lr ...); repeatable")
 
     w = sub.add_parser("sweep", help="seeds x settings x experiments, one job each, on Slurm, local processes or here")
-    w.add_argument("--profile", default="quick", help="paper | quick | smoke, or a comma list of them (default: quick)")
+    w.add_argument("--profile", default="quick", help=f"{CHOICES}, or a comma list of them (default: quick)")
     w.add_argument("--experiments", default=None, help="comma list (default: baseline,lottery,sel95,warmup)")
     w.add_argument("--seeds", default=None, help="e.g. 42-46 or 42,43,44 (default: the profile's seeds)")
     w.add_argument("--grid", action="append", default=[], metavar="FIELD=V1,V2,...",
@@ -104,9 +104,29 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
+def report(err: Exception) -> int | None:
+    """Report a command's error in one line and return the exit status (2; 130 for a chapter stopped by Ctrl-C),
+    or None for an error that is not one of ours (a bug: its traceback is shown)."""
+    # Lazy: their modules import torch, and --help and the light commands must not (see the note in main).
+    from .book.runbook import ChapterFailed, Interrupted
+    from .engine.checkpoint import CheckpointError
+    from .engine.data import DataError
+    from .engine.models import WeightsUnavailable
+    from .engine.train import Divergence, ResourceError
+    if isinstance(err, Interrupted):  # the runner stopped the kernel cleanly; its message says how to resume
+        print(str(err), file=sys.stderr)
+        return 130
+    if isinstance(err, (ConfigError, DataError, WeightsUnavailable, FileNotFoundError, ValueError, ChapterFailed,
+                        Divergence, ResourceError, CheckpointError)):
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    return None
+
+
 def main(argv=None) -> int:
-    # Each command imports what it runs inside its own branch (lazy imports below): --help and the light
-    # commands need not load torch, papermill or the rest of the package, which take seconds.
+    # Each command imports what it runs inside its own branch (lazy imports below, the one place in the package
+    # where function-local imports are the rule): --help and the light commands need not load torch, papermill
+    # or the engine, which take seconds.
     try:
         args = build_parser().parse_args(argv)
         if args.cmd == "params":
@@ -114,9 +134,12 @@ def main(argv=None) -> int:
             return 0
         if args.cmd == "summary":
             # lazy, see the note at the top of main
-            from .report.summary import format_table, load_results, published_discrepancies, summary_table
+            from .report.summary import (SAVED_NOTE, format_table, load_results, published_discrepancies,
+                                         summary_table)
             table = summary_table(load_results(args.results, args.partial), best=args.best)
             print(format_table(table))
+            if table["exec FLOPs T"].notna().any():
+                print(SAVED_NOTE)
             if "exec FLOPs T" in table and table["exec FLOPs T"].isna().all():
                 notes = published_discrepancies(table)
                 if notes:
@@ -125,8 +148,8 @@ def main(argv=None) -> int:
             return 0
         if args.cmd == "run":
             # lazy, see the note at the top of main
-            from .profiles import check_profile, default_profile, profile_config, results_dir
             from .book.runbook import run_book
+            from .engine.models import require_weights
             profile = args.profile
             if profile is None:
                 profile = default_profile()
@@ -179,8 +202,6 @@ def main(argv=None) -> int:
             if args.name not in ALL_EXPERIMENTS:
                 raise ConfigError(f"unknown experiment {args.name!r}{did_you_mean([args.name], ALL_EXPERIMENTS)}: "
                                   f"choose one of {', '.join(ALL_EXPERIMENTS)}")
-            # lazy, see the note at the top of main
-            from .profiles import profile_config
             cfg = profile_config(args.profile, args.name)
             overrides = list(args.overrides)
             if args.data or not any(o.startswith("data=") for o in overrides):
@@ -191,14 +212,12 @@ def main(argv=None) -> int:
             path = run_experiment(cfg, args.out, fresh=args.fresh)
             print(path)
             return 0
-    except (ConfigError, DataError, WeightsUnavailable, FileNotFoundError, ValueError, ChapterFailed,
-            Divergence, ResourceError, CheckpointError) as err:
-        print(f"error: {err}", file=sys.stderr)
-        return 2
-    except Interrupted as err:
-        print(str(err), file=sys.stderr)
-        return 130
     except KeyboardInterrupt:
         print("interrupted: rerun the same command to resume from the last finished epoch", file=sys.stderr)
         return 130
+    except Exception as err:  # ours in one line (report), anything else re-raised with its traceback
+        status = report(err)
+        if status is None:
+            raise
+        return status
     return 1

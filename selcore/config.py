@@ -152,10 +152,12 @@ class Config:
     channels_last: bool = _f(False, "keep the network's weights and activations in channels-last memory format "
                              "(NHWC): python -m selcore bench found it the fastest mode within the eager runs' "
                              "accuracy spread on this project's 2-core CPU (quick size: dense 1.38x, SEL 1.42x, "
-                             "evaluation 1.24x eager contiguous), but this torch build (2.14.1, CPU) corrupts memory "
-                             "in its convolution backward at width 8 for odd batch sizes (3, 5, 17: double free or "
-                             "segfault; none found at widths 16 and 32), so it is not the default. Changes the "
-                             "kernels, so the last bits of a run's numbers: part of a run's identity")
+                             "evaluation 1.24x eager contiguous; at width 64 one training step timed alone 1.12x, "
+                             "evaluation 1.52x), but this torch build (2.14.1, CPU) corrupts memory in its "
+                             "convolution backward at width 8 for odd batch sizes (3, 5, 17: double free or segfault; "
+                             "none at widths 16 and 32 over 26 odd sizes from 3 to 63, none at width 64 over every "
+                             "odd size from 1 to 65), so it is not the default here; the wide profile sets it. "
+                             "Changes the kernels, so the last bits of a run's numbers: part of a run's identity")
     # --- bookkeeping ------------------------------------------------------------------------
     deterministic: bool = _f(False, "bit-reproducible kernels: torch.use_deterministic_algorithms(True), "
                              "cuDNN deterministic, no benchmark (CPU runs are reproducible either way)")

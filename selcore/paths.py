@@ -91,3 +91,8 @@ def original_results_dir() -> Path:
     are not committed)."""
     env = os.environ.get("SELCORE_REFERENCE")
     return Path(env) if env else Path(__file__).resolve().parents[1].parent / "shared" / "reference" / "original-results"
+
+
+def default_source() -> str:
+    """The CIFAR-10 source where none is named: ``$SELCORE_DATA``, else ``torchvision`` (its download)."""
+    return os.environ.get("SELCORE_DATA", "torchvision")

@@ -14,14 +14,21 @@ the gradient is treated before the optimizer step) and ``Logging`` (what it writ
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from types import ModuleType
 from typing import TYPE_CHECKING, Any, Callable, Mapping
 
-import torch
-
-from . import schedules
-
 if TYPE_CHECKING:  # the registry sits below config: it reads a Config's fields, it never builds one
+    import torch
+
     from .config import Config
+
+
+def schedules() -> ModuleType:
+    """The plans' index arithmetic (``selcore.schedules``), imported when a plan is made rather than when the
+    registry is read: it needs torch, and the configuration, the profiles and the command line's --help, which read
+    the registry, must not (a second reading costs nothing)."""
+    from . import schedules as module  # heavy (torch): see the docstring
+    return module
 
 
 # ----------------------------------------------------------------------------------------------------- phases
@@ -124,7 +131,7 @@ class PlanInputs:
 
     @property
     def everything(self) -> torch.Tensor:
-        return torch.arange(len(self.train_y), device=self.train_y.device)
+        return schedules().everything(self.train_y)
 
 
 # ----------------------------------------------------------------------------------------------------- entries
@@ -204,22 +211,22 @@ def _staged(masked: bool = False, adaptive: bool = False, class_weights: bool = 
             charges, info = _curriculum_charges(spec, inp.curriculum)
             order, gamma0 = list(inp.curriculum["order"]), inp.curriculum["gamma0"]
         else:  # the windows' sizes only: no scorer, no cost
-            order = schedules.per_class_indices(inp.train_y, inp.num_classes)
+            order = schedules().per_class_indices(inp.train_y, inp.num_classes)
         if oracle:
-            order = schedules.sort_by_difficulty(inp.oracle.scores, inp.train_y, inp.num_classes)
+            order = schedules().sort_by_difficulty(inp.oracle.scores, inp.train_y, inp.num_classes)
             charges += (Charge("scoring the training set with the trained Baseline", inp.oracle.exec_flops,
                                len(inp.train_y)),)
             info = {**info, "order_agreement": inp.oracle.agreement}
-        windows = schedules.random_windows(order, cfg.stage_windows, cfg.stage_cap, cfg.seed) if random else \
-            [schedules.stage_indices(order, a, b, cfg.stage_cap) for a, b in cfg.stage_windows]
+        windows = schedules().random_windows(order, cfg.stage_windows, cfg.stage_cap, cfg.seed) if random else \
+            [schedules().stage_indices(order, a, b, cfg.stage_cap) for a, b in cfg.stage_windows]
         if dense:
             images = sum(len(w) * k for w, k in zip(windows, cfg.stage_epochs))
-            full, rest = schedules.budget_split(inp.everything, images, cfg.seed)
+            full, rest = schedules().budget_split(inp.everything, images, cfg.seed)
             phases = ((Phase("dense", full, Data(inp.everything)),) if full else ()) + \
                 ((Phase("dense-partial", 1, Data(rest)),) if rest is not None else ())
             return Plan(phases, charges, info)
         phases = tuple(Phase(f"stage{s + 1}", cfg.stage_epochs[s], Data(w),
-                             Gradient(gamma=schedules.stage_gamma(gamma0, s, cfg.num_stages, cfg.gamma_decay)
+                             Gradient(gamma=schedules().stage_gamma(gamma0, s, cfg.num_stages, cfg.gamma_decay)
                                       if masked else None,
                                       target_density=cfg.target_density if adaptive else None,
                                       scale_lr=masked or adaptive, class_weights=class_weights),
@@ -227,7 +234,7 @@ def _staged(masked: bool = False, adaptive: bool = False, class_weights: bool = 
                        for s, w in enumerate(windows))
         if warmup and cfg.warmup_epochs:
             phases = (Phase("warmup", cfg.warmup_epochs,
-                            Data(schedules.easiest_indices(order, cfg.warmup_per_class)), log=Logging(stage=0)),) + phases
+                            Data(schedules().easiest_indices(order, cfg.warmup_per_class)), log=Logging(stage=0)),) + phases
         return Plan(phases, charges, info)
     return plan
 
@@ -238,14 +245,14 @@ def _split(mask: str | None = None, replay: bool = False):
     random one (``mask="random"``); ``replay``: experience replay's memory of the finished tasks."""
     def plan(spec: ExperimentSpec, inp: PlanInputs) -> Plan:
         cfg, y = inp.cfg, inp.train_y
-        tasks = schedules.task_classes(inp.num_classes, cfg.classes_per_task)
+        tasks = schedules().task_classes(inp.num_classes, cfg.classes_per_task)
         charges, info = _curriculum_charges(spec, inp.curriculum) if inp.curriculum is not None else ((), {})
         phases = []
         for t, classes in enumerate(tasks):
-            gamma = schedules.stage_gamma(inp.curriculum["gamma0"], t, len(tasks), cfg.gamma_decay) if mask else None
+            gamma = schedules().stage_gamma(inp.curriculum["gamma0"], t, len(tasks), cfg.gamma_decay) if mask else None
             phases.append(Phase(f"task{t + 1}", cfg.task_epochs,
-                                Data(schedules.task_indices(y, classes),
-                                     replay=schedules.replay_memory(y, tasks[:t], cfg.replay_per_class, cfg.seed)
+                                Data(schedules().task_indices(y, classes),
+                                     replay=schedules().replay_memory(y, tasks[:t], cfg.replay_per_class, cfg.seed)
                                      if replay else None),
                                 Gradient(gamma=gamma if mask == "sel" else None,
                                          random_gamma=gamma if mask == "random" else None),

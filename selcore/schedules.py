@@ -11,6 +11,11 @@ from typing import Sequence
 import torch
 
 
+def everything(y: torch.Tensor) -> torch.Tensor:
+    """Every training index, 0 .. len(y) - 1, on ``y``'s device."""
+    return torch.arange(len(y), device=y.device)
+
+
 def per_class_indices(y: torch.Tensor, num_classes: int) -> list[torch.Tensor]:
     """Per class c, the indices of class c in dataset order (an order for plans that need no scorer)."""
     return [torch.nonzero(y == c).flatten() for c in range(num_classes)]

@@ -57,6 +57,16 @@ def test_a_mistyped_profile_is_named_with_the_closest_one():
     assert check_profile("smoke") == "smoke"
 
 
+def test_the_wide_profile_is_the_quick_profile_at_the_papers_width_from_scratch():
+    from selcore.profiles import PROFILE_NOTES, PROFILE_SEEDS
+    for exp in ("baseline", "lottery", "sel95", "warmup"):
+        quick, wide = profile_config("quick", exp), profile_config("wide", exp)
+        changed = changed_fields(wide, quick)
+        assert wide.width == 64 and not wide.pretrained and quick.width == 16
+        assert set(changed) <= {"width", "channels_last"}, changed  # same images, epochs, test set and rules
+    assert "width 64" in PROFILE_NOTES["wide"] and PROFILE_SEEDS["wide"] == PROFILE_SEEDS["quick"]
+
+
 def test_an_unknown_chapter_fails_before_a_run_is_announced(tmp_path):
     from selcore.book import runbook
     said = []

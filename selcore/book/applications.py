@@ -10,7 +10,7 @@ import pandas as pd
 from IPython.display import display
 
 from ..config import COMMUNICATION, CONTINUAL, ConfigError
-from ..engine.data import default_source
+from ..paths import default_source
 from ..paths import portable_path
 from ..profiles import parse_seeds
 from ..report import applications as report

@@ -13,7 +13,7 @@ from IPython.display import display
 
 from ..config import ConfigError
 from ..engine.bench import compare_epochs
-from ..engine.data import default_source
+from ..paths import default_source
 from ..paths import epoch_comparison_path, portable_path
 from ..profiles import parse_seeds, profile_config, results_dir
 from ..report import equal_compute as report

@@ -11,7 +11,7 @@ import pandas as pd
 from IPython.display import display
 
 from ..config import EXPERIMENT_TITLES, ConfigError
-from ..engine.data import default_source
+from ..paths import default_source
 from ..paths import portable_path
 from ..profiles import parse_seeds
 from ..report import sweep as report

@@ -25,6 +25,8 @@ import numpy as np
 import torch
 from PIL import Image
 
+from ..paths import default_source
+
 CLASSES = ("airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck")
 MEAN = (0.4914, 0.4822, 0.4465)
 STD = (0.2470, 0.2435, 0.2616)
@@ -48,10 +50,6 @@ class CIFAR10:
     def describe(self) -> str:
         return (f"CIFAR-10 from {self.source}: {len(self.train_y)} train / {len(self.test_y)} test images, "
                 f"{len(self.classes)} classes")
-
-
-def default_source() -> str:
-    return os.environ.get("SELCORE_DATA", "torchvision")
 
 
 def cache_dir(path: str = "") -> Path:

@@ -15,7 +15,7 @@ import pandas as pd
 import seaborn as sns
 
 from ..config import EXPERIMENTS
-from .summary import flops_saved, summary_table
+from .summary import summary_table
 
 Results = dict[str, pd.DataFrame]
 """One seed's results: experiment name -> history DataFrame."""
@@ -95,8 +95,6 @@ def comparison_tables(results: AnyResults) -> list[pd.DataFrame]:
     tables = []
     for r in as_seed_list(results):
         table = summary_table(r)
-        base = table.loc["baseline", "exec FLOPs T"] if "baseline" in table.index else float("nan")
-        table["exec FLOPs saved %"] = [flops_saved(v, base) for v in table["exec FLOPs T"]]
         table["ideal FLOPs T"] = [float(r[e]["ideal_flops_T"].iloc[-1]) if "ideal_flops_T" in r[e].columns
                                   else float("nan") for e in table.index]
         table["n"] = 1

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 
 from ..config import Config, ConfigError
-from ..engine.data import default_source
+from ..paths import default_source
 from ..profiles import parse_seeds
 from .plan import parse_experiments, parse_profiles, parse_grid, plan_sweep
 from .status import DONE, SWEEPS_ROOT, SweepRecord, format_status, known_sweeps, status_table, sweep_folder

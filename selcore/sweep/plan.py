@@ -21,7 +21,7 @@ from typing import Any, Sequence
 from ..config import ALL_EXPERIMENTS, Config, ConfigError, coerce, did_you_mean
 from ..engine.curriculum import curriculum_path
 from ..paths import setting_name
-from ..profiles import PROFILE_SEEDS, changed_fields, check_profile, profile_config, results_dir
+from ..profiles import PROFILE_SEEDS, PROFILES, changed_fields, check_profile, profile_config, results_dir
 from ..registry import BASELINE, spec
 
 NOT_SWEPT = ("experiment", "seed", "data", "data_cache", "device", "progress")
@@ -109,7 +109,7 @@ def parse_profiles(text: str) -> tuple[str, ...]:
     """``quick`` or ``quick,smoke``; an unknown profile fails naming the valid ones."""
     names = tuple(dict.fromkeys(p.strip() for p in str(text).split(",") if p.strip()))
     if not names:
-        raise ConfigError(f"bad --profile {text!r}: name one of paper, quick, smoke")
+        raise ConfigError(f"bad --profile {text!r}: name one of {', '.join(PROFILES)}")
     return tuple(check_profile(p) for p in names)
 
 
