@@ -6,10 +6,26 @@ import sys
 
 from .config import ALL_EXPERIMENTS, Config, ConfigError, did_you_mean
 from .paths import default_source
-from .profiles import PROFILES, check_profile, default_profile, profile_config, results_dir
+from .profiles import PROFILES, changed_fields, check_profile, default_profile, profile_config, results_dir, seed_dir
 
 
 CHOICES = " | ".join(PROFILES)
+PROFILE_RULE = "paper where CUDA is available, else quick"
+"""The one default of --profile, for run, chapter, experiment and sweep."""
+OUT_RULE = ("results/<profile>/seed<k>/ for the profile's own configuration (the book's runs: finished ones are "
+            "reused), runs/<name>-<changed fields>/<profile>/seed<k>/ for another")
+"""The one rule for where results go by default (``book.params.variant_root``)."""
+
+
+def chosen_profile(profile: str | None) -> str:
+    """``--profile`` as given (checked), else ``PROFILE_RULE``'s choice, said in one line on stderr."""
+    if profile is not None:
+        return ",".join(check_profile(p.strip()) for p in profile.split(",")) if "," in profile else \
+            check_profile(profile)
+    profile = default_profile()
+    print(f"*** no --profile given: using '{profile}' "
+          f"({'CUDA is available' if profile == 'paper' else 'no CUDA device found'}) ***", file=sys.stderr)
+    return profile
 
 
 class _Parser(argparse.ArgumentParser):
@@ -28,9 +44,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     e = sub.add_parser("experiment", help="run one experiment (resumes an interrupted run)")
     e.add_argument("name", help=f"one of {', '.join(ALL_EXPERIMENTS)}")
-    e.add_argument("--out", required=True, help="results folder")
-    e.add_argument("--profile", default="paper", help=f"{CHOICES}: the configuration the --set values "
-                                                    "change (default: paper, the original protocol)")
+    e.add_argument("--out", default=None, help="results folder (default: " + OUT_RULE + ")")
+    e.add_argument("--profile", default=None, help=f"{CHOICES}: the configuration the --set values change "
+                                                 f"(default: {PROFILE_RULE})")
     e.add_argument("--data", default=None, help="CIFAR-10 source: 'torchvision', an image-folder tree or a tar of one "
                                                "(default: $SELCORE_DATA or torchvision)")
     e.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
@@ -38,8 +54,7 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--fresh", action="store_true", help="discard earlier results and checkpoints of this experiment")
 
     r = sub.add_parser("run", help="execute every chapter of the book with papermill (resumable)")
-    r.add_argument("--profile", choices=None, default=None,
-                   help=f"{CHOICES} (default: paper where CUDA is available, else quick)")
+    r.add_argument("--profile", default=None, help=f"{CHOICES} (default: {PROFILE_RULE})")
     r.add_argument("--data", default="", help="CIFAR-10 source (default: $SELCORE_DATA or torchvision)")
     r.add_argument("--only", nargs="+", default=None, metavar="NAME", help="execute only these chapters")
     r.add_argument("--force", action="store_true", help="re-execute chapters already executed")
@@ -52,9 +67,10 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("name", help="a chapter (python -m selcore chapters lists them and their parameters)")
     c.add_argument("-p", "--parameter", dest="params", nargs=2, action="append", default=[], metavar=("NAME", "VALUE"),
                    help="a chapter parameter, as with papermill; repeatable")
-    c.add_argument("--profile", default="quick", help=f"{CHOICES} (default: quick)")
+    c.add_argument("--profile", default=None, help=f"{CHOICES} (default: {PROFILE_RULE})")
     c.add_argument("--data", default="", help="CIFAR-10 source (default: $SELCORE_DATA or torchvision)")
-    c.add_argument("--out", default=None, help="executed notebook (default: runs/<name>-<parameters>-<profile>/<name>.ipynb)")
+    c.add_argument("--out", default=None, help="executed notebook (default: runs/<name>[-<parameters>]/<profile>/"
+                                               "<name>.ipynb; its results: " + OUT_RULE + ")")
 
     cs = sub.add_parser("chapters", help="each chapter's parameters with their defaults and meanings")
     cs.add_argument("names", nargs="*", help="chapters to list (default: all)")
@@ -73,7 +89,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="override a parameter (batch_size, lr ...); repeatable")
 
     w = sub.add_parser("sweep", help="seeds x settings x experiments, one job each, on Slurm, local processes or here")
-    w.add_argument("--profile", default="quick", help=f"{CHOICES}, or a comma list of them (default: quick)")
+    w.add_argument("--profile", default=None, help=f"{CHOICES}, or a comma list of them (default: {PROFILE_RULE})")
     w.add_argument("--experiments", default=None, help="comma list (default: baseline,lottery,sel95,warmup)")
     w.add_argument("--seeds", default=None, help="e.g. 42-46 or 42,43,44 (default: the profile's seeds)")
     w.add_argument("--grid", action="append", default=[], metavar="FIELD=V1,V2,...",
@@ -137,8 +153,9 @@ def main(argv=None) -> int:
             from .report.summary import (SAVED_NOTE, format_table, load_results, published_discrepancies,
                                          summary_table)
             table = summary_table(load_results(args.results, args.partial), best=args.best)
-            print(format_table(table))
-            if table["exec FLOPs T"].notna().any():
+            measured = table["exec FLOPs T"].notna().any()  # the original's CSVs have no executed FLOPs
+            print(format_table(table if measured else table.drop(columns="exec FLOPs saved %")))
+            if measured:
                 print(SAVED_NOTE)
             if "exec FLOPs T" in table and table["exec FLOPs T"].isna().all():
                 notes = published_discrepancies(table)
@@ -150,13 +167,7 @@ def main(argv=None) -> int:
             # lazy, see the note at the top of main
             from .book.runbook import run_book
             from .engine.models import require_weights
-            profile = args.profile
-            if profile is None:
-                profile = default_profile()
-                print(f"*** no --profile given: using '{profile}' "
-                      f"({'CUDA is available' if profile == 'paper' else 'no CUDA device found'}) ***",
-                      file=sys.stderr)
-            check_profile(profile)
+            profile = chosen_profile(args.profile)
             base = profile_config(profile, "baseline")
             require_weights(base.pretrained, base.weights_file)  # the paper profile's ImageNet weights, before any work
             if args.fresh:
@@ -178,13 +189,18 @@ def main(argv=None) -> int:
         if args.cmd == "chapter":
             # lazy, see the note at the top of main
             import yaml
+            from .book.finding import executed_finding
             from .book.runbook import run_chapter
             params = {k: yaml.safe_load(v) for k, v in args.params}
-            print(run_chapter(args.name, args.profile, args.data, params, args.out))
+            notebook = run_chapter(args.name, chosen_profile(args.profile), args.data, params, args.out)
+            print(executed_finding(notebook, args.name) or f"(chapter {args.name} has no finding paragraph)")
+            print(f"executed notebook: {notebook}")
             return 0
         if args.cmd == "sweep":
             # lazy, see the note at the top of main
             from .sweep.cli import sweep_command
+            # --status reads records: the profile only names the sweep, no need to announce the choice
+            args.profile = args.profile or default_profile() if args.status else chosen_profile(args.profile)
             return sweep_command(args)
         if args.cmd == "bench":
             # lazy, see the note at the top of main
@@ -202,15 +218,21 @@ def main(argv=None) -> int:
             if args.name not in ALL_EXPERIMENTS:
                 raise ConfigError(f"unknown experiment {args.name!r}{did_you_mean([args.name], ALL_EXPERIMENTS)}: "
                                   f"choose one of {', '.join(ALL_EXPERIMENTS)}")
-            cfg = profile_config(args.profile, args.name)
+            profile = chosen_profile(args.profile)
+            cfg = profile_config(profile, args.name)
             overrides = list(args.overrides)
             if args.data or not any(o.startswith("data=") for o in overrides):
                 overrides.append(f"data={args.data or default_source()}")
             cfg = cfg.with_overrides(overrides)
             # lazy, see the note at the top of main
+            from .book.params import DEFAULT_RESULTS_ROOT, variant_root
             from .engine.experiments import run_experiment
-            path = run_experiment(cfg, args.out, fresh=args.fresh)
-            print(path)
+            from .report.summary import experiment_line
+            changed = changed_fields(cfg, profile_config(profile, args.name, data=cfg.data))
+            out = args.out or seed_dir(profile, cfg.seed, variant_root(args.name, changed, DEFAULT_RESULTS_ROOT))
+            path = run_experiment(cfg, out, fresh=args.fresh)
+            print(experiment_line(path, args.name))
+            print(f"results: {path}")
             return 0
     except KeyboardInterrupt:
         print("interrupted: rerun the same command to resume from the last finished epoch", file=sys.stderr)

@@ -272,7 +272,7 @@ SPLIT_FIELDS = ("classes_per_task", "task_epochs")
 SPECS: tuple[ExperimentSpec, ...] = (
     # the four experiments, in the order the original runs them (also the CSV suffixes)
     ExperimentSpec("baseline", "Baseline CNN", "original", "dense training of the whole training set",
-                   _baseline_schedule(), budgetable=True, label=DENSE_METHOD, schedule="full schedule (100%)"),
+                   _baseline_schedule(), budgetable=True, label=DENSE_METHOD, schedule="full schedule"),
     ExperimentSpec("lottery", "Lottery Ticket", "original",
                    "pretraining, global magnitude pruning, rewind to the initial weights, retraining", _lottery),
     ExperimentSpec("sel95", "SEL-95%", "original", "SEL's five stages, masked at the calibrated threshold",

@@ -97,3 +97,36 @@ def test_params_lists_every_field():
     assert r.returncode == 0
     for name in Config.fields():
         assert name in r.stdout
+
+
+def test_one_rule_for_the_profile_and_the_output_of_run_chapter_experiment_and_sweep(capsys, monkeypatch):
+    from selcore import cli
+    from selcore.profiles import default_profile
+    parser = cli.build_parser()
+    base = {"run": [], "chapter": ["sel95"], "experiment": ["sel95"], "sweep": []}
+    for command, extra in base.items():
+        args = parser.parse_args([command, *extra])
+        assert args.profile is None, command  # no command picks a profile of its own
+        sub = parser._subparsers._group_actions[0].choices[command]
+        profile_help = next(a.help for a in sub._actions if "--profile" in a.option_strings)
+        assert cli.PROFILE_RULE in profile_help, command
+    assert parser.parse_args(["experiment", "sel95"]).out is None  # --out optional everywhere
+    assert cli.chosen_profile(None) == default_profile() == "quick"  # this machine has no CUDA device
+    assert capsys.readouterr().err.strip() == "*** no --profile given: using 'quick' (no CUDA device found) ***"
+    assert cli.chosen_profile("wide") == "wide" and capsys.readouterr().err == ""
+
+
+def test_a_chapter_variant_keeps_its_notebook_and_its_results_in_one_folder(tmp_path):
+    from selcore.book.params import variant_root
+    from selcore.book.runbook import chapter_notebook
+    from selcore.profiles import results_dir
+    notebook = chapter_notebook("sel95", {"percentile": 70}, "smoke", tmp_path)  # run_chapter's default --out
+    results = tmp_path / results_dir("smoke", variant_root("sel95", {"percentile": 70}, "results"))
+    assert results == notebook.parent == tmp_path / "runs" / "sel95-percentile70" / "smoke"
+
+
+def test_help_imports_neither_torch_nor_the_engine():
+    code = ("import sys\nfrom selcore.cli import main\ntry:\n    main(['--help'])\nexcept SystemExit:\n    pass\n"
+            "print(sorted(m for m in sys.modules if m == 'torch' or m.startswith('selcore.engine')))")
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO, timeout=60)
+    assert r.stdout.strip().splitlines()[-1] == "[]", r.stdout + r.stderr

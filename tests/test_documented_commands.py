@@ -36,6 +36,11 @@ def test_documented_commands_run_and_leave_book_and_results_alone(documented_run
     assert not documented_run.failed, documented_run.failed
     ran = [c for _, c, r in documented_run.ran if r.returncode == 0]
     assert len(ran) >= 8, ran
+    chapter = next(r for _, c, r in documented_run.ran if c.startswith("python -m selcore chapter "))
+    out = " ".join(chapter.stdout.split())
+    finding = out[out.index("Finding."):out.index("executed notebook:")]  # printed with the run's numbers
+    assert finding.startswith("Finding. Over n = 1 seeds SEL-95% classifies") and "{glue" not in finding, out
+    assert "[not computed" not in finding and "% of the held-out images" in finding
     assert documented_run.changed == "", f"documented commands wrote into book/ or results/:\n{documented_run.changed}"
     repo = documented_run.repo
     assert (repo / "runs" / "book-smoke" / "book" / "baseline.ipynb").exists()   # run --profile smoke: its own book

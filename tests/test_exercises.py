@@ -11,7 +11,7 @@ import yaml
 
 from selcore.book.chapter import parse_settings
 from selcore.book.params import check_declared
-from selcore.profiles import profile_config
+from selcore.profiles import default_profile, profile_config
 from selcore.cli import build_parser
 from selcore.config import ALL_EXPERIMENTS, Config
 from selcore.sweep.plan import parse_experiments, parse_grid, parse_profiles, plan_sweep
@@ -37,11 +37,11 @@ def test_chapters_have_exercises():
 def test_exercise_command_is_accepted(chapter, command):
     args = build_parser().parse_args(shlex.split(command)[3:])
     if args.cmd == "sweep":
-        plan_sweep(parse_profiles(args.profile), parse_experiments(args.experiments), None, parse_grid(args.grid),
+        plan_sweep(parse_profiles(args.profile or default_profile()), parse_experiments(args.experiments), None, parse_grid(args.grid),
                    "cifar10-jpeg.tar.gz")
         return
     if args.cmd == "experiment":  # one run: its experiment and --set values must pass the Config checks
-        profile_config(args.profile or "smoke", args.name).with_overrides(args.overrides)
+        profile_config(args.profile or default_profile(), args.name).with_overrides(args.overrides)
         return
     assert args.cmd in ("chapter", "chapters"), command
     if args.cmd == "chapters":

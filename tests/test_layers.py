@@ -21,7 +21,7 @@ from tests.conftest import REPO
 PACKAGE = "selcore"
 
 LAYERS = (
-    ("schedules", "registry", "config", "paths", "procs", "profiles"),  # the ground: what each experiment is and
+    ("schedules", "registry", "config", "paths", "procs", "profiles", "progress"),  # the ground: what each experiment is and
     # plans, hyperparameters, profiles, artifact paths
     ("engine",),                                # data, model, formulas, training, experiments
     ("sweep",),                                 # grids of engine runs (plan.Job is what report reads of a sweep)

@@ -104,8 +104,8 @@ def test_the_paper_profile_is_pretrained_and_stops_before_any_work_without_the_w
 
 def test_an_experiment_of_the_paper_profile_stops_before_training_without_the_weights(tmp_path, data_tar):
     env = {**os.environ, "TORCH_HOME": str(tmp_path / "empty")}
-    r = subprocess.run([sys.executable, "-m", "selcore", "experiment", "baseline", "--out", str(tmp_path / "o"),
-                        "--data", str(data_tar)], cwd=REPO, capture_output=True, text=True, env=env, timeout=600)
+    r = subprocess.run([sys.executable, "-m", "selcore", "experiment", "baseline", "--profile", "paper", "--out",
+                        str(tmp_path / "o"), "--data", str(data_tar)], cwd=REPO, capture_output=True, text=True, env=env, timeout=600)
     lines = [line for line in r.stderr.strip().splitlines() if "resnet18-f37072fd.pth" in line]
     assert r.returncode == 2 and len(lines) == 1 and "pretrained=false" in lines[0]
     assert not (tmp_path / "o" / "hist_baseline.csv").exists()  # no epoch trained

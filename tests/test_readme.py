@@ -32,7 +32,7 @@ def test_readme_verdict_counts_match_the_committed_ledger(ledger):
     assert f"n = {len(PROFILE_SEEDS['quick'])}" in text
     assert f"for the ledger's {int(ledger['p (Holm)'].notna().sum())} tests" in text
     count, _ = claims.original_full_test(original_results_dir())
-    assert f"for {count} of its 4 systems" in text
+    assert f"for {count} of its 4 systems" in _readme_finding_and_after()
 
 
 def test_readme_figures_match_the_committed_ledger(ledger):
@@ -42,16 +42,16 @@ def test_readme_figures_match_the_committed_ledger(ledger):
     proxy = sum(claims.Seed(f).saving("sel95", "flops_T") for f in folders) / len(folders)
     assert f"the original's proxy says {proxy:.1f}% for the same runs" in text
     assert f"by {ledger.loc['frozen', 'mean']:.1f} percentage points" in text
-    faster = ledger.loc["faster"]
-    assert faster["rule applied"] == "revised 2026-12-02" and f"SEL-95 saved {faster['ours']}% of the wall-clock" in text
-    assert f"gave {faster['ours, old measure'].replace(' (n=3)', '')})" in text
+    faster, more = ledger.loc["faster"], _readme_finding_and_after()
+    assert faster["rule applied"] == "revised 2026-12-02" and f"SEL-95 saved {faster['ours']}% of the wall-clock" in more
+    assert f"gave {faster['ours, old measure'].replace(' (n=3)', '')})" in more
     assert (ledger.loc["frozen", "verdict"], ledger.loc["frozen", "verdict (Holm)"]) == \
         ("refuted", "inconclusive at this n") and "did not freeze" in text and "inconclusive after it" in text
 
 
 def test_readme_calibration_ratios_match_the_committed_runs():
     import json
-    text = _readme_finding()
+    text = _readme_finding_and_after()
     ratios = []
     for s in PROFILE_SEEDS["quick"]:
         folder = seed_dir("quick", s, REPO / "results")
@@ -77,7 +77,18 @@ def test_readme_equal_compute_figures_match_the_committed_runs():
 def _readme_finding_and_after() -> str:
     text = (REPO / "README.md").read_text()
     start = text.index("**What the committed book found**")
-    return " ".join(text[start:text.index("## Two commands")].split())
+    return " ".join(text[start:text.index("## Profiles")].split())
+
+
+def test_readme_states_the_committed_runs_time_and_the_reuse_of_finished_runs():
+    from selcore.report.summary import run_time
+    n, seconds = run_time(REPO / "results" / "quick")
+    text = " ".join((REPO / "README.md").read_text().split())
+    assert f"took {seconds / 3600:.1f} hours of run time on this project's 2-core CPU ({n} runs" in text
+    assert f"{seconds / 3600:.1f} hours of run time for its {n} runs" in text  # the profiles table
+    assert "**reuses what is committed**" in text and "**`python -m selcore run --fresh` retrains everything**" in text
+    two = text[text.index("## Two commands"):text.index("## More of what")]
+    assert two.index("--index-url https://download.pytorch.org/whl/cpu") < two.index("pip install -e")
 
 
 def test_readme_application_figures_match_the_committed_runs():

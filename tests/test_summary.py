@@ -87,3 +87,20 @@ def test_a_profile_folder_names_its_seed_folders():
     repo = Path(__file__).resolve().parents[1]
     with pytest.raises(FileNotFoundError, match=r"seed folders seed42, seed43, seed44: name one, e\.g\. .*seed42"):
         load_results(repo / "results" / "quick")
+
+
+def test_an_experiment_ends_with_one_line_of_its_results():
+    from selcore.report.summary import experiment_line
+    line = experiment_line(REPO / "results" / "quick" / "seed42" / "hist_sel95.csv", "sel95")
+    assert line == ("SEL-95%: held-out 31.5%, full test 32.6% after epoch 10; executed 2.97 T training FLOPs "
+                    "(the original's proxy: 0.00748 T); 119 s")
+
+
+def test_summary_shows_executed_flops_saved_beside_the_proxy_and_says_which_is_which(capsys):
+    from selcore.cli import main
+    assert main(["summary", str(REPO / "results" / "quick" / "seed42")]) == 0
+    out = capsys.readouterr().out
+    header, sel = out.splitlines()[0], next(line for line in out.splitlines() if line.strip().startswith("SEL-95%"))
+    assert header.endswith("FLOPs saved % exec FLOPs saved %")
+    assert sel.split()[-2:] == ["86.7%", "64.5%"]  # the proxy's saving, then the executed one
+    assert "exec FLOPs saved %: the operations the kernels executed" in out

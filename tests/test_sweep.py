@@ -102,7 +102,8 @@ def test_cli_errors_are_one_line(capsys, tmp_path, monkeypatch):
     monkeypatch.setenv("SELCORE_SWEEPS", str(tmp_path))
     for argv, word in ((["--executor", "pbs"], "--executor 'pbs'"), (["--grid", "percentil=3"], "percentil"),
                        (["--time", "0"], "--time 0"), (["--profile", "fast"], "profile='fast'")):
-        assert main(["sweep", "--experiments", "sel95", *argv]) == 2
+        profile = [] if "--profile" in argv else ["--profile", "quick"]  # else one more line says which is used
+        assert main(["sweep", "--experiments", "sel95", *profile, *argv]) == 2
         err = capsys.readouterr().err.strip()
         assert word in err and len(err.splitlines()) == 1, err
     assert main(["sweep", "--status"]) == 0

@@ -18,7 +18,6 @@ from typing import Any
 import matplotlib.pyplot as plt
 import pandas as pd
 from IPython.display import Markdown, display
-from myst_nb import glue
 
 from ..config import Config, ConfigError
 from ..engine.experiments import run_experiment
@@ -29,6 +28,7 @@ from ..registry import BASELINE, spec
 from ..report import plots
 from ..report.stats import NONNEGATIVE, PP, bounds_of, format_ci, format_number, mean_ci
 from ..report.summary import PUBLISHED, read_history
+from .finding import glue
 from .page import banner, csv_link, table
 from .params import variant_root
 

@@ -25,7 +25,8 @@ from ..config import ConfigError, did_you_mean
 from ..paths import portable_path
 from ..procs import stderr_to
 from ..profiles import check_profile
-from .params import check_declared, declared_parameters, source_notebook, variant_name
+from .epochbar import EpochBar, clock
+from .params import VARIANTS_ROOT, check_declared, declared_parameters, source_notebook, variant_name
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
@@ -90,15 +91,10 @@ def recorded_seconds(book_dir: Path, name: str, profile: str) -> float | None:
     return float(duration) if duration else None
 
 
-def _clock(seconds: float) -> str:
-    m, s = divmod(int(seconds), 60)
-    return f"{m // 60}:{m % 60:02d}:{s:02d}" if m >= 60 else f"{m}:{s:02d}"
-
-
 def progress_line(k: int, n: int, name: str, elapsed: float, remaining: float | None) -> str:
     """``chapter k/n <name> | elapsed m:ss | ETA m:ss`` (ETA from the recorded times of the chapters left)."""
-    eta = "unknown (no recorded times)" if remaining is None else _clock(remaining)
-    return f"chapter {k}/{n} {name} | elapsed {_clock(elapsed)} | ETA {eta}"
+    eta = "unknown (no recorded times)" if remaining is None else clock(remaining)
+    return f"chapter {k}/{n} {name} | elapsed {clock(elapsed)} | ETA {eta}"
 
 
 def book_source(root: Path, repo: Path = REPO_ROOT) -> Path:
@@ -142,7 +138,8 @@ def leftovers_to_log(log_file: Path | None) -> None:
 def execute_chapter(name: str, out: Path, params: dict, repo: Path = REPO_ROOT, log_file: Path | None = None,
                     desc: str | None = None, meta: dict | None = None) -> None:
     """Execute ``chapters/<name>.ipynb`` into ``out`` with ``params`` (one the chapter does not declare fails
-    before the kernel starts), the kernel's output going to ``log_file`` and one progress bar to the terminal.
+    before the kernel starts), the kernel's output going to ``log_file`` and one progress bar to the terminal, in
+    training epochs (``EpochBar``; the runs' epoch log goes beside ``log_file``, or beside ``out`` without one).
     The result is written to a temporary file and renamed; a failed chapter goes to ``<out dir>/.failed/``."""
     import nbformat  # heavy (0.6 s): the CLI imports this module for every command, --help too
     import papermill as pm  # as nbformat
@@ -155,10 +152,11 @@ def execute_chapter(name: str, out: Path, params: dict, repo: Path = REPO_ROOT, 
     t0 = time.perf_counter()
     sink = open(log_file, "a") if log_file else None
     try:
-        with stderr_to(sink):  # the kernel's warnings and dying words go to the log
-            pm.execute_notebook(str(source), str(tmp), parameters=params,
-                                cwd=str(repo), kernel_name="python3", log_output=False,
-                                progress_bar={"desc": desc or name, "leave": False, "file": sys.stdout},
+        epochs = Path(log_file).with_name(f"{Path(log_file).stem}-{name}.epochs.jsonl") if log_file else \
+            out.parent / f".{out.stem}.epochs.jsonl"
+        with stderr_to(sink), EpochBar(epochs, desc or name, sys.stdout):
+            pm.execute_notebook(str(source), str(tmp), parameters=params,  # the kernel's output goes to the log
+                                cwd=str(repo), kernel_name="python3", log_output=False, progress_bar=False,
                                 stdout_file=sink, stderr_file=sink)
     except KeyboardInterrupt:
         leftovers_to_log(log_file)
@@ -238,18 +236,25 @@ def run_book(profile: str, data: str = "", only: list[str] | None = None, force:
     return records
 
 
+def chapter_notebook(name: str, params: dict, profile: str, repo: Path = REPO_ROOT) -> Path:
+    """Where ``python -m selcore chapter`` puts a chapter's notebook by default:
+    ``runs/<name>-<param><value>.../<profile>/<name>.ipynb``, the folder its results of a changed configuration go to
+    (``params.variant_root``)."""
+    return Path(repo) / VARIANTS_ROOT / variant_name(name, params) / profile / f"{name}.ipynb"
+
+
 def run_chapter(name: str, profile: str, data: str = "", params: dict | None = None, out: Path | str | None = None,
                 repo: Path = REPO_ROOT, log=print) -> Path:
     """Execute one chapter with other parameters into a place of its own: ``out`` or
-    ``runs/<name>-<param><value>...-<profile>/<name>.ipynb`` (the chapter itself sends results of a changed
-    configuration under ``runs/``); returns the executed notebook's path."""
+    ``runs/<name>-<param><value>.../<profile>/<name>.ipynb``, the folder where the chapter itself sends the results
+    of a changed configuration (``params.variant_root``); returns the executed notebook's path."""
     check_profile(profile)
     repo = Path(repo).resolve()
     source_notebook(name, repo / "chapters")  # an unknown chapter fails here, before anything is announced
     params = dict(params or {})
     data = portable_path(data or os.environ.get("SELCORE_DATA", "torchvision"), repo)
     if out is None:
-        out = repo / "runs" / f"{variant_name(name, params)}-{profile}" / f"{name}.ipynb"
+        out = chapter_notebook(name, params, profile, repo)
     out = Path(out) if Path(out).is_absolute() else repo / out
     if out.resolve().parent == (repo / "book").resolve():
         raise ConfigError(f"{portable_path(str(out), repo)} is the committed book: choose another --out")

@@ -16,7 +16,7 @@ import torch
 from tqdm import tqdm  # the console bar on stderr (tqdm.auto warns in a kernel without ipywidgets)
 
 from . import checkpoint, comm, continual, execution, lottery, sel, workers
-from .. import schedules
+from .. import progress, schedules
 from ..config import Config, ConfigError
 from ..registry import Phase, Plan, PlanInputs, OracleScores, spec
 from .curriculum import cached_curriculum, curriculum_path, training_model
@@ -201,6 +201,9 @@ class Experiment:
         cols = self._cols = columns(self.cfg.experiment, self.data.classes,
                                     self.data.num_classes // self.cfg.classes_per_task)
         bar = self._bar(total, done)
+        run_id = f"{self.paths.root}/{self.cfg.experiment}"
+        if self.lead:
+            progress.run_started(run_id, total, done)
         clock = time.perf_counter() - self.c["time_s"]
         try:
             for pi in range(self.pos[0], len(phases)):
@@ -215,6 +218,7 @@ class Experiment:
                         clock = time.perf_counter()
                 hooks = self._hooks(ph)
                 for ep in range(self.pos[1], ph.epochs):
+                    started = time.perf_counter()
                     res = self._epoch(ph, hooks, len(self.rows) + 1 if ph.log.logged else ep + 1)
                     res.samples = self._all_workers(res.samples)
                     self.c["samples"] += res.samples
@@ -243,6 +247,8 @@ class Experiment:
                         self.pos = (len(phases), 0)
                     self._checkpoint()
                     self._progress(bar, ph, res)
+                    if self.lead:
+                        progress.epoch_done(run_id, time.perf_counter() - started)
                     if spent:
                         break
                 if self.pos[0] >= len(phases):

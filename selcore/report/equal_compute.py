@@ -28,6 +28,11 @@ def point_name(experiment: str, budget: float) -> str:
     return spec(experiment).schedule
 
 
+def point_label(method: str, point: str) -> str:
+    """A point in running text: its method, then its budget or schedule after a comma (no nested parentheses)."""
+    return f"{method}, {point}" if point else method
+
+
 def run_rows(jobs: Sequence[Job]) -> pd.DataFrame:
     """One row per finished experiment job: method, point, seed and the last epoch's held-out and full-test
     accuracy, executed training FLOPs (selection and scoring passes included), the original's proxy, mean gradient
@@ -180,8 +185,9 @@ def finding(points: pd.DataFrame, cheapest: pd.DataFrame) -> dict[str, str]:
     for e in ("adaptive", "adaptive_dense", "classweight", "classweight_dense"):
         out[e] = where(at(e), sparsity=True)
     front = points[pareto(points)]
-    out["frontier"] = "; ".join(f"{r['method']} ({r['point']})" for _, r in front.sort_values("exec_flops_T").iterrows())
-    out["cheapest"] = "; ".join(f"{r['target (%)']:g}%: {r['method']}" + (f" ({r['point']}, {r['% of Baseline']}% of "
-                                                                         "the Baseline's FLOPs)" if r['point'] else "")
+    out["frontier"] = "; ".join(point_label(r["method"], r["point"])
+                                for _, r in front.sort_values("exec_flops_T").iterrows())
+    out["cheapest"] = "; ".join(f"{r['target (%)']:g}% held-out: {point_label(r['method'], r['point'])}"
+                                + (f" with {r['% of Baseline']}% of the Baseline's FLOPs" if r["point"] else "")
                                 for _, r in cheapest.iterrows())
     return out

@@ -74,6 +74,32 @@ def load_results(folder: Path | str, partial: bool = False) -> dict[str, pd.Data
     return found
 
 
+def experiment_line(path: Path | str, experiment: str) -> str:
+    """One line from an experiment's CSV (its last epoch): held-out and full-test accuracy, executed and proxy
+    training FLOPs, wall-clock time; what ``python -m selcore experiment`` ends with."""
+    last = read_history(path).iloc[-1]
+    executed = (f"executed {format_number(last['exec_flops_T'], sig=3)} T training FLOPs (the original's proxy: "
+                f"{format_number(last['flops_T'], sig=3)} T)" if "exec_flops_T" in last.index else
+                f"proxy FLOPs {format_number(last['flops_T'], sig=3)} T")
+    return (f"{EXPERIMENT_TITLES.get(experiment, experiment)}: held-out {last['test_100']:.1f}%, full test "
+            f"{last['test_full']:.1f}% after epoch {int(last['epoch'])}; {executed}; {last['time_s']:.0f} s")
+
+
+def run_time(folder: Path | str) -> tuple[int, float]:
+    """The runs under ``folder`` (every ``run_<name>.json`` beside its CSV, at any depth) and the seconds they took
+    by their own clocks: the last epoch's ``time_s`` plus the cost recorded before it (``prior_cost.time_s``: the
+    Lottery Ticket's pretraining, the curriculum's scoring)."""
+    n, seconds = 0, 0.0
+    for rec in sorted(Path(folder).rglob("run_*.json")):
+        hist = rec.with_name("hist_" + rec.name[len("run_"):-len(".json")] + ".csv")
+        if not hist.exists():
+            continue
+        prior = json.loads(rec.read_text()).get("prior_cost") or {}
+        seconds += float(pd.read_csv(hist, usecols=["time_s"])["time_s"].iloc[-1]) + float(prior.get("time_s") or 0)
+        n += 1
+    return n, seconds
+
+
 def flops_saved(flops: float, baseline_flops: float) -> float:
     """FLOPs saved (%) = 100 * (1 - flops / baseline_flops), in the original's proxy units."""
     return 100.0 * (1.0 - flops / baseline_flops)
