@@ -4,7 +4,8 @@ Layers, one module per concern in each; a layer imports only the layers below it
 
 * at the bottom: ``registry`` (one entry per experiment: what it is and its pure plan), ``schedules`` (the plans'
   index arithmetic), ``config`` (hyperparameters as one frozen dataclass), ``profiles`` (paper / quick / smoke and
-  what a configuration changes of its profile), ``paths`` (every artifact location), ``procs``;
+  what a configuration changes of its profile), ``paths`` (every artifact location), ``procs``, ``progress``
+  (training epochs reported to whoever launched the runs);
 * ``selcore.engine``: data, model, formulas, the training loop and its hooks, FLOPs, checkpoints, experiments;
 * ``selcore.sweep``: grids of jobs through submitit, their states;
 * ``selcore.report``: statistics, the summary table, the claims ledger, the figures;

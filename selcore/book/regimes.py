@@ -1,9 +1,6 @@
-"""One experiment in several regimes side by side: the book's width-16 runs (``quick``), the same protocol at the
-paper's width from scratch (``wide``) and the original release's published run (width 64 from ImageNet weights on
-all 50,000 images, one seed). What each experiment chapter shows under "At the paper's width".
-
-Only finished runs are read (a run still training, or never started, is left out and counted as missing); nothing
-is trained here: the ``wide`` runs come from ``python -m selcore sweep --profile wide``.
+"""The regimes side by side in an experiment chapter (section "At the paper's width"): glued values for the text
+and the numbered tables. The data are ``selcore.report.regimes``'s; nothing is trained here: the ``wide`` runs come
+from ``python -m selcore sweep --profile wide``.
 """
 from __future__ import annotations
 
@@ -13,67 +10,12 @@ from typing import Iterable
 import pandas as pd
 
 from ..paths import RunPaths, original_results_dir
-from ..profiles import PROFILE_SEEDS, seed_dir
+from ..profiles import PROFILE_SEEDS
+from ..report.regimes import finished, regime_table, run_row, stage_table
 from ..report.stats import bounds_of, format_ci, mean_ci
-from ..report.summary import read_history, run_status
+from ..report.summary import read_history
 from .finding import glue
 from .page import table
-
-REGIMES = {"quick": "width 16, from scratch", "wide": "width 64, from scratch",
-           "paper": "width 64, ImageNet weights"}
-"""How the book labels each profile's regime."""
-
-ORIGINAL = "original release (width 64, ImageNet weights, 50,000 images, GPU, seed 42)"
-"""The label of the original's published run."""
-
-
-def finished(name: str, profile: str, results_root: str | Path = "results",
-             seeds: Iterable[int] | None = None) -> dict[int, pd.DataFrame]:
-    """The histories of ``name``'s finished runs under ``profile``, by seed (the profile's seeds by default)."""
-    out = {}
-    for s in seeds or PROFILE_SEEDS[profile]:
-        folder = seed_dir(profile, s, results_root)
-        if RunPaths(folder, name).csv.exists() and run_status(folder, name) == "finished":
-            out[s] = read_history(RunPaths(folder, name).csv)
-    return out
-
-
-def stage_sparsity(hist: pd.DataFrame) -> pd.Series:
-    """Mean gradient sparsity (%) of each SEL stage's epochs (stage > 0), by stage (empty without stages)."""
-    if "stage" not in hist:
-        return pd.Series(dtype=float)
-    sel = hist[hist["stage"] > 0]
-    return 100 * sel.groupby("stage")["sparsity"].mean()
-
-
-def run_row(hist: pd.DataFrame) -> dict:
-    """What the regime table shows of one run: epoch 1's and the last epoch's accuracies, the sparsity of the
-    first SEL stage and over all SEL epochs, executed training FLOPs and time."""
-    last, first = hist.iloc[-1], hist.iloc[0]
-    stages = stage_sparsity(hist)
-    row = {"epochs": int(last["epoch"]), "full test after epoch 1 (%)": float(first["test_full"]),
-           "held-out (%)": float(last["test_100"]), "full test (%)": float(last["test_full"])}
-    if len(stages):
-        row["sparsity, first SEL epoch (%)"] = float(100 * hist.loc[hist["stage"] > 0, "sparsity"].iloc[0])
-        row["sparsity, stage 1 (%)"] = float(stages.iloc[0])
-        row["sparsity, SEL epochs (%)"] = float(100 * hist.loc[hist["stage"] > 0, "sparsity"].mean())
-    row["executed FLOPs (T)"] = float(last["exec_flops_T"]) if "exec_flops_T" in hist else float("nan")
-    row["time (s)"] = float(last["time_s"])
-    return row
-
-
-def regime_table(name: str, results_root: str | Path = "results", profiles: Iterable[str] = ("quick", "wide"),
-                 original: Path | None = None) -> pd.DataFrame:
-    """One row per finished run of ``name`` in each profile's regime, and the original's published run last."""
-    rows = []
-    for profile in profiles:
-        for seed, hist in finished(name, profile, results_root).items():
-            rows.append({"regime": f"{REGIMES[profile]} ({profile})", "seed": seed, **run_row(hist)})
-    path = RunPaths(original or original_results_dir(), name).csv
-    if path.exists():
-        rows.append({"regime": ORIGINAL, "seed": 42, **run_row(read_history(path))})
-    return pd.DataFrame(rows).set_index(["regime", "seed"])
-
 
 GLUED_COLUMNS = {"test_100": "held-out (%)", "test_full": "full test (%)",
                  "epoch1_full": "full test after epoch 1 (%)", "first_sparsity": "sparsity, first SEL epoch (%)",
@@ -105,21 +47,6 @@ def glue_regime(name: str, profile: str, results_root: str | Path = "results") -
     glue(f"{name}_{profile}_n", len(runs))
     glue(f"{name}_{profile}_seed_list", ", ".join(map(str, runs)) or "none")
     return len(runs)
-
-
-def stage_table(name: str, results_root: str | Path = "results", profiles: Iterable[str] = ("quick", "wide"),
-                original: Path | None = None) -> pd.DataFrame:
-    """Mean gradient sparsity (%) of each SEL stage, one row per finished run of each regime and the original's."""
-    rows = {}
-    for profile in profiles:
-        for seed, hist in finished(name, profile, results_root).items():
-            rows[(f"{REGIMES[profile]} ({profile})", seed)] = stage_sparsity(hist)
-    path = RunPaths(original or original_results_dir(), name).csv
-    if path.exists():
-        rows[(ORIGINAL, 42)] = stage_sparsity(read_history(path))
-    df = pd.DataFrame(rows).T
-    df.index.names = ["regime", "seed"]
-    return df.rename(columns=lambda s: f"stage {s}")
 
 
 def show_stages(name: str, results_root: str | Path = "results", profiles: Iterable[str] = ("quick", "wide")):

@@ -25,6 +25,7 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
 from ..config import EXPERIMENTS, EXPERIMENT_TITLES
+from .regimes import stage_sparsity as regime_stage_sparsity
 from .figdata import (COLORS, SPREAD, AnyResults, as_seed_list, comparison_table, comparison_tables, epoch_stats,
                       experiment_frames, pareto_front, present, seed_spread, stage_starts)
 
@@ -364,6 +365,40 @@ FIGURES: dict[str, Callable[[AnyResults], Figure]] = {
 }
 """Every figure by name: the panels of the original release's figure and web page, then the honest
 FLOPs panels (executed beside proxy, and the three views of compute)."""
+
+
+def regime_curves(baseline: dict[str, dict[int, pd.DataFrame]], sel95: dict[str, dict[int, pd.DataFrame]],
+                  finals: pd.DataFrame):
+    """The regimes side by side (``regimes.curves`` of the Baseline and SEL-95, ``finals`` from
+    ``regimes.final_accuracies``): the Baseline's full-test accuracy per epoch, SEL-95's mean gradient sparsity per
+    stage, and the four experiments' last held-out accuracy; one colour per regime, each seed a line or a point."""
+    fig, axes = figure_axes((13, 3.9), ncols=3)
+    colors = {label: f"C{i}" for i, label in enumerate(dict.fromkeys([*baseline, *sel95, *finals.get("regime", [])]))}
+    ax = axes[0]
+    for label, runs in baseline.items():
+        for k, (seed, h) in enumerate(runs.items()):
+            ax.plot(h["epoch"], h["test_full"], color=colors[label], marker=".", lw=1,
+                    label=f"{label} (n={len(runs)})" if k == 0 else None)
+    ax.set(title="Baseline: full-test accuracy per epoch", xlabel="epoch", ylabel="accuracy (%)")
+    ax = axes[1]
+    for label, runs in sel95.items():
+        for k, (seed, h) in enumerate(runs.items()):
+            stages = regime_stage_sparsity(h)
+            ax.plot(stages.index, stages.values, color=colors[label], marker="o", lw=1,
+                    label=f"{label} (n={len(runs)})" if k == 0 else None)
+    ax.set(title="SEL-95: gradient entries zeroed per stage", xlabel="stage", ylabel="mean sparsity (%)",
+           ylim=(0, 100))
+    ax = axes[2]
+    order = list(EXPERIMENTS)
+    for i, (label, part) in enumerate(finals.groupby("regime", sort=False)):
+        x = [order.index(e) + (i - 1) * 0.22 for e in part["experiment"]]
+        ax.scatter(x, part["test_100"], color=colors[label], s=22, label=label)
+    ax.set_xticks(range(len(order)), [EXPERIMENT_TITLES[e] for e in order], fontsize=8)
+    ax.set(title="Last held-out accuracy, each run", ylabel="accuracy (%)")
+    for a in axes:
+        a.xaxis.set_major_locator(MaxNLocator(integer=True)) if a is not axes[2] else None
+    axes[0].legend(fontsize=7, loc="lower right")
+    return fig
 
 
 def save_all(results: AnyResults, out_dir: str | Path) -> list[Path]:

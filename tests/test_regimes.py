@@ -1,0 +1,42 @@
+"""The regimes side by side, read from the committed runs and the original's published CSVs."""
+import json
+
+import pandas as pd
+
+from selcore.report import regimes
+from selcore.report.summary import read_history
+from tests.conftest import REPO
+
+RESULTS = REPO / "results"
+
+
+def test_the_regime_table_reads_finished_runs_and_the_originals_row():
+    table = regimes.regime_table("sel95", RESULTS, profiles=("quick",))
+    quick = table.loc["width 16, from scratch (quick)"]
+    assert list(quick.index) == [42, 43, 44]
+    h42 = read_history(RESULTS / "quick" / "seed42" / "hist_sel95.csv")
+    sel = h42[h42["stage"] > 0]
+    assert quick.loc[42, "sparsity, first SEL epoch (%)"] == 100 * sel["sparsity"].iloc[0]
+    assert quick.loc[42, "held-out (%)"] == h42["test_100"].iloc[-1]
+    original = table.loc[regimes.ORIGINAL].loc[42]
+    assert original["epochs"] == 50 and original["sparsity, stage 1 (%)"] > 99  # the published run masks nearly all
+
+
+def test_an_unfinished_run_is_left_out(tmp_path):
+    folder = tmp_path / "quick" / "seed42"
+    folder.mkdir(parents=True)
+    src = RESULTS / "quick" / "seed42"
+    (folder / "hist_baseline.csv").write_text((src / "hist_baseline.csv").read_text())
+    record = json.loads((src / "run_baseline.json").read_text())
+    (folder / "run_baseline.json").write_text(json.dumps({**record, "status": "running"}))
+    assert regimes.finished("baseline", "quick", tmp_path) == {}
+    (folder / "run_baseline.json").write_text(json.dumps(record))
+    assert list(regimes.finished("baseline", "quick", tmp_path)) == [42]
+
+
+def test_final_accuracies_hold_every_finished_run_of_the_four_experiments():
+    finals = regimes.final_accuracies(RESULTS, profiles=("quick",))
+    counts = finals.groupby(["regime", "experiment"]).size()
+    assert set(counts.loc["width 16, from scratch (quick)"]) == {3}
+    assert set(counts.loc[regimes.ORIGINAL]) == {1} and len(counts.loc[regimes.ORIGINAL]) == 4
+    assert isinstance(finals, pd.DataFrame) and finals["test_100"].between(0, 100).all()
