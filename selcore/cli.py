@@ -154,7 +154,7 @@ def main(argv=None) -> int:
                                          summary_table)
             table = summary_table(load_results(args.results, args.partial), best=args.best)
             measured = table["exec FLOPs T"].notna().any()  # the original's CSVs have no executed FLOPs
-            print(format_table(table if measured else table.drop(columns="exec FLOPs saved %")))
+            print(format_table(table if measured else table.drop(columns=["exec FLOPs T", "exec FLOPs saved %"])))
             if measured:
                 print(SAVED_NOTE)
             if "exec FLOPs T" in table and table["exec FLOPs T"].isna().all():
@@ -200,7 +200,8 @@ def main(argv=None) -> int:
             # lazy, see the note at the top of main
             from .sweep.cli import sweep_command
             # --status reads records: the profile only names the sweep, no need to announce the choice
-            args.profile = args.profile or default_profile() if args.status else chosen_profile(args.profile)
+            args.profile = (chosen_profile(args.profile) if args.profile else default_profile()) if args.status \
+                else chosen_profile(args.profile)
             return sweep_command(args)
         if args.cmd == "bench":
             # lazy, see the note at the top of main

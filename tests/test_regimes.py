@@ -40,3 +40,4 @@ def test_final_accuracies_hold_every_finished_run_of_the_four_experiments():
     assert set(counts.loc["width 16, from scratch (quick)"]) == {3}
     assert set(counts.loc[regimes.ORIGINAL]) == {1} and len(counts.loc[regimes.ORIGINAL]) == 4
     assert isinstance(finals, pd.DataFrame) and finals["test_100"].between(0, 100).all()
+

@@ -140,7 +140,8 @@ class ChapterRuns:
     def compare(self, experiment: str, other: dict[int, pd.DataFrame] | None = None) -> int:
         """Paired by seed, this experiment's last epoch against ``experiment``'s: held-out accuracy difference (pp)
         and executed and proxy training FLOPs as a share of the other's (%), glued as
-        ``<name>_vs_<experiment>_{acc,exec,proxy}`` (mean [95% CI] (n=k)); returns the number of seeds paired.
+        ``<name>_vs_<experiment>_{acc,exec,proxy}`` (mean [95% CI], with (n=k) only where fewer seeds than the
+        chapter's are paired: the text states the chapter's n); returns the number of seeds paired.
         ``other``: that experiment's histories when already read (``others``)."""
         other = self.others(experiment) if other is None else other
         seeds = [s for s in self.seeds if s in other]
@@ -151,7 +152,8 @@ class ChapterRuns:
                     "proxy": [100 * mine[s]["flops_T"] / ref[s]["flops_T"] for s in seeds]}
         for key, values in measures.items():
             c = mean_ci(values, bounds=PP if key == "acc" else NONNEGATIVE)
-            text = format_ci(c["mean"], c["lo"], c["hi"], c["n"]) if seeds else "not run"
+            paired = None if len(seeds) == len(self.seeds) else c["n"]  # n is the chapter's, stated beside it
+            text = format_ci(c["mean"], c["lo"], c["hi"], paired) if seeds else "not run"
             glue_value(f"{self.name}_vs_{experiment}_{key}", text)
         return len(seeds)
 
@@ -185,7 +187,7 @@ class ChapterRuns:
         for label, col in metrics.items():
             s = across.loc[label]
             fmt = {"sig": 3} if "FLOPs" in label or "density" in label else {"digits": 1}
-            glue_value(f"{self.name}_seeds_{col}", format_ci(s["mean"], s["lo"], s["hi"], int(s["n"]), **fmt))
+            glue_value(f"{self.name}_seeds_{col}", format_ci(s["mean"], s["lo"], s["hi"], **fmt))  # n: _n_seeds
             glue_value(f"{self.name}_seeds_{col}_mean", float(s["mean"]))
         glue_value(f"{self.name}_n_seeds", len(finals))
         glue_value(f"{self.name}_seed_list", ", ".join(str(s) for s in finals.index))
@@ -227,7 +229,9 @@ def run(configs: dict[int, Config], profile: str, results_root: str = "results",
     """Run every seed's configuration into ``results_root/<profile>/seed<k>`` (resuming, or skipping a finished
     run) and return the runs. A configuration that differs from the profile's (a chapter parameter or a setting)
     writes under ``runs/<chapter>-<setting>/`` instead when ``results_root`` is the default (``params.variant_root``).
-    Glues the chapter's headline (``ChapterRuns.headline``) and the runs its registry entry is ``compared_with``."""
+    Trains the Baseline of a seed where its folder has none (a rerun with other parameters, a profile not run before),
+    then glues the chapter's headline (``ChapterRuns.headline``) and the runs its registry entry is
+    ``compared_with``."""
     cfg = next(iter(configs.values()))
     name = cfg.experiment
     changed = changed_fields(cfg, profile_config(profile, name, data=cfg.data, seed=cfg.seed))
@@ -237,6 +241,10 @@ def run(configs: dict[int, Config], profile: str, results_root: str = "results",
               f"results go to {root}/{profile}/, not {results_root}/ (pass results_root to choose)")
     folders = {s: seed_dir(profile, s, root) for s in configs}
     histories = {s: read_history(run_experiment(c, folders[s], fresh=fresh)) for s, c in configs.items()}
+    for s, c in configs.items():  # the headline compares with the Baseline of the same seed and configuration
+        if name != BASELINE and not RunPaths(folders[s], BASELINE).csv.exists():
+            print(f"seed {s}: no Baseline in {folders[s]}; training it for the comparison (same configuration)")
+            run_experiment(c.replace(experiment=BASELINE), folders[s])
     run_info = {s: read_json(RunPaths(folders[s], name).run_json) for s in configs}
     print(f"seeds run: {list(configs)}")
     runs = ChapterRuns(name, configs, histories, run_info, folders)

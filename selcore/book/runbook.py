@@ -210,7 +210,7 @@ def run_book(profile: str, data: str = "", only: list[str] | None = None, force:
     log_file.parent.mkdir(parents=True, exist_ok=True)
     todo = [n for n in chapters if not only or n in only]
     times = {n: recorded_seconds(repo / "book", n, profile) for n in todo}
-    log(f"[run] {len(todo)} chapters, profile {profile}; papermill's and the kernels' output: "
+    log(f"[run] {len(todo)} chapter{'s' * (len(todo) != 1)}, profile {profile}; papermill's and the kernels' output: "
         f"{portable_path(str(log_file), repo)}")
     records, start = [], time.perf_counter()
     for k, name in enumerate(todo, 1):
