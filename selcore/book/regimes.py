@@ -24,18 +24,20 @@ GLUED_COLUMNS = {"test_100": "held-out (%)", "test_full": "full test (%)",
 
 
 def glue_original(name: str, original: Path | None = None) -> None:
-    """Glue the original's published run of ``name`` as ``<name>_original_<key>`` (``GLUED_COLUMNS``, one decimal)."""
+    """Glue the original's published run of ``name`` as ``<name>_original_<key>`` (``GLUED_COLUMNS``, one decimal and
+    the % sign)."""
     row = run_row(read_history(RunPaths(original or original_results_dir(), name).csv))
     for key, col in GLUED_COLUMNS.items():
         if col in row:
-            glue(f"{name}_original_{key}", f"{row[col]:.1f}")
+            glue(f"{name}_original_{key}", f"{row[col]:.1f}%")
 
 
 def glue_regime(name: str, profile: str, results_root: str | Path = "results") -> int:
     """Glue ``<name>_<profile>_n`` (finished runs), ``_seed_list``, and mean [95% CI] over them of the held-out and
     full-test accuracy, epoch 1's full-test accuracy and (staged runs) the sparsity of the first SEL epoch, of stage 1
     and of all SEL epochs: ``<name>_<profile>_{test_100,test_full,epoch1_full,first_sparsity,stage1_sparsity,
-    sparsity}`` ("no finished run yet" where none); returns the number of finished runs."""
+    sparsity}``, written with the % sign and the n they rest on ("no finished run yet" where none); returns the
+    number of finished runs."""
     runs = finished(name, profile, results_root)
     rows = pd.DataFrame([run_row(h) for h in runs.values()], index=list(runs))
     for key, col in GLUED_COLUMNS.items():
@@ -43,7 +45,7 @@ def glue_regime(name: str, profile: str, results_root: str | Path = "results") -
             glue(f"{name}_{profile}_{key}", "no finished run yet" if rows.empty else "not logged")
             continue
         c = mean_ci(rows[col], bounds=bounds_of("test_100"))  # accuracies and sparsities alike: % in [0, 100]
-        glue(f"{name}_{profile}_{key}", format_ci(c["mean"], c["lo"], c["hi"], int(c["n"]), digits=1))
+        glue(f"{name}_{profile}_{key}", f"{format_ci(c['mean'], c['lo'], c['hi'], digits=1)}% (n={int(c['n'])})")
     glue(f"{name}_{profile}_n", len(runs))
     glue(f"{name}_{profile}_seed_list", ", ".join(map(str, runs)) or "none")
     return len(runs)
@@ -51,7 +53,7 @@ def glue_regime(name: str, profile: str, results_root: str | Path = "results") -
 
 def show_stages(name: str, results_root: str | Path = "results", profiles: Iterable[str] = ("quick", "wide")):
     """``stage_table`` numbered and captioned."""
-    return table(stage_table(name, results_root, profiles), f"{name}'s mean gradient sparsity (%) in each SEL stage, "
+    return table(stage_table(name, results_root, profiles).round(1), f"{name}'s mean gradient sparsity (%) in each SEL stage, "
                  "one row per finished run of each regime and the original's.")
 
 
@@ -60,7 +62,7 @@ def show(name: str, results_root: str | Path = "results", profiles: Iterable[str
     profiles = tuple(profiles)
     counts = {p: glue_regime(name, p, results_root) for p in profiles}
     glue_original(name)
-    df = regime_table(name, results_root, profiles)
+    df = regime_table(name, results_root, profiles).round(1).round({"executed FLOPs (T)": 2, "time (s)": 0})
     missing = ", ".join(f"{p}: {len(PROFILE_SEEDS[p]) - n} of {len(PROFILE_SEEDS[p])} seeds not finished"
                         for p, n in counts.items() if n < len(PROFILE_SEEDS[p]))
     return table(df, f"{name}'s last epoch in each regime, one row per finished run (accuracies and sparsities in %, "

@@ -22,6 +22,7 @@ import matplotlib.pyplot as plt
 import pandas as pd
 import seaborn as sns
 from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
 from matplotlib.ticker import MaxNLocator
 
 from ..config import EXPERIMENTS, EXPERIMENT_TITLES
@@ -376,28 +377,29 @@ def regime_curves(baseline: dict[str, dict[int, pd.DataFrame]], sel95: dict[str,
     colors = {label: f"C{i}" for i, label in enumerate(dict.fromkeys([*baseline, *sel95, *finals.get("regime", [])]))}
     ax = axes[0]
     for label, runs in baseline.items():
-        for k, (seed, h) in enumerate(runs.items()):
-            ax.plot(h["epoch"], h["test_full"], color=colors[label], marker=".", lw=1,
-                    label=f"{label} (n={len(runs)})" if k == 0 else None)
+        for h in runs.values():
+            ax.plot(h["epoch"], h["test_full"], color=colors[label], marker=".", lw=1)
     ax.set(title="Baseline: full-test accuracy per epoch", xlabel="epoch", ylabel="accuracy (%)")
     ax = axes[1]
     for label, runs in sel95.items():
-        for k, (seed, h) in enumerate(runs.items()):
+        for h in runs.values():
             stages = regime_stage_sparsity(h)
-            ax.plot(stages.index, stages.values, color=colors[label], marker="o", lw=1,
-                    label=f"{label} (n={len(runs)})" if k == 0 else None)
+            ax.plot(stages.index, stages.values, color=colors[label], marker="o", lw=1)
     ax.set(title="SEL-95: gradient entries zeroed per stage", xlabel="stage", ylabel="mean sparsity (%)",
            ylim=(0, 100))
     ax = axes[2]
     order = list(EXPERIMENTS)
     for i, (label, part) in enumerate(finals.groupby("regime", sort=False)):
         x = [order.index(e) + (i - 1) * 0.22 for e in part["experiment"]]
-        ax.scatter(x, part["test_100"], color=colors[label], s=22, label=label)
+        ax.scatter(x, part["test_100"], color=colors[label], s=22)
     ax.set_xticks(range(len(order)), [EXPERIMENT_TITLES[e] for e in order], fontsize=8)
     ax.set(title="Last held-out accuracy, each run", ylabel="accuracy (%)")
-    for a in axes:
-        a.xaxis.set_major_locator(MaxNLocator(integer=True)) if a is not axes[2] else None
-    axes[0].legend(fontsize=7, loc="lower right")
+    for a in axes[:2]:
+        a.xaxis.set_major_locator(MaxNLocator(integer=True))
+    counts = {label: max(len(baseline.get(label, {})), len(sel95.get(label, {}))) for label in colors}
+    handles = [Line2D([], [], color=c, marker="o", lw=1) for c in colors.values()]
+    fig.legend(handles, [f"{label} (n={counts[label]} finished)" for label in colors], loc="outside lower center",
+               ncol=len(colors), fontsize=8)
     return fig
 
 
