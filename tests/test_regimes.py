@@ -41,3 +41,13 @@ def test_final_accuracies_hold_every_finished_run_of_the_four_experiments():
     assert set(counts.loc[regimes.ORIGINAL]) == {1} and len(counts.loc[regimes.ORIGINAL]) == 4
     assert isinstance(finals, pd.DataFrame) and finals["test_100"].between(0, 100).all()
 
+
+
+def test_without_the_originals_csvs_the_regimes_say_so_instead_of_failing(tmp_path, monkeypatch):
+    from selcore.book import finding, regimes as book_regimes
+    monkeypatch.setenv("SELCORE_REFERENCE", str(tmp_path / "nowhere"))
+    finding.GLUED.clear()
+    book_regimes.glue_original("sel95")
+    assert finding.GLUED["sel95_original_first_sparsity"].startswith("not available here")
+    table = regimes.regime_table("sel95", RESULTS, profiles=("quick",))
+    assert regimes.ORIGINAL not in table.index.get_level_values(0)

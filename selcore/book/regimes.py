@@ -25,10 +25,13 @@ GLUED_COLUMNS = {"test_100": "held-out (%)", "test_full": "full test (%)",
 
 def glue_original(name: str, original: Path | None = None) -> None:
     """Glue the original's published run of ``name`` as ``<name>_original_<key>`` (``GLUED_COLUMNS``, one decimal and
-    the % sign)."""
-    row = run_row(read_history(RunPaths(original or original_results_dir(), name).csv))
+    the % sign; a sentence saying where they were looked for when the release's CSVs are not there)."""
+    path = RunPaths(original or original_results_dir(), name).csv
+    row = run_row(read_history(path)) if path.exists() else None
     for key, col in GLUED_COLUMNS.items():
-        if col in row:
+        if row is None:  # the release's CSVs are not committed: $SELCORE_REFERENCE or ../shared/reference
+            glue(f"{name}_original_{key}", f"not available here ({path.parent} is missing)")
+        elif col in row:
             glue(f"{name}_original_{key}", f"{row[col]:.1f}%")
 
 
