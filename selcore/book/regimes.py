@@ -56,7 +56,7 @@ def glue_regime(name: str, profile: str, results_root: str | Path = "results") -
 
 def show_stages(name: str, results_root: str | Path = "results", profiles: Iterable[str] = ("quick", "wide")):
     """``stage_table`` numbered and captioned."""
-    return table(stage_table(name, results_root, profiles).round(1), f"{name}'s mean gradient sparsity (%) in each SEL stage, "
+    return table(stage_table(name, results_root, profiles).style.format(precision=1), f"{name}'s mean gradient sparsity (%) in each SEL stage, "
                  "one row per finished run of each regime and the original's.")
 
 
@@ -65,7 +65,8 @@ def show(name: str, results_root: str | Path = "results", profiles: Iterable[str
     profiles = tuple(profiles)
     counts = {p: glue_regime(name, p, results_root) for p in profiles}
     glue_original(name)
-    df = regime_table(name, results_root, profiles).round(1).round({"executed FLOPs (T)": 2, "time (s)": 0})
+    df = regime_table(name, results_root, profiles).style.format(precision=1).format(
+        {"executed FLOPs (T)": "{:.2f}", "time (s)": "{:.0f}", "epochs": "{:d}"})
     missing = ", ".join(f"{p}: {len(PROFILE_SEEDS[p]) - n} of {len(PROFILE_SEEDS[p])} seeds not finished"
                         for p, n in counts.items() if n < len(PROFILE_SEEDS[p]))
     return table(df, f"{name}'s last epoch in each regime, one row per finished run (accuracies and sparsities in %, "
