@@ -55,13 +55,14 @@ def cli(*args, cwd=REPO):
 
 @pytest.mark.slow  # a fresh interpreter per case
 @pytest.mark.parametrize("args, words", [
-    (["experiment", "sel50", "--out", "{out}"], "unknown experiment 'sel50' (did you mean 'sel95'?)"),
-    (["experiment", "baseline", "--out", "{out}", "--frobnicate"], "unrecognized arguments"),
-    (["experiment", "baseline", "--out", "{out}", "--set", "num_epochs=0"], "num_epochs"),
-    (["experiment", "sel95", "--out", "{out}", "--set", "percentile=100"], "percentile"),
-    (["experiment", "lottery", "--out", "{out}", "--set", "prune_fraction=1.5"], "prune_fraction"),
-    (["experiment", "baseline", "--out", "{out}", "--set", "nonsense=1"], "unknown parameter"),
-    (["experiment", "baseline", "--out", "{out}", "--data", "{out}/missing.tar.gz"], "does not exist"),
+    (["experiment", "sel50", "--profile", "quick", "--out", "{out}"],
+     "unknown experiment 'sel50' (did you mean 'sel95'?)"),
+    (["experiment", "baseline", "--profile", "quick", "--out", "{out}", "--frobnicate"], "unrecognized arguments"),
+    (["experiment", "baseline", "--profile", "quick", "--out", "{out}", "--set", "num_epochs=0"], "num_epochs"),
+    (["experiment", "sel95", "--profile", "quick", "--out", "{out}", "--set", "percentile=100"], "percentile"),
+    (["experiment", "lottery", "--profile", "quick", "--out", "{out}", "--set", "prune_fraction=1.5"], "prune_fraction"),
+    (["experiment", "baseline", "--profile", "quick", "--out", "{out}", "--set", "nonsense=1"], "unknown parameter"),
+    (["experiment", "baseline", "--profile", "quick", "--out", "{out}", "--data", "{out}/missing.tar.gz"], "does not exist"),
     (["summary", "{out}"], "no hist_"),
 ])
 def test_cli_bad_input_is_one_line_and_starts_no_work(tmp_path, args, words):
@@ -76,7 +77,7 @@ def test_cli_bad_input_is_one_line_and_starts_no_work(tmp_path, args, words):
 def test_cli_corrupt_and_nine_class_data(tmp_path, data_tar):
     cut = tmp_path / "cut.tar.gz"
     cut.write_bytes(data_tar.read_bytes()[:1_000_000])
-    r = cli("experiment", "baseline", "--out", str(tmp_path / "o"), "--data", str(cut),
+    r = cli("experiment", "baseline", "--profile", "quick", "--out", str(tmp_path / "o"), "--data", str(cut),
             "--set", f"data_cache={tmp_path / 'c'}")
     assert r.returncode == 2 and "corrupt or truncated" in r.stderr and len(r.stderr.strip().splitlines()) == 1
     import tarfile
@@ -85,7 +86,7 @@ def test_cli_corrupt_and_nine_class_data(tmp_path, data_tar):
             if m.isfile() and m.name.endswith("/0000.jpg") and "/ship/" not in m.name:
                 tf.extract(m, tmp_path / "t", filter="data")
     root = next(p for p in (tmp_path / "t").rglob("train")).parent
-    r = cli("experiment", "baseline", "--out", str(tmp_path / "o"), "--data", str(root),
+    r = cli("experiment", "baseline", "--profile", "quick", "--out", str(tmp_path / "o"), "--data", str(root),
             "--set", f"data_cache={tmp_path / 'c'}")
     assert r.returncode == 2 and "CIFAR-10 needs 10" in r.stderr and len(r.stderr.strip().splitlines()) == 1
     assert not (tmp_path / "o" / "hist_baseline.csv").exists()
