@@ -56,8 +56,9 @@ def glue_regime(name: str, profile: str, results_root: str | Path = "results") -
 
 def show_stages(name: str, results_root: str | Path = "results", profiles: Iterable[str] = ("quick", "wide")):
     """``stage_table`` numbered and captioned."""
-    return table(stage_table(name, results_root, profiles).style.format(precision=1), f"{name}'s mean gradient sparsity (%) in each SEL stage, "
-                 "one row per finished run of each regime and the original's.")
+    return table(stage_table(name, results_root, profiles).style.format(precision=1),
+                 f"{name}'s mean gradient sparsity (%) in each SEL stage, one row per finished run of each regime and "
+                 "the original's.")
 
 
 def show(name: str, results_root: str | Path = "results", profiles: Iterable[str] = ("quick", "wide")):
