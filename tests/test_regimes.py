@@ -11,7 +11,7 @@ RESULTS = REPO / "results"
 
 
 def test_the_regime_table_reads_finished_runs_and_the_originals_row():
-    table = regimes.regime_table("sel95", RESULTS, profiles=("quick",))
+    table = regimes.regime_table(regimes.curves("sel95", RESULTS, profiles=("quick",)))
     quick = table.loc["width 16, from scratch (quick)"]
     assert list(quick.index) == [42, 43, 44]
     h42 = read_history(RESULTS / "quick" / "seed42" / "hist_sel95.csv")
@@ -49,5 +49,5 @@ def test_without_the_originals_csvs_the_regimes_say_so_instead_of_failing(tmp_pa
     finding.GLUED.clear()
     book_regimes.glue_original("sel95")
     assert finding.GLUED["sel95_original_first_sparsity"].startswith("not available here")
-    table = regimes.regime_table("sel95", RESULTS, profiles=("quick",))
+    table = regimes.regime_table(regimes.curves("sel95", RESULTS, profiles=("quick",)))
     assert regimes.ORIGINAL not in table.index.get_level_values(0)

@@ -11,7 +11,7 @@ import pandas as pd
 
 from ..paths import RunPaths, original_results_dir
 from ..profiles import PROFILE_SEEDS
-from ..report.regimes import finished, regime_table, run_row, stage_table
+from ..report.regimes import curves, finished, regime_table, run_row, stage_table
 from ..report.stats import bounds_of, format_ci, mean_ci
 from ..report.summary import read_history
 from .finding import glue
@@ -56,7 +56,7 @@ def glue_regime(name: str, profile: str, results_root: str | Path = "results") -
 
 def show_stages(name: str, results_root: str | Path = "results", profiles: Iterable[str] = ("quick", "wide")):
     """``stage_table`` numbered and captioned."""
-    return table(stage_table(name, results_root, profiles).style.format(precision=1),
+    return table(stage_table(curves(name, results_root, profiles)).style.format(precision=1),
                  f"{name}'s mean gradient sparsity (%) in each SEL stage, one row per finished run of each regime and "
                  "the original's.")
 
@@ -66,7 +66,7 @@ def show(name: str, results_root: str | Path = "results", profiles: Iterable[str
     profiles = tuple(profiles)
     counts = {p: glue_regime(name, p, results_root) for p in profiles}
     glue_original(name)
-    df = regime_table(name, results_root, profiles).style.format(precision=1).format(
+    df = regime_table(curves(name, results_root, profiles)).style.format(precision=1).format(
         {"executed FLOPs (T)": "{:.2f}", "time (s)": "{:.0f}", "epochs": "{:d}"})
     missing = ", ".join(f"{p}: {len(PROFILE_SEEDS[p]) - n} of {len(PROFILE_SEEDS[p])} seeds not finished"
                         for p, n in counts.items() if n < len(PROFILE_SEEDS[p]))

@@ -58,34 +58,6 @@ def run_row(hist: pd.DataFrame) -> dict:
     return row
 
 
-def regime_table(name: str, results_root: str | Path = "results", profiles: Iterable[str] = ("quick", "wide"),
-                 original: Path | None = None) -> pd.DataFrame:
-    """One row per finished run of ``name`` in each profile's regime, and the original's published run last."""
-    rows = []
-    for profile in profiles:
-        for seed, hist in finished(name, profile, results_root).items():
-            rows.append({"regime": f"{REGIMES[profile]} ({profile})", "seed": seed, **run_row(hist)})
-    path = RunPaths(original or original_results_dir(), name).csv
-    if path.exists():
-        rows.append({"regime": ORIGINAL, "seed": 42, **run_row(read_history(path))})
-    return pd.DataFrame(rows).set_index(["regime", "seed"])
-
-
-def stage_table(name: str, results_root: str | Path = "results", profiles: Iterable[str] = ("quick", "wide"),
-                original: Path | None = None) -> pd.DataFrame:
-    """Mean gradient sparsity (%) of each SEL stage, one row per finished run of each regime and the original's."""
-    rows = {}
-    for profile in profiles:
-        for seed, hist in finished(name, profile, results_root).items():
-            rows[(f"{REGIMES[profile]} ({profile})", seed)] = stage_sparsity(hist)
-    path = RunPaths(original or original_results_dir(), name).csv
-    if path.exists():
-        rows[(ORIGINAL, 42)] = stage_sparsity(read_history(path))
-    df = pd.DataFrame(rows).T
-    df.index.names = ["regime", "seed"]
-    return df.rename(columns=lambda s: f"stage {s}")
-
-
 def curves(name: str, results_root: str | Path = "results", profiles: Iterable[str] = ("quick", "wide"),
            original: Path | None = None) -> dict[str, dict[int, pd.DataFrame]]:
     """``name``'s histories by regime label and seed: each profile's finished runs, then the original's."""
@@ -93,6 +65,21 @@ def curves(name: str, results_root: str | Path = "results", profiles: Iterable[s
     path = RunPaths(original or original_results_dir(), name).csv
     out[ORIGINAL] = {42: read_history(path)} if path.exists() else {}
     return out
+
+
+def regime_table(runs: dict[str, dict[int, pd.DataFrame]]) -> pd.DataFrame:
+    """One row per run of ``curves``'s histories (regime label, seed): ``run_row``."""
+    rows = [{"regime": label, "seed": seed, **run_row(h)} for label, by_seed in runs.items()
+            for seed, h in by_seed.items()]
+    return pd.DataFrame(rows).set_index(["regime", "seed"])
+
+
+def stage_table(runs: dict[str, dict[int, pd.DataFrame]]) -> pd.DataFrame:
+    """Mean gradient sparsity (%) of each SEL stage, one row per run of ``curves``'s histories."""
+    df = pd.DataFrame({(label, seed): stage_sparsity(h) for label, by_seed in runs.items()
+                       for seed, h in by_seed.items()}).T
+    df.index.names = ["regime", "seed"]
+    return df.rename(columns=lambda s: f"stage {s}")
 
 
 def final_accuracies(results_root: str | Path = "results", profiles: Iterable[str] = ("quick", "wide"),
