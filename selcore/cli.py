@@ -1,4 +1,4 @@
-"""Command line: ``python -m selcore {summary,experiment,run,chapter,chapters,sweep,bench,params} ...``."""
+"""Command line: ``python -m selcore {summary,experiment,run,chapter,chapters,sweep,bench,standin,sparsity,params} ...``."""
 from __future__ import annotations
 
 import argparse
@@ -116,8 +116,31 @@ def build_parser() -> argparse.ArgumentParser:
                                                                "job is told to checkpoint (default 90)")
     w.add_argument("--results-root", default="results", help="results go to RESULTS_ROOT/<profile>/<setting>/seed<k>")
 
+    sd = sub.add_parser("standin", help="train the sparsity study's stand-in for ImageNet weights at one width (the "
+                                        "recipe fixed on the book's plans page; skipped where it exists)")
+    sd.add_argument("--width", type=int, required=True, help="network width, e.g. 16, 32 or 64")
+    sd.add_argument("--data", default=None, help="CIFAR-10 source (default: $SELCORE_DATA or torchvision)")
+    sd.add_argument("--out", default=None, help="results folder (default: results/quick/sparsity)")
+
+    sp = sub.add_parser("sparsity", help="the sparsity study: gamma0 and one epoch of stage 1's sparsity over width, "
+                                         "start and calibration rule (resumable; trains the stand-ins it needs)")
+    sp.add_argument("--widths", default="16,32,64", help="comma list (default: 16,32,64)")
+    sp.add_argument("--seeds", default="42-46", help="e.g. 42-46 (default) or 42,43")
+    sp.add_argument("--data", default=None, help="CIFAR-10 source (default: $SELCORE_DATA or torchvision)")
+    sp.add_argument("--out", default=None, help="results folder (default: results/quick/sparsity)")
+
     sub.add_parser("params", help="list every parameter with its default and meaning")
     return p
+
+
+def _widths(text: str) -> list[int]:
+    try:
+        widths = [int(w) for w in text.split(",") if w.strip()]
+    except ValueError:
+        widths = []
+    if not widths or any(w < 1 for w in widths):
+        raise ConfigError(f"bad parameter --widths={text!r}: a comma list of positive widths, e.g. 16,32,64")
+    return widths
 
 
 def report(err: Exception) -> int | None:
@@ -214,6 +237,27 @@ def main(argv=None) -> int:
                 raise ConfigError("bad parameter: --images must be >= 10, --repeats and --check-epochs >= 1")
             run_bench(cfg.replace(width=width), args.images, args.repeats, args.out or None,
                       check_epochs=args.check_epochs)
+            return 0
+        if args.cmd in ("standin", "sparsity"):
+            # lazy, see the note at the top of main
+            from .engine.data import load_cifar10
+            from .engine.experiments import resolve_device
+            from .engine.sparsity import Study, run_study
+            from .engine.standin import StandIn, train_standin
+            from .paths import sparsity_study_dir
+            from .profiles import parse_seeds
+            out, device = args.out or sparsity_study_dir(results_dir("quick")), resolve_device("auto")
+            if args.cmd == "standin":
+                if args.width < 1:
+                    raise ConfigError(f"bad parameter --width={args.width}: a positive width, e.g. 64")
+                print(train_standin(StandIn(args.width), load_cifar10(args.data or default_source()), out, device))
+                return 0
+            widths, seeds = _widths(args.widths), parse_seeds(args.seeds, "quick")
+            study = Study(widths=tuple(widths), seeds=tuple(seeds))
+            table = run_study(load_cifar10(args.data or default_source()), out, study, device)
+            print(table.groupby(["width", "start", "calibration"])["sparsity"].agg(["count", "mean", "min", "max"])
+                  .round(3).to_string())
+            print(f"points: {out}/points.csv")
             return 0
         if args.cmd == "experiment":
             if args.name not in ALL_EXPERIMENTS:

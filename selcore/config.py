@@ -80,7 +80,8 @@ class Config:
                           "profile); needs width 64 and the weights: torch's hub cache (TORCH_HOME/hub/checkpoints, "
                           "downloaded where online) or weights_file")
     weights_file: str = _f("", "a file holding torchvision's IMAGENET1K_V1 resnet18 state dict "
-                           "(resnet18-f37072fd.pth), read instead of torch's hub cache when pretrained is true")
+                           "(resnet18-f37072fd.pth), read instead of torch's hub cache when pretrained is true; "
+                           "or a stand-in's state dict of the run's width (python -m selcore standin)")
     conv1_init: str = _f("default", "the 3x3 stem conv1's initialisation: 'default' (nn.Conv2d's own, "
                          "kaiming-uniform a=sqrt(5): the original code replaces conv1 after torchvision's init) "
                          "or 'kaiming' (torchvision's kaiming-normal fan_out, as every other conv)")
@@ -251,8 +252,9 @@ class Config:
             bad("stage_epochs", f"needs one entry per stage ({self.num_stages} stages)")
         if any(e <= 0 for e in self.stage_epochs):
             bad("stage_epochs", "every stage needs >= 1 epoch")
-        if self.pretrained and self.width != 64:
-            bad("pretrained", "ImageNet weights exist only for width=64")
+        if self.pretrained and self.width != 64 and not self.weights_file:
+            bad("pretrained", "ImageNet weights exist only for width=64 (another width reads a stand-in's "
+                              "weights_file)")
         if self.weights_file and not self.pretrained:
             bad("weights_file", "is read only with pretrained=true")
         if self.train_per_class and self.calib_size > 10 * self.train_per_class:

@@ -96,3 +96,9 @@ def original_results_dir() -> Path:
 def default_source() -> str:
     """The CIFAR-10 source where none is named: ``$SELCORE_DATA``, else ``torchvision`` (its download)."""
     return os.environ.get("SELCORE_DATA", "torchvision")
+
+
+def sparsity_study_dir(profile_root: Path | str) -> Path:
+    """The sparsity study's points table and stand-in records (``engine.sparsity``) of a profile's results folder
+    (the planned grid lives in results/quick: it is defined on the quick profile's images)."""
+    return Path(profile_root) / "sparsity"

@@ -101,6 +101,8 @@ def curriculum_path(cfg: Config, root: str | Path) -> Path:
     c = curriculum_config(cfg)
     key = (f"s{c.seed}-w{c.width}-p{int(c.pretrained)}-n{c.train_per_class}-q{c.percentile:g}-c{c.calib_size}"
            f"-{c.calibration_mode}-a{int(c.score_augmented)}-i{c.conv1_init}")
+    if c.pretrained and c.weights_file:  # a stand-in's or a named file's weights: another scorer
+        key += f"-f{Path(c.weights_file).stem}"
     return RunPaths(Path(root), cfg.experiment).curriculum(key)
 
 

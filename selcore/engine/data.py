@@ -168,7 +168,13 @@ def _decode(files: dict, name: str) -> CIFAR10:
 # ---------------------------------------------------------------------------------------------
 def first_per_class(y: torch.Tensor, n: int) -> torch.Tensor:
     """Indices of the first ``n`` items of each class, returned in dataset order."""
-    idx = [torch.nonzero(y == c).flatten()[:n] for c in range(int(y.max()) + 1)]
+    return per_class_range(y, 0, n)
+
+
+def per_class_range(y: torch.Tensor, start: int, stop: int | None = None) -> torch.Tensor:
+    """Indices of the items ``start`` .. ``stop - 1`` (to the end: None) of each class, in dataset order: e.g.
+    ``start=500`` is every image the reduced profiles, which use each class's first 500, leave out."""
+    idx = [torch.nonzero(y == c).flatten()[start:stop] for c in range(int(y.max()) + 1)]
     return torch.sort(torch.cat(idx)).values
 
 
@@ -186,11 +192,13 @@ class DeviceData:
     """
 
     def __init__(self, data: CIFAR10, device: torch.device, train_per_class: int = 0,
-                 held_out_per_class: int = 100, test_per_class: int = 0):
+                 held_out_per_class: int = 100, test_per_class: int = 0, train_skip_per_class: int = 0):
+        """``train_per_class`` images of each class (0: all) after its first ``train_skip_per_class``."""
         self.device = device
         self.classes = data.classes
         self.source = data.source
-        tr = first_per_class(data.train_y, train_per_class) if train_per_class else torch.arange(len(data.train_y))
+        tr = per_class_range(data.train_y, train_skip_per_class,
+                             train_skip_per_class + train_per_class if train_per_class else None)
         self.train_x = data.train_x[tr].to(device)
         self.train_y = data.train_y[tr].to(device)
         self.mean = torch.tensor(MEAN, device=device).view(1, 3, 1, 1)

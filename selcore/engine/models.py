@@ -64,20 +64,34 @@ def build_model(width: int = 64, pretrained: bool = False, num_classes: int = 10
     after the rest of the network, because the original replaces torchvision's conv1 after torchvision has
     initialised its layers. ``'kaiming'``: torchvision's kaiming-normal (fan_out) like every other conv,
     std = sqrt(2 / (9 w)), about half of the default's at width 64. ``pretrained``: every layer but conv1 and fc
-    from torchvision's ImageNet weights (``imagenet_state_dict``), as the original adapts them."""
+    from torchvision's ImageNet weights (``imagenet_state_dict``), as the original adapts them; with
+    ``weights_file``, from that file's ResNet-18 state dict, which may be of any width whose shapes match
+    (the sparsity study's stand-ins, ``engine.standin``), adapted the same way."""
     if conv1_init not in ("default", "kaiming"):
         raise ValueError(f"conv1_init must be 'default' or 'kaiming', not {conv1_init!r}")
     net = CifarResNet18(width, num_classes)
     if conv1_init == "default":
         net.conv1.reset_parameters()
     if pretrained:
-        if width != 64:
+        if width != 64 and not weights_file:
             raise WeightsUnavailable("ImageNet weights exist only for width=64")
-        state = imagenet_state_dict(weights_file)
-        state = {k: v for k, v in state.items() if not k.startswith(("conv1.", "fc."))}
-        missing, unexpected = net.load_state_dict(state, strict=False)
-        assert set(missing) <= {"conv1.weight", "fc.weight", "fc.bias"} and not unexpected
+        adapt(net, imagenet_state_dict(weights_file), weights_file)
     return net
+
+
+def adapt(net: CifarResNet18, state: dict, source: str = "") -> None:
+    """Load a ResNet-18 ``state`` into ``net`` as the original adapts ImageNet weights: every weight and every
+    BatchNorm running statistic but ``conv1`` and ``fc``, which keep ``net``'s fresh initialisation.
+    WeightsUnavailable (one line) where a shape differs from ``net``'s (another width)."""
+    kept = {k: v for k, v in state.items() if not k.startswith(("conv1.", "fc."))}
+    own = net.state_dict()
+    wrong = [k for k, v in kept.items() if k in own and own[k].shape != v.shape]
+    if wrong:
+        raise WeightsUnavailable(f"bad parameter weights_file={source!r}: its {wrong[0]} has shape "
+                                 f"{tuple(kept[wrong[0]].shape)}, the width-{own['bn1.weight'].shape[0]} network's is "
+                                 f"{tuple(own[wrong[0]].shape)} (a state dict of another width)")
+    missing, unexpected = net.load_state_dict(kept, strict=False)
+    assert set(missing) <= {"conv1.weight", "fc.weight", "fc.bias"} and not unexpected
 
 
 WEIGHTS_NAME = ResNet18_Weights.IMAGENET1K_V1.url.rsplit("/", 1)[-1]

@@ -403,6 +403,42 @@ def regime_curves(baseline: dict[str, dict[int, pd.DataFrame]], sel95: dict[str,
     return fig
 
 
+def sparsity_study(points: pd.DataFrame, cells: pd.DataFrame, original: float | None, rule: float):
+    """The sparsity study (``engine.sparsity``'s points, ``report.sparsity.cells``): the first SEL epoch's sparsity
+    (%) against the width, one panel per calibration rule, one colour per start; each seed a dot, each cell's mean
+    with its 95% interval; the decision rule's threshold and the original's value as horizontal lines."""
+    calibrations = list(dict.fromkeys(cells["calibration"]))
+    fig, axes = figure_axes((11, 3.9), ncols=len(calibrations))
+    axes = list(axes) if len(calibrations) > 1 else [axes]
+    starts = list(dict.fromkeys(cells["start"]))
+    widths = sorted(cells["width"].unique())
+    for ax, cal in zip(axes, calibrations):
+        for k, start in enumerate(starts):
+            offset = (k - (len(starts) - 1) / 2) * 0.18
+            part = points[(points["calibration"] == cal) & (points["start"] == start)]
+            x = [widths.index(w) + offset for w in part["width"]]
+            ax.scatter(x, 100 * part["sparsity"], color=f"C{k}", s=14, alpha=0.55, zorder=3)
+            c = cells[(cells["calibration"] == cal) & (cells["start"] == start)]
+            xs = [widths.index(w) + offset + 0.06 for w in c["width"]]
+            ax.errorbar(xs, 100 * c["mean"], yerr=[100 * (c["mean"] - c["lo"]).fillna(0),
+                                                   100 * (c["hi"] - c["mean"]).fillna(0)],
+                        fmt="D", color=f"C{k}", ms=5, capsize=3, lw=1.2, zorder=4)
+        ax.axhline(100 * rule, color="0.3", ls="--", lw=1)
+        if original is not None:
+            ax.axhline(100 * original, color="C3", ls=":", lw=1.4)
+        ax.set_xticks(range(len(widths)), [str(w) for w in widths])
+        ax.set(title=f"calibration: {cal}", xlabel="width", ylabel="gradient entries zeroed, first SEL epoch (%)",
+               ylim=(0, 100))
+    n = int(cells["n"].max()) if len(cells) else 0
+    handles = [Line2D([], [], color=f"C{k}", marker="D", lw=1.2) for k in range(len(starts))]
+    labels = [f"{s} (each seed a dot, mean and 95% CI; n={n} seeds per cell)" for s in starts]
+    handles += [Line2D([], [], color="0.3", ls="--"), Line2D([], [], color="C3", ls=":")]
+    labels += [f"the rule: lower end >= {100 * rule:.0f}%",
+               "the original's first SEL epoch" + (f" ({100 * original:.1f}%)" if original is not None else " (n/a)")]
+    fig.legend(handles, labels, loc="outside lower center", ncol=2, fontsize=8)
+    return fig
+
+
 def save_all(results: AnyResults, out_dir: str | Path) -> list[Path]:
     """Write every figure of ``FIGURES`` as ``<out_dir>/<name>.png`` (one seed's results or a list of
     them, as every figure takes); returns the paths."""

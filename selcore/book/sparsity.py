@@ -1,0 +1,142 @@
+"""What the sparsity chapter does, once: run the points of the study not yet measured (none, where the committed table
+is complete), apply the plans page's rule, glue ``sp_*`` and the figure, and return the tables."""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+from IPython.display import display
+
+from ..engine.data import load_cifar10
+from ..engine.experiments import resolve_device
+from ..engine.sparsity import Study, finished, missing, points_path, run_study, study_for
+from ..engine.standin import record_path
+from ..paths import RunPaths, default_source, original_results_dir, sparsity_study_dir
+from ..profiles import results_dir
+from ..report import plots
+from ..report import sparsity as report
+from ..report.regimes import run_row
+from ..report.stats import format_ci
+from ..report.summary import read_history
+from .chapter import glue_figure, glue_value
+from .page import banner, csv_link, table
+
+FIRST = "sparsity, first SEL epoch (%)"
+
+
+@dataclass
+class SparsityStudy:
+    study: Study
+    points: pd.DataFrame
+    cells: pd.DataFrame
+    root: Path
+    results_root: str
+
+    def cell_table(self):
+        return table(report.cell_table(self.cells).style.hide(axis="index"),
+                     "Each cell of the grid over its seeds: the share of gradient entries SEL's mask zeroed in the one "
+                     "epoch of stage 1 (mean [95% CI], logit-scale t interval), each seed's value in seed order, n, the "
+                     "median calibrated gamma0, and whether the interval's lower end reaches the rule's 95%.")
+
+    def deciding(self):
+        found = report.deciding(self.cells)
+        rows = [{"factor": f, "changes that move a cell into the regime": "; ".join(v) if v else "none"}
+                for f, v in found.items()]
+        return table(pd.DataFrame(rows).style.hide(axis="index"),
+                     "Each factor of the grid and every change of that factor alone that moves a cell from not "
+                     "reaching the original's regime to reaching it (the plans page's definition of 'decides').")
+
+    def standins(self):
+        rows = []
+        for w in sorted({int(w) for w in self.points.loc[self.points["start"] == "stand-in", "width"]}):
+            path = record_path(self.root, w)
+            if path.exists():
+                r = json.loads(path.read_text())
+                rows.append({"width": w, "training images": r["training_images"], "epochs": r["epochs"],
+                             "seed": r["seed"], "full test (%)": r["test_full"], "test images": r["test_images"],
+                             "training time (min)": r["time_s"] / 60})
+        if not rows:
+            return "No stand-in record in this results folder."
+        return table(pd.DataFrame(rows).style.hide(axis="index").format(
+            {"full test (%)": "{:.1f}", "training time (min)": "{:.0f}", "training images": "{:,}",
+             "test images": "{:,}"}),
+            "The stand-ins, trained once by the recipe fixed before any was trained: their accuracy on the full "
+            "test set before adaptation (reported, not selected on) and their training time on this machine.")
+
+    def point_table(self):
+        df = self.points.sort_values(["width", "start", "calibration", "seed"])
+        return table(df.style.hide(axis="index").format({"gamma0": "{:.2e}", "sparsity": "{:.3f}", "time_s": "{:.0f}"}),
+                     "Every point: gamma0 as calibrated, the sparsity (fraction of gradient entries zeroed, mean over "
+                     "the epoch's steps) and the seconds the point took on this machine.")
+
+    def link(self):
+        return csv_link(points_path(self.root), self.results_root)
+
+
+def original_first_sparsity(original: Path | None = None) -> float | None:
+    """The original's SEL-95 first SEL epoch's sparsity (a fraction), None where its CSVs are not here."""
+    path = RunPaths(original or original_results_dir(), "sel95").csv
+    return run_row(read_history(path))[FIRST] / 100 if path.exists() else None
+
+
+def cell_text(cells: pd.DataFrame, width: int, start: str, calibration: str) -> str:
+    """One cell as prose: 'mean [lo, hi]%' (n and the per-seed values are in the table)."""
+    c = cells[(cells.width == width) & (cells.start == start) & (cells.calibration == calibration)]
+    if c.empty:
+        return "not measured"
+    r = c.iloc[0]
+    return format_ci(100 * r["mean"], 100 * r["lo"], 100 * r["hi"]) + "%"
+
+
+def verdict(cells: pd.DataFrame) -> str:
+    """The rule's outcome as a sentence."""
+    reach = cells[cells["reaches"]]
+    if reach.empty:
+        b = report.best_cell(cells)
+        return (f"no cell of the grid reaches the original's regime: the highest lower end is "
+                f"{100 * b['lo']:.1f}%, at width {b['width']}, {b['start']}, {b['calibration']} calibration")
+    names = "; ".join(f"width {r.width}, {r.start}, {r.calibration}" for r in reach.itertuples())
+    return f"{len(reach)} of {len(cells)} cells reach the original's regime ({names})"
+
+
+def deciding_text(cells: pd.DataFrame) -> str:
+    found = {f: v for f, v in report.deciding(cells).items() if v}
+    if not found:
+        return "no factor decides it in this grid"
+    return "; ".join(f"{f} decides it ({len(v)} change{'s' if len(v) > 1 else ''}: {', '.join(v)})"
+                     for f, v in found.items())
+
+
+def run(profile: str, data: str, results_root: str) -> SparsityStudy:
+    """The study of ``profile`` (``engine.sparsity.study_for``) in ``<results_root>/<profile>/sparsity``: the points
+    not yet there are measured (the images are loaded only then), the cells read, ``sp_*`` glued."""
+    study = study_for(profile)
+    root = sparsity_study_dir(results_dir(profile, results_root))
+    display(banner(profile, data or default_source()))
+    if missing(root, study):
+        run_study(load_cifar10(data or default_source()), root, study, resolve_device("auto"))
+    points = finished(root)
+    points = points[points["width"].isin(study.widths) & points["seed"].isin(study.seeds)]
+    cells = report.cells(points)
+    original = original_first_sparsity()
+    glue_value("sp_original", f"{100 * original:.1f}%" if original is not None else "not available here")
+    glue_value("sp_points", str(len(points)))
+    glue_value("sp_cells", str(len(cells)))
+    glue_value("sp_n", str(int(cells["n"].min())))
+    glue_value("sp_seed_list", ", ".join(map(str, study.seeds)))
+    glue_value("sp_widths", ", ".join(map(str, study.widths)))
+    glue_value("sp_verdict", verdict(cells))
+    glue_value("sp_deciding", deciding_text(cells))
+    for w in study.widths:
+        for s in ("scratch", "stand-in"):
+            for c in ("eval", "train"):
+                glue_value(f"sp_w{w}_{s.replace('-', '')}_{c}", cell_text(cells, w, s, c))
+    gam = cells.set_index(["width", "start", "calibration"])["gamma0 median"]
+    wide = max(study.widths)
+    glue_value("sp_gamma_scratch", f"{gam.get((wide, 'scratch', 'eval'), float('nan')):.1e}")
+    glue_value("sp_gamma_standin", f"{gam.get((wide, 'stand-in', 'eval'), float('nan')):.1e}")
+    glue_value("sp_wide", str(wide))
+    glue_figure("sp_fig", plots.sparsity_study(points, cells, original, report.RULE))
+    return SparsityStudy(study, points, cells, root, results_root)
