@@ -134,20 +134,22 @@ def _log(msg: str) -> None:
 
 def run_study(raw: CIFAR10, root: Path | str, study: Study = Study(), device: torch.device | None = None,
               log=_log) -> pd.DataFrame:
-    """Every point of ``study`` not yet in ``root``'s table, appended as it finishes (the stand-ins it needs are
-    trained first, into ``root``, where absent); returns the whole table. Prints each point with an ETA."""
+    """Every point of ``study`` not yet in ``root``'s table, appended as it finishes (each stand-in it needs is
+    trained into ``root``, where absent, before the first point that starts from it); returns the whole table.
+    Prints each point with an ETA of the points left (the stand-ins' training not counted: it prints its own)."""
     root = Path(root)
     root.mkdir(parents=True, exist_ok=True)
     device = device or torch.device("cpu")
     todo = missing(root, study)
     if not todo:
         return finished(root)
-    standins = {w: str(train_standin(study.standin(w), raw, root, device, log))
-                for w in sorted({p.width for p in todo if p.start == "stand-in"})}
+    standins: dict[int, str] = {}  # trained where first needed, so that the narrow widths' points come first
     base = profile_config(study.profile, "sel95")
     data = DeviceData(raw, device, base.train_per_class, base.held_out_per_class, base.test_per_class)
     spent: dict[int, list[float]] = {}
     for i, p in enumerate(todo, 1):
+        if p.start == "stand-in" and p.width not in standins:
+            standins[p.width] = str(train_standin(study.standin(p.width), raw, root, device, log))
         row = measure(p, data, standins.get(p.width, ""))
         _append(root, row)
         spent.setdefault(p.width, []).append(row["time_s"])
