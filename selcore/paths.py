@@ -102,3 +102,9 @@ def sparsity_study_dir(profile_root: Path | str) -> Path:
     """The sparsity study's points table and stand-in records (``engine.sparsity``) of a profile's results folder
     (the planned grid lives in results/quick: it is defined on the quick profile's images)."""
     return Path(profile_root) / "sparsity"
+
+
+def seed_plan_path(profile_root: Path | str) -> Path:
+    """The seeds planned by power analysis for the rows a profile's runs feed (the claims chapter), written once,
+    before the extra seeds run."""
+    return Path(profile_root) / "seed_plan.csv"

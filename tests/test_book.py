@@ -98,8 +98,8 @@ def test_chapters_executed_with_profile_and_glued_values_exist(smoke_book, data_
     wanted = set(re.findall(r"\{glue(?::\w+)?\}`([A-Za-z0-9_]+)[`:]", text))
     missing = wanted - _glue_names(nb)
     assert not missing, f"{chapter}: prose refers to values never glued: {sorted(missing)}"
-    if chapter in ("baseline", "lottery", "sel95", "warmup", "ablations", "sweep", "equal_compute", "applications", "analysis",
-                   "claims"):
+    if chapter in ("baseline", "lottery", "sel95", "warmup", "sparsity", "ablations", "sweep", "equal_compute",
+                   "applications", "analysis", "claims"):
         assert wanted, f"{chapter}: no number in the prose comes from the run"
     banner = "Profile `smoke`"
     assert any(banner in json.dumps(o) for c in nb.cells for o in c.get("outputs", [])), chapter
@@ -129,6 +129,7 @@ def test_built_smoke_book_shows_its_figures(smoke_book):
     assert_page_images(html / "sweep.html", 1)
     assert_page_images(html / "equal_compute.html", 1)
     assert_page_images(html / "applications.html", 1)
+    assert_page_images(html / "sparsity.html", 1)
 
 
 def test_source_notebooks_are_clean_and_parametrised():

@@ -30,7 +30,7 @@ pytestmark = pytest.mark.slow  # builds Jupyter Books and drives a real browser
 
 MIN_FIGURES = {"method.html": 5, "baseline.html": 1, "lottery.html": 1, "sel95.html": 1, "warmup.html": 1,
                "ablations.html": 3, "analysis.html": 15, "sweep.html": 1, "equal_compute.html": 1,
-               "applications.html": 1}
+               "applications.html": 1, "sparsity.html": 1}
 """Pages of the project's book and the fewest figures each must show (extend as chapters gain figures)."""
 
 
@@ -147,8 +147,8 @@ def test_built_book_every_image_loads(built_book_html):
     assert not broken, f"images that failed to load: {broken}"
 
 
-CHAPTER_PAGES = ("method", "baseline", "lottery", "sel95", "warmup", "ablations", "sweep", "equal_compute",
-                 "applications", "analysis")  # claims: a table
+CHAPTER_PAGES = ("method", "baseline", "lottery", "sel95", "warmup", "sparsity", "ablations", "sweep",
+                 "equal_compute", "applications", "analysis")  # claims: a table
 
 
 def test_built_book_figures_are_numbered_captioned_with_alt_text(built_book_html):
@@ -166,7 +166,7 @@ def test_built_book_figures_are_numbered_captioned_with_alt_text(built_book_html
 
 def test_built_book_chapters_open_with_their_finding(built_book_html):
     import re
-    for name in ("baseline", "lottery", "sel95", "warmup", "ablations", "sweep", "equal_compute", "applications",
+    for name in ("baseline", "lottery", "sel95", "warmup", "sparsity", "ablations", "sweep", "equal_compute", "applications",
                  "analysis", "claims"):
         main = (built_book_html / f"{name}.html").read_text()
         main = main[main.index("<main"):]

@@ -5,7 +5,7 @@ from selcore.book import finding
 from tests.conftest import REPO
 
 WITH_FINDING = ("ablations", "analysis", "applications", "baseline", "claims", "equal_compute", "lottery", "sel95",
-                "sweep", "warmup")
+                "sparsity", "sweep", "warmup")
 
 
 def test_every_chapter_with_a_finding_prints_it_with_numbers_from_its_committed_notebook():

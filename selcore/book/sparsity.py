@@ -17,8 +17,8 @@ from ..paths import RunPaths, default_source, original_results_dir, sparsity_stu
 from ..profiles import results_dir
 from ..report import plots
 from ..report import sparsity as report
-from ..report.regimes import run_row
-from ..report.stats import format_ci
+from ..report.regimes import ORIGINAL, curves, later_sparsity, run_row
+from ..report.stats import PERCENT, format_ci, mean_ci, seed_values
 from ..report.summary import read_history
 from .chapter import glue_figure, glue_value
 from .page import banner, csv_link, table
@@ -33,6 +33,7 @@ class SparsityStudy:
     cells: pd.DataFrame
     root: Path
     results_root: str
+    runs: pd.DataFrame
 
     def cell_table(self):
         return table(report.cell_table(self.cells).style.hide(axis="index"),
@@ -65,6 +66,13 @@ class SparsityStudy:
             "The stand-ins, trained once by the recipe fixed before any was trained: their accuracy on the full "
             "test set before adaptation (reported, not selected on) and their training time on this machine.")
 
+    def runs_table(self):
+        if self.runs.empty:
+            return "No finished SEL-95 run in this results folder."
+        return table(self.runs.style.hide(axis="index").format(precision=1),
+                     "Each finished SEL-95 run of each regime: the share of gradient entries zeroed (%) in its first "
+                     "SEL epoch, and the mean, lowest and highest over its SEL epochs after the first.")
+
     def point_table(self):
         df = self.points.sort_values(["width", "start", "calibration", "seed"])
         return table(df.style.hide(axis="index").format({"gamma0": "{:.2e}", "sparsity": "{:.3f}", "time_s": "{:.0f}"}),
@@ -93,6 +101,9 @@ def cell_text(cells: pd.DataFrame, width: int, start: str, calibration: str) -> 
 def verdict(cells: pd.DataFrame) -> str:
     """The rule's outcome as a sentence."""
     reach = cells[cells["reaches"]]
+    if cells["lo"].isna().all():
+        return (f"no cell has an interval (at most {int(cells['n'].max())} seed per cell), so the rule cannot be "
+                "applied")
     if reach.empty:
         b = report.best_cell(cells)
         return (f"no cell of the grid reaches the original's regime: the highest lower end is "
@@ -107,6 +118,30 @@ def deciding_text(cells: pd.DataFrame) -> str:
         return "no factor decides it in this grid"
     return "; ".join(f"{f} decides it ({len(v)} change{'s' if len(v) > 1 else ''}: {', '.join(v)})"
                      for f, v in found.items())
+
+
+def sel95_runs(results_root: str) -> pd.DataFrame:
+    """Each finished SEL-95 run of the quick and wide profiles and the original's: regime, seed, the first SEL
+    epoch's sparsity and the mean, lowest and highest over the later SEL epochs (%)."""
+    rows = []
+    for label, by_seed in curves("sel95", results_root).items():
+        for seed, h in by_seed.items():
+            later = later_sparsity(h)
+            rows.append({"regime": label, "seed": seed, "first SEL epoch": run_row(h)[FIRST],
+                         "later SEL epochs, mean": later.mean(), "lowest": later.min(), "highest": later.max()})
+    return pd.DataFrame(rows)
+
+
+def later_text(runs: pd.DataFrame, label_start: str) -> str:
+    """The later SEL epochs' mean sparsity over the runs of one regime: 'mean [lo, hi]% (n=k: per-seed values)'."""
+    part = runs[runs["regime"].str.startswith(label_start)] if not runs.empty else runs
+    if part.empty:
+        return "no finished run"
+    st = mean_ci(part["later SEL epochs, mean"], bounds=PERCENT)
+    if st["n"] == 1:
+        return f"{st['mean']:.1f}% (one run)"
+    return (f"{format_ci(st['mean'], st['lo'], st['hi'])}% (n={st['n']}: "
+            f"{seed_values(part['later SEL epochs, mean'])})")
 
 
 def run(profile: str, data: str, results_root: str) -> SparsityStudy:
@@ -129,14 +164,13 @@ def run(profile: str, data: str, results_root: str) -> SparsityStudy:
     glue_value("sp_widths", ", ".join(map(str, study.widths)))
     glue_value("sp_verdict", verdict(cells))
     glue_value("sp_deciding", deciding_text(cells))
-    for w in study.widths:
+    for w in sorted({16, 32, 64, *study.widths}):  # the prose names 16, 32 and 64 at every profile
         for s in ("scratch", "stand-in"):
             for c in ("eval", "train"):
                 glue_value(f"sp_w{w}_{s.replace('-', '')}_{c}", cell_text(cells, w, s, c))
-    gam = cells.set_index(["width", "start", "calibration"])["gamma0 median"]
-    wide = max(study.widths)
-    glue_value("sp_gamma_scratch", f"{gam.get((wide, 'scratch', 'eval'), float('nan')):.1e}")
-    glue_value("sp_gamma_standin", f"{gam.get((wide, 'stand-in', 'eval'), float('nan')):.1e}")
-    glue_value("sp_wide", str(wide))
+    runs = sel95_runs(results_root)
+    glue_value("sp_later_quick", later_text(runs, "width 16"))
+    glue_value("sp_later_wide", later_text(runs, "width 64, from scratch"))
+    glue_value("sp_later_original", later_text(runs, ORIGINAL))
     glue_figure("sp_fig", plots.sparsity_study(points, cells, original, report.RULE))
-    return SparsityStudy(study, points, cells, root, results_root)
+    return SparsityStudy(study, points, cells, root, results_root, runs)

@@ -196,6 +196,10 @@ class Seed:
         p = RunPaths(self.folder, e).run_json
         return float((read_json(p).get("prior_cost") or {}).get("time_s", 0.0)) if p.exists() else 0.0
 
+    def prior_samples(self, e: str) -> float:
+        p = RunPaths(self.folder, e).run_json
+        return float((read_json(p).get("prior_cost") or {}).get("samples", 0)) if p.exists() else 0.0
+
     def saving(self, e: str, col: str) -> float:
         return 100.0 * (1.0 - self.last(e, col) / self.last("baseline", col))
 
@@ -226,6 +230,21 @@ def frozen_gap(df: pd.DataFrame) -> float:
     return 100 * float((sel["update_density"] - (1 - sel["sparsity"])).mean())
 
 
+def estimated_bytes_saved(s: Seed, e: str = "sel95") -> float:
+    """Bytes a data-parallel SEL worker would send, saved vs the dense all-reduce, %, estimated from a single-process
+    SEL run's kept entries: per SEL epoch, kept share d = 1 - ``sparsity`` and a message of d's values plus their
+    positions (``comm.message_bytes`` for one message holding the whole gradient, as a share of the dense 4n bytes:
+    d + min(d, 1/32)); epochs weighted by the images they trained. A worker's own half-batch gradient keeps more
+    entries than the whole batch's, and the all-gather pads to the largest worker's message: the estimate is a
+    lower bound on what a worker would send, an upper bound on the saving."""
+    df = s.hist(e)
+    images = df["samples_seen"].diff().fillna(df["samples_seen"].iloc[0] - s.prior_samples(e))
+    sel = df["stage"] > 0 if "stage" in df else pd.Series(True, index=df.index)
+    d = 1 - df.loc[sel, "sparsity"]
+    share = d + d.clip(upper=1 / 32)
+    return 100 * (1 - float((share * images[sel]).sum() / images[sel].sum()))
+
+
 def split_forgetting(s: Seed, e: str, kind: str = "cil") -> float:
     """A Split CIFAR-10 run's average forgetting after its last task (``continual.forgetting``)."""
     A = accuracy_matrix(s.hist(e), kind)
@@ -236,6 +255,23 @@ def _early_gap(s: Seed, e: str) -> float:
     df = s.hist(e)
     first = df[df["stage"] == 1]
     return float((first["train_acc"] - first["test_full"]).mean())
+
+
+@dataclass(frozen=True)
+class WideReading:
+    """How a row reads the width-64 (``wide``) runs: the measure and value there when they differ from the row's
+    own (the bytes a SEL worker would send: estimated from SEL-95's kept entries, since the wide profile runs no
+    data-parallel experiment), and the experiments they need."""
+    needs: tuple = ()
+    value: Callable[[Seed], float] | None = None
+    measure: str = ""
+
+
+SAME = WideReading()
+"""A row read the same way from the width-64 runs as from the width-16 ones."""
+MIN_WIDE_SEEDS = 3
+"""A row rests on the width-64 runs once this many seeds have finished every experiment it needs (the regime issue's
+first three seeds); until then on width 16, and the ledger says how many width-64 seeds have finished."""
 
 
 @dataclass(frozen=True)
@@ -252,6 +288,19 @@ class Claim:
     kind: str = "claim"             # claim | plan | table (KINDS)
     check: bool = False             # an implementation check of a planned feature (its target met by construction)
     revision: Revision | None = None
+    wide: "WideReading | None" = None  # how the row reads the width-64 runs; None: it rests on width 16 only
+
+    def regime_note(self) -> str:
+        """Why a row is not read from the width-64 runs (empty where it is)."""
+        if self.wide is not None:
+            return ""
+        if self.kind == "table":
+            return "the original's CSVs"
+        if self.paper_only:
+            return "the full protocol only"
+        if self.revision and self.revision.values is not None:
+            return "width 16: the controlled timing was made there"
+        return "width 16: the wide profile does not run " + ", ".join(e for e in self.needs if e not in EXPERIMENTS)
 
     def rule_for(self, started: list[str]) -> Rule:
         """The rule that reads runs started at ``started``: the revised one when every run started on or after
@@ -264,10 +313,10 @@ class Claim:
 CLAIMS = (
     Claim("flops_saved", "SEL-95 saves 99% of training FLOPs", "99% (proxy: 0.084 T vs 33.5 T)",
           "executed training FLOPs saved vs Baseline, %", ("baseline", "sel95"),
-          lambda s: s.saving("sel95", "exec_flops_T"), Rule("at_least", 99.0), bounds=SAVED),
+          lambda s: s.saving("sel95", "exec_flops_T"), Rule("at_least", 99.0), bounds=SAVED, wide=SAME),
     Claim("sparsity", "p40 guilt threshold gives ~95% gradient sparsity", "~95%",
           "SEL-95 mean gradient sparsity over its stages, %", ("sel95",),
-          lambda s: gradient_sparsity(s.hist("sel95")), Rule("near", 95.0, 5.0), bounds=PERCENT),
+          lambda s: gradient_sparsity(s.hist("sel95")), Rule("near", 95.0, 5.0), bounds=PERCENT, wide=SAME),
     Claim("faster", "SEL trains 38% faster than the Baseline", "38% (835 s vs 1398 s)",
           "wall-clock saved vs Baseline incl. SEL's scoring pass, %", ("baseline", "sel95"),
           lambda s: 100 * (1 - (s.last("sel95", "time_s") + s.prior_time("sel95")) / s.last("baseline", "time_s")),
@@ -283,13 +332,15 @@ CLAIMS = (
                             controlled_saving)),
     Claim("warmup_recovers", "Warmup+SEL recovers ~8 pp over SEL-95", "+7.8 pp (85.3% vs 77.5%)",
           "held-out accuracy, Warmup+SEL minus SEL-95, pp", ("sel95", "warmup"),
-          lambda s: s.last("warmup", "test_100") - s.last("sel95", "test_100"), Rule("near", 8.0, 4.0), bounds=PP),
+          lambda s: s.last("warmup", "test_100") - s.last("sel95", "test_100"), Rule("near", 8.0, 4.0), bounds=PP,
+          wide=SAME),
     Claim("lottery_accuracy", "Lottery Ticket keeps Baseline accuracy (93.0% vs 93.2%)", "-0.2 pp",
           "held-out accuracy, Lottery minus Baseline, pp", ("baseline", "lottery"),
-          lambda s: s.last("lottery", "test_100") - s.last("baseline", "test_100"), Rule("at_least", -1.0), bounds=PP),
+          lambda s: s.last("lottery", "test_100") - s.last("baseline", "test_100"), Rule("at_least", -1.0), bounds=PP,
+          wide=SAME),
     Claim("lottery_savings", "Lottery Ticket saves 80% of FLOPs", "80% (6.7 T vs 33.5 T)",
           "executed training FLOPs saved vs Baseline (pretraining included), %", ("baseline", "lottery"),
-          lambda s: s.saving("lottery", "exec_flops_T"), Rule("at_least", 80.0), bounds=SAVED),
+          lambda s: s.saving("lottery", "exec_flops_T"), Rule("at_least", 80.0), bounds=SAVED, wide=SAME),
     Claim("sel_accuracy", "SEL-95 reaches 77.5% held-out accuracy", "77.5%",
           "SEL-95 held-out accuracy, %", ("sel95",), lambda s: s.last("sel95", "test_100"),
           Rule("near", 77.5, 2.0), paper_only=True, bounds=PERCENT),
@@ -303,7 +354,7 @@ CLAIMS = (
           bounds=Bounds(-200.0, 200.0)),
     Claim("frozen", "Frozen knowledge stays frozen (zeroed gradients leave weights unchanged)", "qualitative",
           "SEL-95 (Adam): weights changed per step minus gradient entries kept, pp", ("sel95",),
-          lambda s: frozen_gap(s.hist("sel95")), Rule("at_most", 0.0), bounds=PP),
+          lambda s: frozen_gap(s.hist("sel95")), Rule("at_most", 0.0), bounds=PP, wide=SAME),
     Claim("adaptive_gamma", "An auto-tuning guilt threshold removes the manual calibration (near-term plan)",
           "planned, not built", "adaptive gamma at SEL's stages: gradient entries kept minus the 5% target, pp",
           ("adaptive",), lambda s: gradient_kept(s.hist("adaptive")) - 100 * s.config("adaptive")["target_density"],
@@ -311,7 +362,10 @@ CLAIMS = (
     Claim("communication", "Sparse gradient updates dramatically reduce communication in distributed training",
           "qualitative", "data-parallel SEL-95 (2 workers): bytes a worker sent, saved vs the dense all-reduce, %",
           ("ddp_sel",), lambda s: 100 * (1 - run_bytes(s.hist("ddp_sel")) / run_bytes(s.hist("ddp_sel"), "comm_dense_bytes")),
-          Rule("at_least", 50.0), bounds=SAVED),
+          Rule("at_least", 50.0), bounds=SAVED,
+          wide=WideReading(("sel95",), estimated_bytes_saved,
+                           "bytes a SEL worker would send, saved vs the dense all-reduce, %, estimated from "
+                           "single-process SEL-95's kept entries per epoch (estimated_bytes_saved)")),
     Claim("forgetting", "SEL naturally resists catastrophic forgetting", "qualitative",
           "Split CIFAR-10, class-incremental forgetting after the last task, dense minus SEL's mask, pp",
           ("split_dense", "split_sel"), lambda s: split_forgetting(s, "split_dense") - split_forgetting(s, "split_sel"),
@@ -358,33 +412,50 @@ def original_full_test(original: Path | str) -> tuple[int, str]:
     return len(found), "; ".join(found)
 
 
-def ledger(folders: list[Path | str], profile: str, original: Path | str | None = None,
-           speed: pd.DataFrame | None = None) -> pd.DataFrame:
-    """One row per claim: what it is, the original's figure, our per-seed values, n, their mean [95% interval
-    inside the measure's range] and how that interval was computed, the rule, the one-sided p-value of the
-    reading and the verdict, Holm's adjusted p-value and verdict over the tested rows, and the seeds a power
-    calculation says would decide it. A claim whose experiments are missing from the folders reads
-    'inconclusive at this n' with n=0. The Full-test row is computed from the original's CSVs (``original``); a
-    revision that reads a controlled timing reads ``speed`` (``engine.bench.speed_comparison``) when it was made on
-    or after the revision's date."""
+def regime_seeds(c: Claim, folders: list[Path | str], wide: list[Path | str] | None,
+                 min_wide: int = MIN_WIDE_SEEDS) -> tuple[str, list[Seed], str, Callable[[Seed], float]]:
+    """Which runs row ``c`` reads: (regime, seeds, measure, value). The width-64 (``wide``) seeds that finished
+    every experiment it needs there, once there are ``min_wide`` of them and the row has a ``WideReading``; else the
+    ``folders`` (width 16 at the quick profile) with a regime saying why."""
+    if c.wide is not None and wide:
+        needs = c.wide.needs or c.needs
+        done = [s for s in (Seed(Path(f)) for f in wide) if all(s.has(e) for e in needs)]
+        if len(done) >= min_wide:
+            return "width 64 (wide)", done, c.wide.measure or c.measure, c.wide.value or c.value
+        note = f"width 16 until {min_wide} width-64 seeds finish ({len(done)} so far)"
+    else:
+        note = c.regime_note()
     seeds = [Seed(Path(f)) for f in folders]
+    return note, [s for s in seeds if c.needs and all(s.has(e) for e in c.needs)], c.measure, c.value
+
+
+def ledger(folders: list[Path | str], profile: str, original: Path | str | None = None,
+           speed: pd.DataFrame | None = None, wide: list[Path | str] | None = None,
+           min_wide: int = MIN_WIDE_SEEDS) -> pd.DataFrame:
+    """One row per claim: what it is, the regime its runs come from, the original's figure, our per-seed values, n,
+    their mean [95% interval inside the measure's range] and how that interval was computed, the rule, the one-sided
+    p-value of the reading and the verdict, Holm's adjusted p-value and verdict over the tested rows, and the seeds a
+    power calculation says would decide it. A row with a ``WideReading`` reads the width-64 seed folders ``wide``
+    once ``min_wide`` of them have finished what it needs (``regime_seeds``); every other row reads ``folders``. A
+    claim whose experiments are missing reads 'inconclusive at this n' with n=0. The Full-test row is computed from
+    the original's CSVs (``original``); a revision that reads a controlled timing reads ``speed``
+    (``engine.bench.speed_comparison``) when it was made on or after the revision's date."""
     rows = []
     for c in CLAIMS:
-        ran = [s for s in seeds if c.needs and all(s.has(e) for e in c.needs)]
-        measure = c.measure
+        regime, ran, measure, value = regime_seeds(c, folders, wide, min_wide)
         if c.revision and c.revision.values is not None:  # it reads a timing, not the runs' own clocks
             timed = speed is not None and not speed.empty and str(speed["time_utc"].min())[:10] >= c.revision.date
             rule = c.revision.rule if timed else c.rule
-            before = [c.value(s) for s in ran]
+            before = [value(s) for s in ran]
             vals = c.revision.values(ran, speed) if timed else before
             measure, revised = c.revision.measure if timed else measure, timed
         else:
-            vals = before = [c.value(s) for s in ran]
+            vals = before = [value(s) for s in ran]
             rule = c.rule_for([s.started(e) for s in ran for e in c.needs])
             revised = c.revision is not None and rule is c.revision.rule
         st = mean_ci(vals, bounds=c.bounds)
         p_conf, p_ref = rule.pvalues(st)
-        row = {"claim": c.claim, "kind": c.kind, "original": c.original, "measured": measure,
+        row = {"claim": c.claim, "kind": c.kind, "regime": regime, "original": c.original, "measured": measure,
                "per seed": ", ".join(format_number(v, 2) for v in vals), "n": st["n"],
                "ours": format_ci(st["mean"], st["lo"], st["hi"]) if st["n"] else "not run",
                "interval": st["method"], "rule": ("full protocol only; " if c.paper_only else "") + rule.describe(),
@@ -494,7 +565,7 @@ def counts_text(table: pd.DataFrame) -> str:
 def ledger_view(table: pd.DataFrame, conditions: str) -> tuple[str, pd.DataFrame]:
     """The ledger as the claims chapter shows it: a sentence stating once what every row shares
     (``conditions``, such as the profile, hardware and data), and one row per claim with its own text: claim,
-    original, measured, per-seed values, n, ours (mean [95% interval]), rule, the unadjusted and Holm-adjusted
+    regime, original, measured, per-seed values, n, ours (mean [95% interval]), rule, the unadjusted and Holm-adjusted
     p-values and verdicts, and the seeds that would decide it."""
     def p_text(p):
         return "" if pd.isna(p) else format_number(p, sig=2)
@@ -506,9 +577,68 @@ def ledger_view(table: pd.DataFrame, conditions: str) -> tuple[str, pd.DataFrame
 
     text = (f"Every row: {conditions}; ours is the mean [95% interval inside the measure's range] over the n seeds "
             f"whose values are listed; the family for multiplicity is {family_text(table)}.")
-    shown = table[["claim", "original", "measured", "per seed", "n", "ours", "rule", "verdict", "verdict (Holm)"]].copy()
+    shown = table[["claim", "regime", "original", "measured", "per seed", "n", "ours", "rule", "verdict",
+                   "verdict (Holm)"]].copy()
     shown["n"] = shown["n"].astype(int)
-    shown.insert(7, "p", [p_text(p) for p in table["p"]])
-    shown.insert(9, "p (Holm)", [p_text(p) for p in table["p (Holm)"]])
+    shown.insert(8, "p", [p_text(p) for p in table["p"]])
+    shown.insert(10, "p (Holm)", [p_text(p) for p in table["p (Holm)"]])
     shown["seeds to decide"] = [seeds_text(r) for _, r in table.iterrows()]
     return text, shown
+
+
+def regime_moves(folders: list[Path | str], wide: list[Path | str], profile: str,
+                 original: Path | str | None = None, speed: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Claim by claim, for each row the width-64 runs can read (a ``WideReading``): its reading at width 16 (the
+    ``folders``) and at width 64 (every finished ``wide`` seed, however few), unadjusted, and whether the verdict
+    moves. With fewer than 2 width-64 seeds no interval exists there, and the row says so."""
+    w16 = ledger(folders, profile, original, speed)
+    w64 = ledger(folders, profile, original, speed, wide=wide, min_wide=1)
+    keys = [c.key for c in CLAIMS if c.wide is not None]
+    rows = []
+    for k in keys:
+        a, b = w16.loc[k], w64.loc[k]
+        read64 = b["regime"] == "width 64 (wide)"
+        if not read64 or b["n"] < 2:
+            moved = f"not yet: {int(b['n']) if read64 else 0} width-64 seed(s) finished"
+        else:
+            moved = f"yes: {a['verdict']} -> {b['verdict']}" if a["verdict"] != b["verdict"] else "no"
+        rows.append({"claim": a["claim"], "width 16: per seed": a["per seed"], "width 16: ours": a["ours"],
+                     "width 16: verdict": a["verdict"],
+                     "width 64: per seed": b["per seed"] if read64 else "", "width 64: ours":
+                         b["ours"] if read64 else "not run", "width 64: verdict": b["verdict"] if read64 else "",
+                     "measured at width 64": b["measured"] if read64 else "", "moved": moved})
+    return pd.DataFrame(rows, index=keys)
+
+
+def moves_text(moves: pd.DataFrame) -> str:
+    """How many rows the width-64 runs read, how many can be compared (2 seeds or more) and how many verdicts moved,
+    in one sentence."""
+    comparable = ~moves["moved"].str.startswith("not yet")
+    moved = moves["moved"].str.startswith("yes")
+    text = (f"{len(moves)} rows can be read from the width-64 runs; {int(comparable.sum())} of them have the two or "
+            f"more width-64 seeds an interval needs")
+    if comparable.any():
+        text += (f", and {int(moved.sum())} of those change verdict between width 16 and width 64" +
+                 (f" ({'; '.join(moves.loc[moved, 'claim'] + ': ' + moves.loc[moved, 'moved'].str[5:])})"
+                  if moved.any() else ""))
+    return text
+
+
+def seed_plan(table: pd.DataFrame, cap: int, date: str, keys: list[str] | None = None) -> pd.DataFrame:
+    """The seeds each inconclusive tested row of ``table`` (those of ``keys``, default all) gets next, fixed on
+    ``date`` before they run: the power calculation's n under the rule for the next runs (``seeds to decide, next
+    runs``, on the unadjusted interval), the n to run (that n where it is at most ``cap``, else the n there is), and
+    what the row then is ('decided at n if mean and spread hold' or 'stays open: needs n')."""
+    rows = table[(table["verdict"] == "inconclusive at this n") & (table["n"] >= 2)]
+    rows = rows if keys is None else rows[rows.index.isin(keys)]
+    out = []
+    for key, r in rows.iterrows():
+        need = r["seeds to decide, next runs"]
+        fits = not pd.isna(need) and int(need) <= cap
+        out.append({"key": key, "claim": r["claim"], "regime": r["regime"], "n now": int(r["n"]),
+                    "per seed": r["per seed"], "seeds to decide": _seeds(need),
+                    "seeds to run": int(need) if fits else int(r["n"]),
+                    "then": (f"decided at n = {int(need)} if mean and spread hold" if fits else
+                             f"stays open: needs {_seeds(need)} seeds, above the cap of {cap}"),
+                    "written": date})
+    return pd.DataFrame(out)

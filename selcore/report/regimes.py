@@ -42,6 +42,14 @@ def stage_sparsity(hist: pd.DataFrame) -> pd.Series:
     return 100 * sel.groupby("stage")["sparsity"].mean()
 
 
+def later_sparsity(hist: pd.DataFrame) -> pd.Series:
+    """Gradient sparsity (%) of each SEL epoch after the first (the epochs where the network has trained), by
+    epoch (empty without stages)."""
+    if "stage" not in hist:
+        return pd.Series(dtype=float)
+    return 100 * hist.loc[hist["stage"] > 0, "sparsity"].iloc[1:]
+
+
 def run_row(hist: pd.DataFrame) -> dict:
     """What the regime table shows of one run: epoch 1's and the last epoch's accuracies, the sparsity of the
     first SEL stage and over all SEL epochs, executed training FLOPs and time."""

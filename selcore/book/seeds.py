@@ -1,0 +1,65 @@
+"""The claims chapter's seed plans: from the first three seeds of each regime, the seeds each inconclusive row needs
+(``report.claims.seed_plan``), written once into the regime's results folder before any further seed runs and read
+back unchanged afterwards (the regime issue's rule, book/plans.md)."""
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import pandas as pd
+from IPython.display import Markdown
+
+from ..paths import seed_plan_path
+from ..profiles import results_dir
+from ..report import claims
+from .page import table
+from .timing import measured_once
+
+CAPS = {"quick": 10, "wide": 6}
+"""The most seeds a regime's plan may ask for (the plans page: width 16 up to 10, width 64 up to 6)."""
+
+
+def _today() -> str:
+    return dt.datetime.now(dt.timezone.utc).date().isoformat()
+
+
+def width16_plan(ledger: pd.DataFrame, results_root: str | Path) -> pd.DataFrame:
+    """The plan for the rows that rest on width 16 for good (no ``WideReading``), from the quick profile's seeds in
+    ``ledger``; written to ``results/quick/seed_plan.csv`` the first time, read from there afterwards."""
+    keys = [c.key for c in claims.CLAIMS if c.wide is None]
+    return measured_once(seed_plan_path(results_dir("quick", results_root)),
+                         lambda: claims.seed_plan(ledger, CAPS["quick"], _today(), keys))
+
+
+def wide_plan(folders: list, wide: list, original, speed, results_root: str | Path) -> pd.DataFrame | None:
+    """The plan for the rows read from the width-64 runs, from their first three seeds; written to
+    ``results/wide/seed_plan.csv`` once those seeds have finished every experiment (None before)."""
+    path = seed_plan_path(results_dir("wide", results_root))
+    table = claims.ledger(folders, "quick", original, speed, wide=wide)
+    keys = [c.key for c in claims.CLAIMS if c.wide is not None]
+    if not path.exists() and not (table.loc[keys, "regime"] == "width 64 (wide)").all():
+        return None
+    return measured_once(path, lambda: claims.seed_plan(table, CAPS["wide"], _today(), keys))
+
+
+def show(ledger: pd.DataFrame, folders: list, wide: list, original, speed, results_root: str | Path,
+         profile: str) -> list:
+    """Both plans as the claims chapter shows them (a numbered table each, or a line saying why there is none);
+    the quick profile's chapter writes them, another profile's shows none."""
+    if profile != "quick":
+        return [Markdown(f"Seed plans are made from the quick and wide profiles' runs; this is profile {profile}.")]
+    out = []
+    wide_done = sum((Path(f) / "hist_warmup.csv").exists() and (Path(f) / "hist_lottery.csv").exists() for f in wide)
+    for name, plan in (("width 16", width16_plan(ledger, results_root)),
+                       ("width 64", wide_plan(folders, wide, original, speed, results_root) if wide else None)):
+        if plan is None:
+            out.append(Markdown(f"The {name} plan is not written yet: {wide_done} of 3 width-64 seeds have finished "
+                                "every experiment."))
+        elif plan.empty:
+            out.append(Markdown(f"The {name} plan has no row: no inconclusive row rests on {name}."))
+        else:
+            out.append(table(plan.drop(columns=["key"]).style.hide(axis="index"),
+                             f"The {name} seed plan, written on the date shown before any further seed ran: per row, "
+                             "the seeds its interval would need under the rule for the next runs (unadjusted), and "
+                             f"the seeds to run (at most {CAPS['quick' if name == 'width 16' else 'wide']})."))
+    return out

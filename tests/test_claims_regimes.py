@@ -1,0 +1,112 @@
+"""The ledger's regimes (issue: the original's regime): which runs each row rests on, the rows that move between
+width 16 and width 64, the estimate of a SEL worker's bytes from single-process runs, and the seed plans written
+once before further seeds run. On the committed runs."""
+import shutil
+
+import pandas as pd
+import pytest
+
+from selcore.book import seeds as seed_plans
+from selcore.paths import original_results_dir, seed_plan_path, speed_comparison_path
+from selcore.report import claims
+from selcore.report.stats import seed_folders
+from selcore.report.summary import read_history
+from tests.conftest import REPO
+
+QUICK, WIDE = REPO / "results" / "quick", REPO / "results" / "wide"
+WIDE_ROWS = {"flops_saved", "sparsity", "warmup_recovers", "lottery_accuracy", "lottery_savings", "frozen",
+             "communication"}
+
+
+@pytest.fixture(scope="module")
+def speed():
+    return pd.read_csv(speed_comparison_path(QUICK))
+
+
+@pytest.fixture()
+def three_wide(tmp_path):
+    """Three width-64 seed folders holding seed 42's committed SEL-95 and Baseline runs (the same values thrice)."""
+    folders = []
+    for s in (42, 43, 44):
+        f = tmp_path / "wide" / f"seed{s}"
+        f.mkdir(parents=True)
+        for name in ("hist_sel95.csv", "run_sel95.json", "hist_baseline.csv", "run_baseline.json"):
+            shutil.copy(WIDE / "seed42" / name, f / name)
+        folders.append(f)
+    return folders
+
+
+def test_which_rows_the_width_64_runs_can_read():
+    assert {c.key for c in claims.CLAIMS if c.wide is not None} == WIDE_ROWS
+    notes = {c.key: c.regime_note() for c in claims.CLAIMS}
+    assert notes["forgetting"] == "width 16: the wide profile does not run split_dense, split_sel"
+    assert notes["faster"] == "width 16: the controlled timing was made there" and notes["sparsity"] == ""
+
+
+def test_a_row_rests_on_width_64_once_three_seeds_have_finished_what_it_needs(three_wide, speed):
+    quick = seed_folders(QUICK)
+    two = claims.ledger(quick, "quick", original_results_dir(), speed, wide=three_wide[:2])
+    assert two.loc["sparsity", "regime"] == "width 16 until 3 width-64 seeds finish (2 so far)"
+    assert two.loc["sparsity", "per seed"] == claims.ledger(quick, "quick", original_results_dir(), speed).loc[
+        "sparsity", "per seed"]
+    table = claims.ledger(quick, "quick", original_results_dir(), speed, wide=three_wide)
+    wide_sparsity = claims.gradient_sparsity(read_history(WIDE / "seed42" / "hist_sel95.csv"))
+    assert table.loc["sparsity", "regime"] == "width 64 (wide)" and table.loc["sparsity", "n"] == 3
+    assert table.loc["sparsity", "per seed"] == ", ".join([f"{wide_sparsity:.2f}"] * 3)
+    assert table.loc["sparsity", "verdict"] == "confirmed" and 96 < wide_sparsity < 99  # within 95 +- 5, no spread
+    # a row whose experiments the copies lack stays on width 16 and says how many width-64 seeds it has
+    assert table.loc["warmup_recovers", "regime"] == "width 16 until 3 width-64 seeds finish (0 so far)"
+    assert table.loc["forgetting", "regime"].startswith("width 16: the wide profile does not run")
+    assert table.loc["communication", "measured"].startswith("bytes a SEL worker would send, saved vs the dense")
+
+
+def test_the_bytes_a_sel_worker_would_send_are_estimated_from_the_kept_entries():
+    """By hand from the committed width-64 SEL-95 run: per epoch, images trained (samples_seen minus the scoring
+    and calibration images charged before epoch 1), kept share d = 1 - sparsity, message d + min(d, 1/32)."""
+    import json
+    hist = pd.read_csv(WIDE / "seed42" / "hist_sel95.csv")
+    prior = json.loads((WIDE / "seed42" / "run_sel95.json").read_text())["prior_cost"]["samples"]
+    seen = [prior] + list(hist["samples_seen"])
+    total = sent = 0.0
+    for i, sp in enumerate(hist["sparsity"]):
+        images, d = seen[i + 1] - seen[i], 1 - sp
+        total += images
+        sent += images * (d + min(d, 1 / 32))
+    assert prior == 5128 and seen[1] - seen[0] == 1250
+    assert claims.estimated_bytes_saved(claims.Seed(WIDE / "seed42")) == pytest.approx(100 * (1 - sent / total))
+
+
+def test_the_moves_table_compares_each_row_at_both_widths(three_wide, speed):
+    moves = claims.regime_moves(seed_folders(QUICK), three_wide, "quick", original_results_dir(), speed)
+    assert set(moves.index) == WIDE_ROWS
+    assert moves.loc["sparsity", "moved"] == "yes: inconclusive at this n -> confirmed"
+    assert moves.loc["warmup_recovers", "moved"] == "not yet: 0 width-64 seed(s) finished"
+    one = claims.regime_moves(seed_folders(QUICK), three_wide[:1], "quick", original_results_dir(), speed)
+    assert one.loc["sparsity", "moved"] == "not yet: 1 width-64 seed(s) finished"
+    text = claims.moves_text(moves)
+    assert text.startswith("7 rows can be read from the width-64 runs; 4 of them have the two or more")  # the copies lack the lottery and warmup runs
+    assert "sparsity" in text and claims.moves_text(one).endswith("an interval needs")
+
+
+def test_the_seed_plan_is_the_power_calculation_capped(speed):
+    table = claims.ledger(seed_folders(QUICK), "quick", original_results_dir(), speed)
+    keys = [c.key for c in claims.CLAIMS if c.wide is None]
+    plan = claims.seed_plan(table, 10, "2026-12-03", keys).set_index("key")
+    assert set(plan.index) == {"forgetting", "per_class_gamma"}  # the inconclusive rows that stay at width 16
+    assert plan.loc["forgetting", "seeds to decide"] == str(int(table.loc["forgetting", "seeds to decide, next runs"]))
+    assert plan.loc["per_class_gamma", "seeds to run"] == 5 and plan.loc["per_class_gamma", "n now"] == 3
+    assert plan.loc["per_class_gamma", "then"] == "decided at n = 5 if mean and spread hold"
+    capped = claims.seed_plan(table, 4, "2026-12-03", keys).set_index("key")
+    assert capped.loc["per_class_gamma", "then"] == "stays open: needs 5 seeds, above the cap of 4"
+    assert capped.loc["per_class_gamma", "seeds to run"] == 3
+
+
+def test_a_seed_plan_is_written_once_and_read_back_unchanged(tmp_path, speed, three_wide):
+    table = claims.ledger(seed_folders(QUICK), "quick", original_results_dir(), speed)
+    first = seed_plans.width16_plan(table, tmp_path)
+    assert seed_plan_path(tmp_path / "quick").exists() and len(first) == 2
+    later = table.copy()
+    later["verdict"] = "confirmed"  # more seeds decided every row: the plan written before them stays
+    pd.testing.assert_frame_equal(seed_plans.width16_plan(later, tmp_path), first)
+    # the width-64 plan waits for three seeds that finished every experiment its rows need
+    assert seed_plans.wide_plan(seed_folders(QUICK), three_wide, original_results_dir(), speed, tmp_path) is None
