@@ -61,5 +61,6 @@ def show(ledger: pd.DataFrame, folders: list, wide: list, original, speed, resul
             out.append(table(plan.drop(columns=["key"]).style.hide(axis="index"),
                              f"The {name} seed plan, written on the date shown before any further seed ran: per row, "
                              "the seeds its interval would need under the rule for the next runs (unadjusted), and "
-                             f"the seeds to run (at most {CAPS['quick' if name == 'width 16' else 'wide']})."))
+                             "how many more seeds to run for it (none where that exceeds "
+                             f"{CAPS['quick' if name == 'width 16' else 'wide']})."))
     return out

@@ -627,18 +627,22 @@ def moves_text(moves: pd.DataFrame) -> str:
 def seed_plan(table: pd.DataFrame, cap: int, date: str, keys: list[str] | None = None) -> pd.DataFrame:
     """The seeds each inconclusive tested row of ``table`` (those of ``keys``, default all) gets next, fixed on
     ``date`` before they run: the power calculation's n under the rule for the next runs (``seeds to decide, next
-    runs``, on the unadjusted interval), the n to run (that n where it is at most ``cap``, else the n there is), and
-    what the row then is ('decided at n if mean and spread hold' or 'stays open: needs n')."""
+    runs``, on the unadjusted interval, mean and spread as measured), how many more seeds to run for it (none where
+    that n exceeds ``cap``), and what the row then is. A row whose rule was revised for runs started from a date
+    (``Revision`` without a timing) is read by the new rule on those runs alone, so all its n seeds are new ones."""
     rows = table[(table["verdict"] == "inconclusive at this n") & (table["n"] >= 2)]
     rows = rows if keys is None else rows[rows.index.isin(keys)]
     out = []
     for key, r in rows.iterrows():
-        need = r["seeds to decide, next runs"]
+        need, rev = r["seeds to decide, next runs"], CLAIM[key].revision
+        fresh = rev is not None and rev.values is None and r["rule applied"] == "original"
         fits = not pd.isna(need) and int(need) <= cap
+        more = (int(need) if fresh else max(0, int(need) - int(r["n"]))) if fits else 0
+        then = (f"stays open: needs {_seeds(need)} seeds, above the cap of {cap}" if not fits else
+                f"decided at n = {int(need)} if mean and spread hold" +
+                (f" (the rule revised {rev.date} reads only runs started since: all {int(need)} are new seeds)"
+                 if fresh else ""))
         out.append({"key": key, "claim": r["claim"], "regime": r["regime"], "n now": int(r["n"]),
-                    "per seed": r["per seed"], "seeds to decide": _seeds(need),
-                    "seeds to run": int(need) if fits else int(r["n"]),
-                    "then": (f"decided at n = {int(need)} if mean and spread hold" if fits else
-                             f"stays open: needs {_seeds(need)} seeds, above the cap of {cap}"),
-                    "written": date})
+                    "per seed": r["per seed"], "seeds to decide": _seeds(need), "more seeds to run": more,
+                    "then": then, "written": date})
     return pd.DataFrame(out)
