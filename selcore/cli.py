@@ -133,7 +133,7 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
-def _widths(text: str) -> list[int]:
+def parse_widths(text: str) -> list[int]:
     try:
         widths = [int(w) for w in text.split(",") if w.strip()]
     except ValueError:
@@ -252,7 +252,7 @@ def main(argv=None) -> int:
                     raise ConfigError(f"bad parameter --width={args.width}: a positive width, e.g. 64")
                 print(train_standin(StandIn(args.width), load_cifar10(args.data or default_source()), out, device))
                 return 0
-            widths, seeds = _widths(args.widths), parse_seeds(args.seeds, "quick")
+            widths, seeds = parse_widths(args.widths), parse_seeds(args.seeds, "quick")
             study = Study(widths=tuple(widths), seeds=tuple(seeds))
             table = run_study(load_cifar10(args.data or default_source()), out, study, device)
             print(table.groupby(["width", "start", "calibration"])["sparsity"].agg(["count", "mean", "min", "max"])

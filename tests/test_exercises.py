@@ -43,6 +43,11 @@ def test_exercise_command_is_accepted(chapter, command):
     if args.cmd == "experiment":  # one run: its experiment and --set values must pass the Config checks
         profile_config(args.profile or default_profile(), args.name).with_overrides(args.overrides)
         return
+    if args.cmd == "sparsity":  # the study's grid: widths and seeds as the command reads them
+        from selcore.cli import parse_widths
+        from selcore.profiles import parse_seeds
+        assert parse_widths(args.widths) and parse_seeds(args.seeds, "quick")
+        return
     assert args.cmd in ("chapter", "chapters"), command
     if args.cmd == "chapters":
         return

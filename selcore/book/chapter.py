@@ -25,7 +25,7 @@ from ..engine.results import read_json
 from ..paths import RunPaths
 from ..profiles import changed_fields, parse_seeds, profile_config, seed_dir
 from ..registry import BASELINE, spec
-from ..report import plots
+from ..report import interactive, plots
 from ..report.stats import NONNEGATIVE, PP, bounds_of, format_ci, format_number, mean_ci
 from ..report.summary import PUBLISHED, read_history
 from .finding import glue
@@ -171,7 +171,15 @@ class ChapterRuns:
         """The mean over seeds of ``column`` at logged ``epoch``."""
         return float(pd.Series([h.loc[h["epoch"] == epoch, column].iloc[0] for h in self.histories.values()]).mean())
 
-    def across_seeds(self) -> pd.DataFrame:
+    def across_seeds(self) -> None:
+        """The chapter's across-seed section: the table of ``seed_table``, then every seed's held-out accuracy per
+        epoch (interactive), then, for staged runs, gradient against update density per epoch (every seed)."""
+        display(self.seed_table())
+        display(interactive.accuracy_held_out(self.per_seed))
+        if "stage" in self.hist:
+            display(plots.update_density(self.per_seed))
+
+    def seed_table(self):
         """Mean [95% CI] over seeds of the last epoch's measures (and, for staged runs, the update and gradient
         densities over the SEL epochs); glues ``<name>_seeds_<column>`` (text), ``..._mean``, ``<name>_n_seeds``
         and ``<name>_seed_list``; returns the table."""

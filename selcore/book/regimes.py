@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Iterable
 
 import pandas as pd
+from IPython.display import display
 
 from ..paths import RunPaths, original_results_dir
 from ..profiles import PROFILE_SEEDS
@@ -54,22 +55,22 @@ def glue_regime(name: str, profile: str, results_root: str | Path = "results") -
     return len(runs)
 
 
-def show_stages(name: str, results_root: str | Path = "results", profiles: Iterable[str] = ("quick", "wide")):
-    """``stage_table`` numbered and captioned."""
-    return table(stage_table(curves(name, results_root, profiles)).style.format(precision=1),
-                 f"{name}'s mean gradient sparsity (%) in each SEL stage, one row per finished run of each regime and "
-                 "the original's.")
-
-
-def show(name: str, results_root: str | Path = "results", profiles: Iterable[str] = ("quick", "wide")):
-    """Glue each profile's regime values (``glue_regime``) and return the regime table, numbered and captioned."""
+def show(name: str, results_root: str | Path = "results", profiles: Iterable[str] = ("quick", "wide")) -> None:
+    """Glue each profile's regime values (``glue_regime``) and show the regime table, numbered and captioned, then,
+    for a staged experiment, the sparsity of each stage (``stage_table``)."""
     profiles = tuple(profiles)
     counts = {p: glue_regime(name, p, results_root) for p in profiles}
     glue_original(name)
-    df = regime_table(curves(name, results_root, profiles)).style.format(precision=1).format(
+    runs = curves(name, results_root, profiles)
+    df = regime_table(runs).style.format(precision=1).format(
         {"executed FLOPs (T)": "{:.2f}", "time (s)": "{:.0f}", "epochs": "{:d}"})
     missing = ", ".join(f"{p}: {len(PROFILE_SEEDS[p]) - n} of {len(PROFILE_SEEDS[p])} seeds not finished"
                         for p, n in counts.items() if n < len(PROFILE_SEEDS[p]))
-    return table(df, f"{name}'s last epoch in each regime, one row per finished run (accuracies and sparsities in %, "
-                     "executed training FLOPs in 10^12, time in seconds on the machine that ran it: this project's "
-                     "2-core CPU, the original's GPU)" + (f"; {missing}." if missing else "."))
+    display(table(df, f"{name}'s last epoch in each regime, one row per finished run (accuracies and sparsities in %, "
+                      "executed training FLOPs in 10^12, time in seconds on the machine that ran it: this project's "
+                      "2-core CPU, the original's GPU)" + (f"; {missing}." if missing else ".")))
+    stages = stage_table(runs)
+    if not stages.empty:
+        display(table(stages.style.format(precision=1),
+                      f"{name}'s mean gradient sparsity (%) in each SEL stage, one row per finished run of each regime "
+                      "and the original's."))

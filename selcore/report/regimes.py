@@ -86,6 +86,8 @@ def stage_table(runs: dict[str, dict[int, pd.DataFrame]]) -> pd.DataFrame:
     """Mean gradient sparsity (%) of each SEL stage, one row per run of ``curves``'s histories."""
     df = pd.DataFrame({(label, seed): stage_sparsity(h) for label, by_seed in runs.items()
                        for seed, h in by_seed.items()}).T
+    if df.empty:  # no run, or none with stages
+        return pd.DataFrame()
     df.index.names = ["regime", "seed"]
     return df.rename(columns=lambda s: f"stage {s}")
 
