@@ -143,6 +143,11 @@ def parse_widths(text: str) -> list[int]:
     return widths
 
 
+def argv_command(argv=None) -> str:
+    """The subcommand of a command line (``sys.argv`` by default): its first word that is not an option."""
+    return next((a for a in (sys.argv[1:] if argv is None else argv) if not a.startswith("-")), "")
+
+
 def report(err: Exception) -> int | None:
     """Report a command's error in one line and return the exit status (2; 130 for a chapter stopped by Ctrl-C),
     or None for an error that is not one of ours (a bug: its traceback is shown)."""
@@ -280,7 +285,8 @@ def main(argv=None) -> int:
             print(f"results: {path}")
             return 0
     except KeyboardInterrupt:
-        print("interrupted: rerun the same command to resume from the last finished epoch", file=sys.stderr)
+        what = "point (a stand-in: its last finished epoch)" if argv_command(argv) == "sparsity" else "epoch"
+        print(f"interrupted: rerun the same command to resume from the last finished {what}", file=sys.stderr)
         return 130
     except Exception as err:  # ours in one line (report), anything else re-raised with its traceback
         status = report(err)

@@ -103,3 +103,5 @@ def test_the_commands_refuse_bad_input_in_one_line(capsys):
     assert main(["standin", "--width", "0"]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 2 and "--widths" in err[0] and "--width=0" in err[1]
+    from selcore.cli import argv_command  # Ctrl-C's message names what a rerun resumes from, by command
+    assert argv_command(["sparsity", "--widths", "8"]) == "sparsity" and argv_command([]) == ""
