@@ -84,7 +84,8 @@ def test_the_moves_table_compares_each_row_at_both_widths(three_wide, speed):
     one = claims.regime_moves(seed_folders(QUICK), three_wide[:1], "quick", original_results_dir(), speed)
     assert one.loc["sparsity", "moved"] == "not yet: 1 width-64 seed(s) finished"
     text = claims.moves_text(moves)
-    assert text.startswith("7 rows can be read from the width-64 runs; 4 of them have the two or more")  # the copies lack the lottery and warmup runs
+    # the copies lack the lottery and warmup runs
+    assert text.startswith("7 rows can be read from the width-64 runs; 4 of them have the two or more")
     assert "sparsity" in text and claims.moves_text(one).endswith("an interval needs")
 
 

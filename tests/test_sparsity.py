@@ -33,7 +33,8 @@ def test_a_stand_in_is_adapted_as_the_original_adapts_imagenet_weights(tmp_path,
     assert rec["training_images"] == 200 and rec["seed"] == 0 and 0 <= rec["test_full"] <= 100
     assert rec["test_images"] == 10000 and rec["training"]["optimizer"] == "adam"
     state = torch.load(path, weights_only=True)
-    assert float(state["layer2.0.bn1.num_batches_tracked"]) == 4  # one epoch of 200 images in the quick profile's batches of 64
+    # one epoch of 200 images in the quick profile's batches of 64
+    assert float(state["layer2.0.bn1.num_batches_tracked"]) == 4
     torch.manual_seed(1)
     net = build_model(8, pretrained=True, weights_file=str(path))
     torch.manual_seed(1)
@@ -60,7 +61,8 @@ def test_the_grid_is_the_planned_one():
     assert (cfg.width, cfg.seed, cfg.pretrained, cfg.weights_file, cfg.train_per_class) == (64, 43, True, "w.pt", 500)
     assert (cfg.calibration_mode, cfg.score_augmented) == ("train", False)
     cfg = Point("quick", 16, "scratch", "eval", 42).config()
-    assert not cfg.pretrained and cfg.calibration_mode == "eval" and cfg.score_augmented and set(CALIBRATIONS) == {"eval", "train"}
+    assert not cfg.pretrained and cfg.calibration_mode == "eval" and cfg.score_augmented
+    assert set(CALIBRATIONS) == {"eval", "train"}
 
 
 @pytest.mark.slow

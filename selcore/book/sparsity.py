@@ -38,8 +38,8 @@ class SparsityStudy:
     def cell_table(self):
         return table(report.cell_table(self.cells).style.hide(axis="index"),
                      "Each cell of the grid over its seeds: the share of gradient entries SEL's mask zeroed in the one "
-                     "epoch of stage 1 (mean [95% CI], logit-scale t interval), each seed's value in seed order, n, the "
-                     "median calibrated gamma0, and whether the interval's lower end reaches the rule's 95%.")
+                     "epoch of stage 1 (mean [95% CI], logit-scale t interval), each seed's value in seed order, n, "
+                     "the median calibrated gamma0, and whether the interval's lower end reaches the rule's 95%.")
 
     def deciding(self):
         found = report.deciding(self.cells)

@@ -12,7 +12,8 @@ the share of gradient entries the mask zeroed in that epoch.
   (this project's earlier rule: training-mode BatchNorm, clean images);
 * seeds 42 to 46.
 
-``SMOKE`` is the same code path in seconds. Points are appended to one CSV as they finish; a rerun skips those already there, so an interrupted study resumes.
+``SMOKE`` is the same code path in seconds. Points are appended to one CSV as they finish; a rerun skips those
+already there, so an interrupted study resumes.
 """
 from __future__ import annotations
 

@@ -17,7 +17,8 @@ from .stats import FRACTION, NONNEGATIVE, format_ci, mean_ci, seed_values
 RULE = 0.95
 """The share of gradient entries the name SEL-95 promises: the decision rule's threshold on the interval's lower end."""
 FACTORS = ("width", "start", "calibration")
-CALIBRATION_TITLES = {"eval": "eval mode, augmented (the original's)", "train": "train mode, clean (this project's earlier)"}
+CALIBRATION_TITLES = {"eval": "eval mode, augmented (the original's)",
+                      "train": "train mode, clean (this project's earlier)"}
 
 
 def read_points(path: Path | str) -> pd.DataFrame:
@@ -61,7 +62,8 @@ def cell_table(table: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame({
         "width": table["width"], "start": table["start"],
         "calibration": table["calibration"].map(CALIBRATION_TITLES),
-        "first-epoch sparsity % [95% CI]": [format_ci(100 * r.mean, 100 * r.lo, 100 * r.hi) for r in table.itertuples()],
+        "first-epoch sparsity % [95% CI]": [format_ci(100 * r.mean, 100 * r.lo, 100 * r.hi)
+                                            for r in table.itertuples()],
         "per seed %": [seed_values([100 * v for v in r.values]) for r in table.itertuples()],
         "n": table["n"],
         "median gamma0": [f"{g:.1e}" for g in table["gamma0 median"]],
