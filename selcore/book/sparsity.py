@@ -164,6 +164,8 @@ def run(profile: str, data: str, results_root: str) -> SparsityStudy:
     glue_value("sp_widths", ", ".join(map(str, study.widths)))
     glue_value("sp_verdict", verdict(cells))
     glue_value("sp_deciding", deciding_text(cells))
+    for factor, text in report.effects(cells).items():
+        glue_value(f"sp_effect_{factor}", text)
     for w in sorted({16, 32, 64, *study.widths}):  # the prose names 16, 32 and 64 at every profile
         for s in ("scratch", "stand-in"):
             for c in ("eval", "train"):

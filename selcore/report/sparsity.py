@@ -17,6 +17,7 @@ from .stats import FRACTION, NONNEGATIVE, format_ci, mean_ci, seed_values
 RULE = 0.95
 """The share of gradient entries the name SEL-95 promises: the decision rule's threshold on the interval's lower end."""
 FACTORS = ("width", "start", "calibration")
+STARTS = ("scratch", "stand-in")
 CALIBRATION_TITLES = {"eval": "eval mode, augmented (the original's)",
                       "train": "train mode, clean (this project's earlier)"}
 
@@ -24,6 +25,9 @@ CALIBRATION_TITLES = {"eval": "eval mode, augmented (the original's)",
 def read_points(path: Path | str) -> pd.DataFrame:
     """The study's points table (``engine.sparsity.points_path``)."""
     return pd.read_csv(path)
+
+
+CELL_COLUMNS = [*FACTORS, "n", "seeds", "values", "mean", "lo", "hi", "gamma0 median", "gamma0 mean", "reaches"]
 
 
 def cells(points: pd.DataFrame) -> pd.DataFrame:
@@ -37,7 +41,7 @@ def cells(points: pd.DataFrame) -> pd.DataFrame:
                      "values": st["values"], "mean": st["mean"], "lo": st["lo"], "hi": st["hi"],
                      "gamma0 median": float(part["gamma0"].median()), "gamma0 mean": g["mean"],
                      "reaches": bool(st["n"] > 1 and st["lo"] >= RULE)})
-    return pd.DataFrame(rows)
+    return pd.DataFrame(rows, columns=CELL_COLUMNS)
 
 
 def deciding(table: pd.DataFrame) -> dict[str, list[str]]:
@@ -73,3 +77,51 @@ def cell_table(table: pd.DataFrame) -> pd.DataFrame:
 def best_cell(table: pd.DataFrame) -> pd.Series:
     """The cell with the highest lower interval end (the closest to the rule)."""
     return table.loc[table["lo"].fillna(-1).idxmax()]
+
+
+def _span(diffs: list[float]) -> str:
+    """'a to b' over the differences' sizes where they share a sign (the sentence names the direction), else signed."""
+    if max(diffs) < 0 or min(diffs) > 0:
+        diffs = [abs(d) for d in diffs]
+    lo, hi = min(diffs), max(diffs)
+    return f"{lo:.1f}" if abs(hi - lo) < 0.05 else f"{lo:.1f} to {hi:.1f}"
+
+
+def effects(table: pd.DataFrame) -> dict[str, str]:
+    """What each factor did to the cells' mean first-epoch sparsity, as sentences computed from ``table`` (no
+    verdict: the rule's reading is ``deciding``): ``width`` (from scratch, per calibration rule: whether the mean
+    rose with every step in width), ``start`` (stand-in minus scratch, percentage points, at every width and rule)
+    and ``calibration`` (train minus eval, at every width and start)."""
+    m = table.set_index(list(FACTORS))["mean"] * 100
+    widths = sorted(table["width"].unique())
+    out = {}
+    rules = sorted(table["calibration"].unique())
+    rising = {}
+    for cal in rules:
+        seq = [m.get((w, "scratch", cal)) for w in widths]
+        if None not in seq and len(seq) > 1:
+            rising[cal] = all(b > a for a, b in zip(seq, seq[1:]))
+    under = "both calibration rules" if len(rising) == 2 else "the " + " and ".join(rising) + " calibration rule"
+    if not rising:
+        out["width"] = "no calibration rule was measured from scratch at more than one width"
+    elif all(rising.values()):
+        out["width"] = f"from scratch, the mean rose with every step in width under {under}"
+    else:
+        out["width"] = f"from scratch, the mean did not rise with every step in width under {under}"
+    diffs = [m[(w, "stand-in", c)] - m[(w, "scratch", c)] for w in widths for c in sorted(table["calibration"].unique())
+             if (w, "stand-in", c) in m and (w, "scratch", c) in m]
+    if diffs:
+        way = "lowered" if max(diffs) < 0 else "raised" if min(diffs) > 0 else "moved"
+        out["start"] = (f"starting from the stand-in {way} the mean against starting from scratch, by "
+                        f"{_span(diffs)} percentage points at each width and calibration rule")
+    else:
+        out["start"] = "no cell was measured from both starts"
+    diffs = [m[(w, s, "train")] - m[(w, s, "eval")] for w in widths for s in STARTS
+             if (w, s, "train") in m and (w, s, "eval") in m]
+    if diffs:
+        way = "lowered" if max(diffs) < 0 else "raised" if min(diffs) > 0 else "moved"
+        out["calibration"] = (f"this project's earlier calibration rule {way} the mean against the original's, by "
+                              f"{_span(diffs)} percentage points at each width and start")
+    else:
+        out["calibration"] = "no cell was measured under both rules"
+    return out
