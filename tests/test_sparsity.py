@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 
+import nbformat
 import pandas as pd
 import pytest
 import torch
@@ -107,3 +108,33 @@ def test_the_commands_refuse_bad_input_in_one_line(capsys):
     assert len(err) == 2 and "--widths" in err[0] and "--width=0" in err[1]
     from selcore.cli import argv_command  # Ctrl-C's message names what a rerun resumes from, by command
     assert argv_command(["sparsity", "--widths", "8"]) == "sparsity" and argv_command([]) == ""
+
+
+def test_the_committed_study_is_read_by_the_planned_rule():
+    """The committed points (results/quick/sparsity): every planned point once, each cell's interval computed by
+    hand for one cell, the rule applied to the lower ends, and the chapter's glued sentences equal to the report's."""
+    import math
+    from pathlib import Path
+    from scipy import stats
+    from selcore.book import sparsity as page
+    from selcore.report import sparsity as sp
+    root = Path(__file__).resolve().parents[1] / "results" / "quick" / "sparsity"
+    points = pd.read_csv(points_path(root))
+    assert len(points) == 60 and not points.duplicated(KEY).any()
+    assert {(p.width, p.start, p.calibration, p.seed) for p in Study().points()} == \
+        set(points[KEY].itertuples(index=False, name=None))
+    cells = sp.cells(points)
+    one = points[(points.width == 64) & (points.start == "scratch") & (points.calibration == "eval")].sort_values("seed")
+    y = [math.log(v / (1 - v)) for v in one["sparsity"]]  # the logit scale of a fraction
+    m, se = sum(y) / 5, stats.tstd(y) / math.sqrt(5)
+    half = stats.t.ppf(0.975, 4) * se
+    lo = 1 / (1 + math.exp(-(m - half)))
+    cell = cells[(cells.width == 64) & (cells.start == "scratch") & (cells.calibration == "eval")].iloc[0]
+    assert cell["lo"] == pytest.approx(lo) and cell["reaches"] == (lo >= 0.95) and cell["n"] == 5
+    assert (cells["reaches"] == (cells["lo"] >= sp.RULE)).all() and len(cells) == 12
+    nb = nbformat.read(Path(__file__).resolve().parents[1] / "book" / "sparsity.ipynb", as_version=4)
+    glued = {o["metadata"]["scrapbook"]["name"]: o["data"]["application/papermill.record/text/plain"]
+             for c in nb.cells for o in c.get("outputs", []) if o.get("metadata", {}).get("scrapbook")}
+    assert glued["sp_verdict"].strip("'\"") == page.verdict(cells)
+    assert glued["sp_deciding"].strip("'\"") == page.deciding_text(cells)
+    assert glued["sp_effect_start"].strip("'\"") == sp.effects(cells)["start"]
