@@ -74,6 +74,9 @@ def test_the_study_records_each_point_and_resumes(tmp_path, cifar):
     assert len(table) == 4 and set(table["start"]) == {"scratch", "stand-in"}
     assert table["sparsity"].between(0, 1).all() and (table["gamma0"] > 0).all()
     assert weights_path(tmp_path, 8).exists() and sum("sparsity study" in m and "ETA" in m for m in logs) == 4
+    from selcore.engine.sparsity import sessions_path
+    session = json.loads(sessions_path(tmp_path).read_text())
+    assert len(session) == 1 and session[0]["points_to_measure"] == 4 and session[0]["git_commit"]
     g = table.set_index(["start", "calibration"])["gamma0"]
     assert g["stand-in", "eval"] != g["scratch", "eval"]  # the stand-in is another scorer, hence another gamma0
     # a crash after three points: the rerun measures only the fourth, and measures it again the same

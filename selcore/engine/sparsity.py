@@ -17,6 +17,7 @@ already there, so an interrupted study resumes.
 """
 from __future__ import annotations
 
+import json
 import os
 import sys
 import time
@@ -30,6 +31,7 @@ from ..config import Config
 from ..profiles import profile_config
 from .curriculum import compute_curriculum, first_stage_sparsity
 from .data import CIFAR10, DeviceData
+from .results import environment
 from .standin import StandIn, train_standin
 
 WIDTHS = (16, 32, 64)
@@ -133,6 +135,22 @@ def _log(msg: str) -> None:
     print(msg, file=sys.stderr, flush=True)
 
 
+def sessions_path(root: Path | str) -> Path:
+    """The study's record of the sessions that measured its points (commit, machine, time; committed)."""
+    return Path(root) / "sessions.json"
+
+
+def record_session(root: Path, device: torch.device, points: int) -> None:
+    """Append this session's environment (``results.environment``: code commit, versions, machine, time) and the
+    number of points it set out to measure to ``sessions_path(root)``."""
+    path = sessions_path(root)
+    sessions = json.loads(path.read_text()) if path.exists() else []
+    sessions.append({**environment(device), "points_to_measure": points})
+    tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
+    tmp.write_text(json.dumps(sessions, indent=1) + "\n")
+    os.replace(tmp, path)
+
+
 def run_study(raw: CIFAR10, root: Path | str, study: Study = Study(), device: torch.device | None = None,
               log=_log) -> pd.DataFrame:
     """Every point of ``study`` not yet in ``root``'s table, appended as it finishes (each stand-in it needs is
@@ -144,6 +162,7 @@ def run_study(raw: CIFAR10, root: Path | str, study: Study = Study(), device: to
     todo = missing(root, study)
     if not todo:
         return finished(root)
+    record_session(root, device, len(todo))
     standins: dict[int, str] = {}  # trained where first needed, so that the narrow widths' points come first
     base = profile_config(study.profile, "sel95")
     data = DeviceData(raw, device, base.train_per_class, base.held_out_per_class, base.test_per_class)
