@@ -11,13 +11,15 @@ from IPython.display import display
 
 from ..engine.data import load_cifar10
 from ..engine.experiments import resolve_device
-from ..engine.sparsity import Study, finished, missing, points_path, run_study, study_for
+from ..engine.results import read_json
+from ..engine.sparsity import Study, missing, points_path, run_study, study_for
+from ..engine.sparsity import finished as finished_points
 from ..engine.standin import record_path
 from ..paths import RunPaths, default_source, original_results_dir, sparsity_study_dir
-from ..profiles import results_dir
+from ..profiles import results_dir, seed_dir
 from ..report import plots
 from ..report import sparsity as report
-from ..report.regimes import ORIGINAL, curves, later_sparsity, run_row
+from ..report.regimes import ORIGINAL, curves, finished, later_sparsity, run_row
 from ..report.stats import PERCENT, format_ci, mean_ci, seed_values
 from ..report.summary import read_history
 from .chapter import glue_figure, glue_value
@@ -144,6 +146,23 @@ def later_text(runs: pd.DataFrame, label_start: str) -> str:
             f"{seed_values(part['later SEL epochs, mean'])})")
 
 
+def engine_note(points: pd.DataFrame, results_root: str) -> str:
+    """The study's scratch, eval-calibrated points beside the first SEL epoch of the committed SEL-95 runs of the same
+    width and seed (quick: width 16, wide: width 64), with each run's commit and memory format, as one sentence."""
+    pairs = []
+    for profile, width in (("quick", 16), ("wide", 64)):
+        for seed, hist in finished("sel95", profile, results_root).items():
+            p = points[(points.width == width) & (points.start == "scratch") & (points.calibration == "eval") &
+                       (points.seed == seed)]
+            if len(p):
+                run = read_json(RunPaths(seed_dir(profile, seed, results_root), "sel95").run_json)
+                how = (f"commit {run['environment']['git_commit'][:7]}, "
+                       f"{'channels-last' if run['config'].get('channels_last') else 'contiguous'}")
+                pairs.append(f"width {width}, seed {seed}: {100 * float(p['sparsity'].iloc[0]):.2f}% here, "
+                             f"{100 * float(hist['sparsity'].iloc[0]):.2f}% in the run ({how})")
+    return "; ".join(pairs) if pairs else "no committed SEL-95 run shares a point's width and seed"
+
+
 def run(profile: str, data: str, results_root: str) -> SparsityStudy:
     """The study of ``profile`` (``engine.sparsity.study_for``) in ``<results_root>/<profile>/sparsity``: the points
     not yet there are measured (the images are loaded only then), the cells read, ``sp_*`` glued."""
@@ -152,7 +171,7 @@ def run(profile: str, data: str, results_root: str) -> SparsityStudy:
     display(banner(profile, data or default_source()))
     if missing(root, study):
         run_study(load_cifar10(data or default_source()), root, study, resolve_device("auto"))
-    points = finished(root)
+    points = finished_points(root)
     points = points[points["width"].isin(study.widths) & points["seed"].isin(study.seeds)]
     cells = report.cells(points)
     original = original_first_sparsity()
@@ -171,6 +190,7 @@ def run(profile: str, data: str, results_root: str) -> SparsityStudy:
             for c in ("eval", "train"):
                 glue_value(f"sp_w{w}_{s.replace('-', '')}_{c}", cell_text(cells, w, s, c))
     runs = sel95_runs(results_root)
+    glue_value("sp_engine_note", engine_note(points, results_root))
     glue_value("sp_later_quick", later_text(runs, "width 16"))
     glue_value("sp_later_wide", later_text(runs, "width 64, from scratch"))
     glue_value("sp_later_original", later_text(runs, ORIGINAL))
