@@ -109,3 +109,37 @@ def test_readme_application_figures_match_the_committed_runs():
             f"(class-incremental; [{d['lo']:.1f}, {d['hi']:.1f}])") in text
     r = app.paired(split_runs, "split_dense", "split_replay", "cil_forgetting")
     assert f"and experience replay {r['mean']:.1f} less" in text
+
+
+def test_readme_wide_figures_match_the_committed_runs(ledger):
+    from selcore.report.regimes import later_sparsity, run_row
+    from selcore.report.summary import read_history, run_time
+    text = _readme_finding_and_after()
+    wide, orig = REPO / "results" / "wide" / "seed42", original_results_dir()
+    for folder, who in ((wide, "ours"), (orig, "the original's")):
+        base, sel = read_history(folder / "hist_baseline.csv"), read_history(folder / "hist_sel95.csv")
+        epoch1, first = run_row(base)["full test after epoch 1 (%)"], run_row(sel)["sparsity, first SEL epoch (%)"]
+        later = later_sparsity(sel).mean()
+        if who == "ours":
+            assert f"the Baseline classified {epoch1:.1f}% of the full test set after its first epoch" in text
+            assert f"SEL-95 zeroed {first:.1f}% of the gradient entries in its first SEL epoch and {later:.1f}%" in text
+        else:
+            assert f"against the original's {epoch1:.1f}% from ImageNet weights" in text
+            assert f"against the original's {first:.1f}% and {later:.1f}%" in text
+    per_seed = ledger.loc["sparsity", "per seed"].split(", ")
+    assert f"was {', '.join(per_seed[:-1])} and {per_seed[-1]}% for seeds 42, 43 and 44" in text
+    n, seconds = run_time(REPO / "results" / "wide")
+    assert f"{seconds / 3600:.1f} hours of run time for seed 42's {n} runs" in " ".join(
+        (REPO / "README.md").read_text().split())
+
+
+def test_readme_sparsity_study_figures_match_the_committed_points():
+    from selcore.book import sparsity as page
+    from selcore.engine.sparsity import points_path
+    from selcore.report import sparsity as sp
+    text = _readme_finding_and_after()
+    cells = sp.cells(pd.read_csv(points_path(REPO / "results" / "quick" / "sparsity")))
+    assert f"{page.verdict(cells)}." in text
+    w16, w32, w64 = (page.cell_text(cells, w, "scratch", "eval") for w in (16, 32, 64))
+    assert f"zeroed {w16} at width 16, {w32} at width 32 and {w64} at width 64 from scratch" in text
+    assert sp.effects(cells)["start"] in text
