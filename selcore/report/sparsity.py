@@ -87,6 +87,14 @@ def _span(diffs: list[float]) -> str:
     return f"{lo:.1f}" if abs(hi - lo) < 0.05 else f"{lo:.1f} to {hi:.1f}"
 
 
+def _contrast(diffs: list[float], subject: str, against: str, where: str, none: str) -> str:
+    """'<subject> lowered|raised|moved the mean against <against>, by a to b percentage points at each <where>'."""
+    if not diffs:
+        return none
+    way = "lowered" if max(diffs) < 0 else "raised" if min(diffs) > 0 else "moved"
+    return f"{subject} {way} the mean against {against}, by {_span(diffs)} percentage points at each {where}"
+
+
 def effects(table: pd.DataFrame) -> dict[str, str]:
     """What each factor did to the cells' mean first-epoch sparsity, as sentences computed from ``table`` (no
     verdict: the rule's reading is ``deciding``): ``width`` (from scratch, per calibration rule: whether the mean
@@ -108,20 +116,13 @@ def effects(table: pd.DataFrame) -> dict[str, str]:
         out["width"] = f"from scratch, the mean rose with every step in width under {under}"
     else:
         out["width"] = f"from scratch, the mean did not rise with every step in width under {under}"
-    diffs = [m[(w, "stand-in", c)] - m[(w, "scratch", c)] for w in widths for c in sorted(table["calibration"].unique())
-             if (w, "stand-in", c) in m and (w, "scratch", c) in m]
-    if diffs:
-        way = "lowered" if max(diffs) < 0 else "raised" if min(diffs) > 0 else "moved"
-        out["start"] = (f"starting from the stand-in {way} the mean against starting from scratch, by "
-                        f"{_span(diffs)} percentage points at each width and calibration rule")
-    else:
-        out["start"] = "no cell was measured from both starts"
-    diffs = [m[(w, s, "train")] - m[(w, s, "eval")] for w in widths for s in STARTS
-             if (w, s, "train") in m and (w, s, "eval") in m]
-    if diffs:
-        way = "lowered" if max(diffs) < 0 else "raised" if min(diffs) > 0 else "moved"
-        out["calibration"] = (f"this project's earlier calibration rule {way} the mean against the original's, by "
-                              f"{_span(diffs)} percentage points at each width and start")
-    else:
-        out["calibration"] = "no cell was measured under both rules"
+    cals = sorted(table["calibration"].unique())
+    out["start"] = _contrast([m[(w, "stand-in", c)] - m[(w, "scratch", c)] for w in widths for c in cals
+                              if (w, "stand-in", c) in m and (w, "scratch", c) in m],
+                             "starting from the stand-in", "starting from scratch", "width and calibration rule",
+                             "no cell was measured from both starts")
+    out["calibration"] = _contrast([m[(w, s, "train")] - m[(w, s, "eval")] for w in widths for s in STARTS
+                                    if (w, s, "train") in m and (w, s, "eval") in m],
+                                   "this project's earlier calibration rule", "the original's", "width and start",
+                                   "no cell was measured under both rules")
     return out
