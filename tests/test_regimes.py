@@ -51,3 +51,12 @@ def test_without_the_originals_csvs_the_regimes_say_so_instead_of_failing(tmp_pa
     assert finding.GLUED["sel95_original_first_sparsity"].startswith("not available here")
     table = regimes.regime_table(regimes.curves("sel95", RESULTS, profiles=("quick",)))
     assert regimes.ORIGINAL not in table.index.get_level_values(0)
+
+
+def test_the_regime_table_is_shown_with_one_decimal():
+    import re
+    from selcore.book.regimes import regime_styler
+    from selcore.report.regimes import curves
+    cells = re.findall(r">([0-9.]+)</td>", regime_styler(curves("sel95", REPO / "results")).to_html())
+    assert cells and not [c for c in cells if re.fullmatch(r"\d+\.\d{3,}", c)]  # no 6-decimal defaults
+    assert "39.9" in cells and "2.97" in cells  # seed 42's first SEL epoch (%), its executed FLOPs (T)

@@ -55,6 +55,13 @@ def glue_regime(name: str, profile: str, results_root: str | Path = "results") -
     return len(runs)
 
 
+def regime_styler(runs: dict[str, dict[int, pd.DataFrame]]):
+    """``regime_table`` as the page shows it: accuracies and sparsities with one decimal, FLOPs with two, seconds and
+    epochs whole."""
+    return regime_table(runs).style.format(  # one call: a second format() would reset the other columns' precision
+        {"executed FLOPs (T)": "{:.2f}", "time (s)": "{:.0f}", "epochs": "{:d}"}, precision=1)
+
+
 def show(name: str, results_root: str | Path = "results", profiles: Iterable[str] = ("quick", "wide")) -> None:
     """Glue each profile's regime values (``glue_regime``) and show the regime table, numbered and captioned, then,
     for a staged experiment, the sparsity of each stage (``stage_table``)."""
@@ -62,8 +69,7 @@ def show(name: str, results_root: str | Path = "results", profiles: Iterable[str
     counts = {p: glue_regime(name, p, results_root) for p in profiles}
     glue_original(name)
     runs = curves(name, results_root, profiles)
-    df = regime_table(runs).style.format(precision=1).format(
-        {"executed FLOPs (T)": "{:.2f}", "time (s)": "{:.0f}", "epochs": "{:d}"})
+    df = regime_styler(runs)
     missing = ", ".join(f"{p}: {len(PROFILE_SEEDS[p]) - n} of {len(PROFILE_SEEDS[p])} seeds not finished"
                         for p, n in counts.items() if n < len(PROFILE_SEEDS[p]))
     display(table(df, f"{name}'s last epoch in each regime, one row per finished run (accuracies and sparsities in %, "
