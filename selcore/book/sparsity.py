@@ -15,13 +15,12 @@ from ..engine.results import read_json
 from ..engine.sparsity import Study, missing, points_path, run_study, study_for
 from ..engine.sparsity import finished as finished_points
 from ..engine.standin import record_path
-from ..paths import RunPaths, default_source, original_results_dir, sparsity_study_dir
+from ..paths import RunPaths, default_source, sparsity_study_dir
 from ..profiles import results_dir, seed_dir
 from ..report import plots
 from ..report import sparsity as report
 from ..report.regimes import ORIGINAL, curves, finished, later_sparsity, run_row
 from ..report.stats import PERCENT, format_ci, mean_ci, seed_values
-from ..report.summary import read_history
 from .chapter import glue_figure, glue_value
 from .page import banner, csv_link, table
 
@@ -85,10 +84,11 @@ class SparsityStudy:
         return csv_link(points_path(self.root), self.results_root)
 
 
-def original_first_sparsity(original: Path | None = None) -> float | None:
-    """The original's SEL-95 first SEL epoch's sparsity (a fraction), None where its CSVs are not here."""
-    path = RunPaths(original or original_results_dir(), "sel95").csv
-    return run_row(read_history(path))[FIRST] / 100 if path.exists() else None
+def original_first_sparsity(runs: pd.DataFrame) -> float | None:
+    """The original's SEL-95 first SEL epoch's sparsity (a fraction) from ``sel95_runs``'s table, None where its CSVs
+    are not here."""
+    row = runs[runs["regime"] == ORIGINAL] if not runs.empty else runs
+    return float(row["first SEL epoch"].iloc[0]) / 100 if len(row) else None
 
 
 def cell_text(cells: pd.DataFrame, width: int, start: str, calibration: str) -> str:
@@ -174,7 +174,8 @@ def run(profile: str, data: str, results_root: str) -> SparsityStudy:
     points = finished_points(root)
     points = points[points["width"].isin(study.widths) & points["seed"].isin(study.seeds)]
     cells = report.cells(points)
-    original = original_first_sparsity()
+    runs = sel95_runs(results_root)  # read once: the later epochs' sentences and the original's first epoch
+    original = original_first_sparsity(runs)
     glue_value("sp_original", f"{100 * original:.1f}%" if original is not None else "not available here")
     glue_value("sp_points", str(len(points)))
     glue_value("sp_cells", str(len(cells)))
@@ -189,7 +190,6 @@ def run(profile: str, data: str, results_root: str) -> SparsityStudy:
         for s in ("scratch", "stand-in"):
             for c in ("eval", "train"):
                 glue_value(f"sp_w{w}_{s.replace('-', '')}_{c}", cell_text(cells, w, s, c))
-    runs = sel95_runs(results_root)
     glue_value("sp_engine_note", engine_note(points, results_root))
     glue_value("sp_later_quick", later_text(runs, "width 16"))
     glue_value("sp_later_wide", later_text(runs, "width 64, from scratch"))

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from .stats import FRACTION, NONNEGATIVE, format_ci, mean_ci, seed_values
+from .stats import FRACTION, format_ci, mean_ci, seed_values
 
 RULE = 0.95
 """The share of gradient entries the name SEL-95 promises: the decision rule's threshold on the interval's lower end."""
@@ -27,7 +27,7 @@ def read_points(path: Path | str) -> pd.DataFrame:
     return pd.read_csv(path)
 
 
-CELL_COLUMNS = [*FACTORS, "n", "seeds", "values", "mean", "lo", "hi", "gamma0 median", "gamma0 mean", "reaches"]
+CELL_COLUMNS = [*FACTORS, "n", "seeds", "values", "mean", "lo", "hi", "gamma0 median", "reaches"]
 
 
 def cells(points: pd.DataFrame) -> pd.DataFrame:
@@ -36,10 +36,9 @@ def cells(points: pd.DataFrame) -> pd.DataFrame:
     rows = []
     for (w, s, c), part in points.sort_values("seed").groupby(list(FACTORS), sort=True):
         st = mean_ci(part["sparsity"], bounds=FRACTION)
-        g = mean_ci(part["gamma0"], bounds=NONNEGATIVE)
         rows.append({"width": int(w), "start": s, "calibration": c, "n": st["n"], "seeds": list(part["seed"]),
                      "values": st["values"], "mean": st["mean"], "lo": st["lo"], "hi": st["hi"],
-                     "gamma0 median": float(part["gamma0"].median()), "gamma0 mean": g["mean"],
+                     "gamma0 median": float(part["gamma0"].median()),
                      "reaches": bool(st["n"] > 1 and st["lo"] >= RULE)})
     return pd.DataFrame(rows, columns=CELL_COLUMNS)
 
