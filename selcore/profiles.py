@@ -5,8 +5,8 @@
 * ``quick``: the real CIFAR-10 images, 500 per class, width 16, fewer epochs, all five SEL stages;
   the whole book (3 seeds, with the ablations) in 35 to 81 minutes on a 2-core CPU (measured).
 * ``wide``: the quick profile's images, epochs and test set at the paper's width (64), from scratch: the closest
-  a 2-core CPU gets to the original's regime (about an hour per seed for the four experiments, measured on the
-  status page); the four experiment chapters show it beside ``quick``.
+  a 2-core CPU gets to the original's regime (each run's wall time is the ``time_s`` column of its CSV);
+  the four experiment chapters show it beside ``quick``.
 * ``smoke``: the same code paths in a few minutes (CI): 100 images per class, width 8, 1-2 epochs,
   a 2,000-image test set.
 

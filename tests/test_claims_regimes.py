@@ -112,4 +112,20 @@ def test_a_seed_plan_is_written_once_and_read_back_unchanged(tmp_path, speed, th
     later["verdict"] = "confirmed"  # more seeds decided every row: the plan written before them stays
     pd.testing.assert_frame_equal(seed_plans.width16_plan(later, tmp_path), first)
     # the width-64 plan waits for three seeds that finished every experiment its rows need
-    assert seed_plans.wide_plan(seed_folders(QUICK), three_wide, original_results_dir(), speed, tmp_path) is None
+    with_wide = claims.ledger(seed_folders(QUICK), "quick", original_results_dir(), speed, wide=three_wide)
+    assert seed_plans.wide_plan(with_wide, tmp_path) is None and claims.finished_wide_seeds(three_wide) == 0
+    [_, waiting] = seed_plans.show(with_wide, three_wide, tmp_path, "quick")
+    assert waiting.data == "The width 64 plan is not written yet: 0 of 3 width-64 seeds have finished every experiment."
+    for f in three_wide:  # every experiment finished in each (seed 42's runs thrice): the plan is written, once
+        for name in ("lottery", "warmup"):
+            for kind in ("hist_{}.csv", "run_{}.json"):
+                shutil.copy(WIDE / "seed42" / kind.format(name), f / kind.format(name))
+    assert claims.finished_wide_seeds(three_wide) == 3
+    done = claims.ledger(seed_folders(QUICK), "quick", original_results_dir(), speed, wide=three_wide)
+    assert (done.loc[list(WIDE_ROWS), "regime"] == "width 64 (wide)").all()
+    plan = seed_plans.wide_plan(done, tmp_path)
+    # the same values thrice have no spread: every width-64 row is decided, and the file keeps the plan's header
+    assert seed_plan_path(tmp_path / "wide").exists() and plan.empty and list(plan.columns) == claims.PLAN_COLUMNS
+    assert seed_plans.show(done, three_wide, tmp_path, "quick")[1].data == (
+        "The width 64 plan has no row: no inconclusive row rests on width 64.")
+    pd.testing.assert_frame_equal(seed_plans.wide_plan(done.assign(verdict="confirmed"), tmp_path), plan)

@@ -31,30 +31,30 @@ def width16_plan(ledger: pd.DataFrame, results_root: str | Path) -> pd.DataFrame
                          lambda: claims.seed_plan(ledger, CAPS["quick"], _today(), keys))
 
 
-def wide_plan(folders: list, wide: list, original, speed, results_root: str | Path) -> pd.DataFrame | None:
-    """The plan for the rows read from the width-64 runs, from their first three seeds; written to
-    ``results/wide/seed_plan.csv`` once those seeds have finished every experiment (None before)."""
+def wide_plan(ledger: pd.DataFrame, results_root: str | Path) -> pd.DataFrame | None:
+    """The plan for the rows read from the width-64 runs, from their first three seeds (``ledger``: the quick
+    profile's ledger with the width-64 folders); written to ``results/wide/seed_plan.csv`` once every such row rests
+    on width 64 (None before), read from there afterwards."""
     path = seed_plan_path(results_dir("wide", results_root))
-    table = claims.ledger(folders, "quick", original, speed, wide=wide)
     keys = [c.key for c in claims.CLAIMS if c.wide is not None]
-    if not path.exists() and not (table.loc[keys, "regime"] == "width 64 (wide)").all():
+    if not path.exists() and not (ledger.loc[keys, "regime"] == "width 64 (wide)").all():
         return None
-    return measured_once(path, lambda: claims.seed_plan(table, CAPS["wide"], _today(), keys))
+    return measured_once(path, lambda: claims.seed_plan(ledger, CAPS["wide"], _today(), keys))
 
 
-def show(ledger: pd.DataFrame, folders: list, wide: list, original, speed, results_root: str | Path,
-         profile: str) -> list:
+def show(ledger: pd.DataFrame, wide: list, results_root: str | Path, profile: str) -> list:
     """Both plans as the claims chapter shows them (a numbered table each, or a line saying why there is none);
-    the quick profile's chapter writes them, another profile's shows none."""
+    the quick profile's chapter writes them (``ledger``: its ledger, read with the width-64 folders ``wide``),
+    another profile's shows none."""
     if profile != "quick":
         return [Markdown(f"Seed plans are made from the quick and wide profiles' runs; this is profile {profile}.")]
     out = []
-    wide_done = sum((Path(f) / "hist_warmup.csv").exists() and (Path(f) / "hist_lottery.csv").exists() for f in wide)
+    wide_done = claims.finished_wide_seeds(wide)
     for name, plan in (("width 16", width16_plan(ledger, results_root)),
-                       ("width 64", wide_plan(folders, wide, original, speed, results_root) if wide else None)):
+                       ("width 64", wide_plan(ledger, results_root) if wide else None)):
         if plan is None:
-            out.append(Markdown(f"The {name} plan is not written yet: {wide_done} of 3 width-64 seeds have finished "
-                                "every experiment."))
+            out.append(Markdown(f"The {name} plan is not written yet: {wide_done} of {claims.MIN_WIDE_SEEDS} "
+                                "width-64 seeds have finished every experiment."))
         elif plan.empty:
             out.append(Markdown(f"The {name} plan has no row: no inconclusive row rests on {name}."))
         else:

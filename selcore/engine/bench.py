@@ -290,11 +290,16 @@ def run_bench(cfg: Config, images: int = 2000, repeats: int = 3, out_csv: Path |
     log(format_check(check))
     log(format_fastest(fastest_passing(modes, check), Config()))
     if out_csv:
-        out_csv = Path(out_csv)
-        out_csv.parent.mkdir(parents=True, exist_ok=True)
-        df.to_csv(out_csv, mode="a", header=not out_csv.exists(), index=False)
-        log(f"appended to {out_csv}")
+        log(f"appended to {append_csv(df, out_csv)}")
     return df
+
+
+def append_csv(df: pd.DataFrame, out_csv: Path | str) -> Path:
+    """Append ``df``'s rows to ``out_csv`` (made with a header if absent), as each bench run does; returns the path."""
+    out_csv = Path(out_csv)
+    out_csv.parent.mkdir(parents=True, exist_ok=True)
+    df.to_csv(out_csv, mode="a", header=not out_csv.exists(), index=False)
+    return out_csv
 
 
 MODES = (("eager", False), ("eager", True), ("compile", False), ("compile", True))

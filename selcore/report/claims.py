@@ -429,6 +429,13 @@ def regime_seeds(c: Claim, folders: list[Path | str], wide: list[Path | str] | N
     return note, [s for s in seeds if c.needs and all(s.has(e) for e in c.needs)], c.measure, c.value
 
 
+def finished_wide_seeds(wide: list[Path | str]) -> int:
+    """How many width-64 seed folders of ``wide`` have finished every experiment that any row reads there (the
+    count ``regime_seeds`` compares with ``MIN_WIDE_SEEDS``, taken over all rows with a ``WideReading``)."""
+    needs = {e for c in CLAIMS if c.wide is not None for e in (c.wide.needs or c.needs)}
+    return sum(all(Seed(Path(f)).has(e) for e in needs) for f in wide)
+
+
 def ledger(folders: list[Path | str], profile: str, original: Path | str | None = None,
            speed: pd.DataFrame | None = None, wide: list[Path | str] | None = None,
            min_wide: int = MIN_WIDE_SEEDS) -> pd.DataFrame:
@@ -624,6 +631,11 @@ def moves_text(moves: pd.DataFrame) -> str:
     return text
 
 
+PLAN_COLUMNS = ["key", "claim", "regime", "n now", "per seed", "seeds to decide", "more seeds to run", "then",
+                "written"]
+"""The columns of a seed plan (``seed_plan``), in order."""
+
+
 def seed_plan(table: pd.DataFrame, cap: int, date: str, keys: list[str] | None = None) -> pd.DataFrame:
     """The seeds each inconclusive tested row of ``table`` (those of ``keys``, default all) gets next, fixed on
     ``date`` before they run: the power calculation's n under the rule for the next runs (``seeds to decide, next
@@ -645,4 +657,4 @@ def seed_plan(table: pd.DataFrame, cap: int, date: str, keys: list[str] | None =
         out.append({"key": key, "claim": r["claim"], "regime": r["regime"], "n now": int(r["n"]),
                     "per seed": r["per seed"], "seeds to decide": _seeds(need), "more seeds to run": more,
                     "then": then, "written": date})
-    return pd.DataFrame(out)
+    return pd.DataFrame(out, columns=PLAN_COLUMNS)  # the header even where no row is open: the file says so
