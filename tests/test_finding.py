@@ -24,9 +24,10 @@ def test_a_roles_format_and_a_missing_value_are_written_plainly():
 
 def test_a_live_kernel_shows_the_finding_with_the_values_glued_in_it():
     finding.GLUED.clear()
-    finding.glue("sel95_n_seeds", 2)
+    finding.glue("sel95_wide_n_seeds", 2)
     shown = finding.show("sel95").data
-    assert shown.startswith("**Finding.** Over n = 2 seeds SEL-95%") and "[not computed: sel95_seeds_test_100]" in shown
+    assert shown.startswith("**Finding.** At the paper's width (ResNet-18 at width 64 from scratch, profile `wide`, "
+                            "n = 2 seeds) SEL-95%") and "[not computed: sel95_wide_seeds_test_100]" in shown
 
 
 def test_every_chapter_with_a_finding_ends_with_the_cell_that_shows_it():

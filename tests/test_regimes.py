@@ -60,3 +60,39 @@ def test_the_regime_table_is_shown_with_one_decimal():
     cells = re.findall(r">([0-9.]+)</td>", regime_styler(curves("sel95", REPO / "results")).to_html())
     assert cells and not [c for c in cells if re.fullmatch(r"\d+\.\d{3,}", c)]  # no 6-decimal defaults
     assert "39.9" in cells and "2.97" in cells  # seed 42's first SEL epoch (%), its executed FLOPs (T)
+
+
+def test_the_width_64_runs_lead_the_chapter_with_their_own_glue_names(tmp_path):
+    """Item 2 of the regime issue: the finished width-64 runs, paired with the Baseline of the same seed, glue
+    ``<name>_wide_*`` (never the width-16 names); an unfinished width-64 Baseline is not paired; no run says n/a."""
+    import shutil
+    from selcore.book import finding, regimes as book_regimes
+    wide = RESULTS / "wide" / "seed42"
+    for s in (42, 43):
+        folder = tmp_path / "wide" / f"seed{s}"
+        folder.mkdir(parents=True)
+        for p in wide.glob("*_*.*"):
+            shutil.copy(p, folder / p.name)
+    finding.GLUED.clear()
+    book_regimes.headline("sel95", tmp_path)
+    g = finding.GLUED
+    sel, base = read_history(wide / "hist_sel95.csv").iloc[-1], read_history(wide / "hist_baseline.csv").iloc[-1]
+    assert g["sel95_wide_n_seeds"] == 2 and g["sel95_wide_seed_list"] == "42, 43"
+    assert g["sel95_wide_seeds_test_100"] == f"{sel['test_100']:.1f} [{sel['test_100']:.1f}, {sel['test_100']:.1f}]"
+    acc = sel["test_100"] - base["test_100"]
+    assert g["sel95_wide_vs_baseline_acc"] == f"{acc:.1f} [{acc:.1f}, {acc:.1f}]"
+    assert "sel95_n_seeds" not in g and "sel95_fig_finding" not in g  # the width-16 names are the chapter's own
+    assert g["sel95_wide_fig_finding"].axes[0].get_title().startswith("Width 64, from scratch: ")
+    from selcore.book.chapter import finished_runs
+    shown = finished_runs("sel95", "wide", tmp_path).seed_table()
+    assert shown.data.loc["held-out accuracy (%)", "per seed"] == f"{sel['test_100']:.4g}, {sel['test_100']:.4g}"
+    html = shown.to_html()
+    assert "at width 64, from scratch (profile wide) over the seeds (42, 43)" in html and ".000000<" not in html
+    record = json.loads((wide / "run_baseline.json").read_text())
+    (tmp_path / "wide" / "seed43" / "run_baseline.json").write_text(json.dumps({**record, "status": "running"}))
+    book_regimes.headline("sel95", tmp_path)
+    assert g["sel95_wide_vs_baseline_acc"] == f"{acc:.1f} (n=1)"  # seed 43's Baseline is still training
+    finding.GLUED.clear()
+    book_regimes.headline("sel95", tmp_path / "nothing")
+    assert g["sel95_wide_n_seeds"] == 0 and g["sel95_wide_seeds_test_100"] == "n/a" and g["sel95_wide_seed_list"] == "none"
+    assert g["sel95_wide_fig_finding"].axes[0].get_title() == "Width 64, from scratch: no finished run yet"

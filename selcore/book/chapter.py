@@ -26,8 +26,9 @@ from ..paths import RunPaths
 from ..profiles import changed_fields, parse_seeds, profile_config, seed_dir
 from ..registry import BASELINE, spec
 from ..report import interactive, plots
+from ..report.regimes import REGIMES, finished
 from ..report.stats import NONNEGATIVE, PP, bounds_of, format_ci, format_number, mean_ci
-from ..report.summary import PUBLISHED, read_history
+from ..report.summary import PUBLISHED, read_history, run_status
 from .finding import glue
 from .page import banner, csv_link, table
 from .params import variant_root
@@ -68,6 +69,14 @@ class ChapterRuns:
     histories: dict[int, pd.DataFrame]
     run_info: dict[int, dict]
     folders: dict[int, Path]
+    tag: str = ""
+    """Empty for the chapter's own runs; else the profile of runs shown beside them (``finished_runs``), which their
+    glue names carry: ``<name>_<tag>_...``."""
+
+    @property
+    def key(self) -> str:
+        """The prefix of this run set's glue names: ``<name>``, or ``<name>_<tag>``."""
+        return f"{self.name}_{self.tag}" if self.tag else self.name
 
     @property
     def seeds(self) -> list[int]:
@@ -133,9 +142,12 @@ class ChapterRuns:
             return Markdown(f"Data: `{path}` (not published with the book)")
 
     def others(self, experiment: str) -> dict[int, pd.DataFrame]:
-        """Another experiment's history of each seed from the same results folders (the seeds where it exists)."""
+        """Another experiment's history of each seed from the same results folders (the seeds where it exists; for
+        runs shown beside the chapter's, where it finished)."""
         paths = {s: RunPaths(folder, experiment).csv for s, folder in self.folders.items()}
-        return {s: read_history(p) for s, p in paths.items() if p.exists()}
+        done = {s for s, p in paths.items() if p.exists()
+                and (not self.tag or run_status(self.folders[s], experiment) == "finished")}  # shown beside: finished
+        return {s: read_history(p) for s, p in paths.items() if s in done}
 
     def compare(self, experiment: str, other: dict[int, pd.DataFrame] | None = None) -> int:
         """Paired by seed, this experiment's last epoch against ``experiment``'s: held-out accuracy difference (pp)
@@ -154,18 +166,22 @@ class ChapterRuns:
             c = mean_ci(values, bounds=PP if key == "acc" else NONNEGATIVE)
             paired = None if len(seeds) == len(self.seeds) else c["n"]  # n is the chapter's, stated beside it
             text = format_ci(c["mean"], c["lo"], c["hi"], paired) if seeds else "not run"
-            glue_value(f"{self.name}_vs_{experiment}_{key}", text)
+            glue_value(f"{self.key}_vs_{experiment}_{key}", text)
         return len(seeds)
 
     def headline(self) -> None:
         """What a chapter states first: the comparison with the Baseline (``compare``) and the finding figure
-        ``<name>_fig_finding``, held-out accuracy per epoch of this experiment beside the Baseline over seeds."""
+        ``<key>_fig_finding``, held-out accuracy per epoch of this experiment beside the Baseline over seeds (titled
+        with the regime where the runs are another profile's)."""
         base = self.others(BASELINE) if self.name != BASELINE else {}
         if self.name != BASELINE:
             self.compare(BASELINE, base)
         per_seed = [{self.name: h, **({BASELINE: base[s]} if s in base else {})}
                     for s, h in self.histories.items()]
-        glue_figure(f"{self.name}_fig_finding", plots.accuracy_held_out(per_seed))
+        fig = plots.accuracy_held_out(per_seed)
+        if self.tag:
+            fig.axes[0].set_title(f"{REGIMES[self.tag].capitalize()}: {fig.axes[0].get_title()}", fontsize=10)
+        glue_figure(f"{self.key}_fig_finding", fig)
 
     def mean_at(self, column: str, epoch: int) -> float:
         """The mean over seeds of ``column`` at logged ``epoch``."""
@@ -181,8 +197,8 @@ class ChapterRuns:
 
     def seed_table(self):
         """Mean [95% CI] over seeds of the last epoch's measures (and, for staged runs, the update and gradient
-        densities over the SEL epochs); glues ``<name>_seeds_<column>`` (text), ``..._mean``, ``<name>_n_seeds``
-        and ``<name>_seed_list``; returns the table."""
+        densities over the SEL epochs); glues ``<key>_seeds_<column>`` (text), ``..._mean``, ``<key>_n_seeds``
+        and ``<key>_seed_list``; returns the table."""
         metrics = dict(SEED_METRICS)
         finals = pd.DataFrame({s: h.iloc[-1] for s, h in self.histories.items()}).T
         if "stage" in self.hist:
@@ -195,17 +211,20 @@ class ChapterRuns:
         for label, col in metrics.items():
             s = across.loc[label]
             fmt = {"sig": 3} if "FLOPs" in label or "density" in label else {"digits": 1}
-            glue_value(f"{self.name}_seeds_{col}", format_ci(s["mean"], s["lo"], s["hi"], **fmt))  # n: _n_seeds
-            glue_value(f"{self.name}_seeds_{col}_mean", float(s["mean"]))
-        glue_value(f"{self.name}_n_seeds", len(finals))
-        glue_value(f"{self.name}_seed_list", ", ".join(str(s) for s in finals.index))
+            glue_value(f"{self.key}_seeds_{col}", format_ci(s["mean"], s["lo"], s["hi"], **fmt))  # n: _n_seeds
+            glue_value(f"{self.key}_seeds_{col}_mean", float(s["mean"]))
+        glue_value(f"{self.key}_n_seeds", len(finals))
+        glue_value(f"{self.key}_seed_list", ", ".join(str(s) for s in finals.index))
         across["n"] = across["n"].astype(int)
         across["per seed"] = [", ".join(format_number(v, sig=4) for v in vals) for vals in across["values"]]
         shown = across[["per seed", "n", "mean", "std", "lo", "hi"]]
-        return table(shown.rename(columns={"lo": "95% lo", "hi": "95% hi"}),
-                     f"The last epoch over the seeds ({', '.join(map(str, finals.index))}): each seed's value, n, "
-                     "mean, sample standard deviation and a 95% interval inside the measure's range (Student's t on "
-                     "the logit scale of an accuracy or density, on the log scale of FLOPs and time).")
+        where = f" at {REGIMES[self.tag]} (profile {self.tag})" if self.tag else ""
+        shown = shown.rename(columns={"lo": "95% lo", "hi": "95% hi"})
+        numbers = ["mean", "std", "95% lo", "95% hi"]  # four significant digits, as the per-seed values
+        return table(shown.style.format(lambda v: format_number(v, sig=4), subset=numbers),
+                     f"The last epoch{where} over the seeds ({', '.join(map(str, finals.index))}): each seed's "
+                     "value, n, mean, sample standard deviation and a 95% interval inside the measure's range "
+                     "(Student's t on the logit scale of an accuracy or density, on the log scale of FLOPs and time).")
 
 
 def configs(name: str, profile: str, data: str = "", seeds: Any = None, settings: str = "",
@@ -260,3 +279,14 @@ def run(configs: dict[int, Config], profile: str, results_root: str = "results",
     for other in spec(name).compared_with:
         runs.compare(other)
     return runs
+
+
+def finished_runs(name: str, profile: str, results_root: str | Path = "results") -> ChapterRuns | None:
+    """``name``'s finished runs under ``profile`` (its seeds that finished; nothing is trained) as runs shown beside
+    the chapter's own, their glue names tagged with ``profile``; None where none has finished."""
+    histories = finished(name, profile, results_root)
+    if not histories:
+        return None
+    folders = {s: seed_dir(profile, s, results_root) for s in histories}
+    return ChapterRuns(name, {s: profile_config(profile, name, seed=s) for s in histories}, histories,
+                       {s: read_json(RunPaths(f, name).run_json) for s, f in folders.items()}, folders, tag=profile)

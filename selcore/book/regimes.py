@@ -8,13 +8,15 @@ from pathlib import Path
 from typing import Iterable
 
 import pandas as pd
-from IPython.display import display
+from IPython.display import Markdown, display
 
 from ..paths import RunPaths, original_results_dir
 from ..profiles import PROFILE_SEEDS
-from ..report.regimes import curves, finished, regime_table, run_row, stage_table
+from ..report.regimes import REGIMES, curves, finished, regime_table, run_row, stage_table
 from ..report.stats import bounds_of, format_ci, mean_ci
+from ..report import plots
 from ..report.summary import read_history
+from .chapter import SEED_METRICS, finished_runs, glue_figure
 from .finding import glue
 from .page import table
 
@@ -36,12 +38,12 @@ def glue_original(name: str, original: Path | None = None) -> None:
             glue(f"{name}_original_{key}", f"{row[col]:.1f}%")
 
 
-def glue_regime(name: str, profile: str, results_root: str | Path = "results") -> int:
+def glue_regime(name: str, profile: str, results_root: str | Path = "results", seed_list: bool = True) -> int:
     """Glue ``<name>_<profile>_n`` (finished runs), ``_seed_list``, and mean [95% CI] over them of the held-out and
     full-test accuracy, epoch 1's full-test accuracy and (staged runs) the sparsity of the first SEL epoch, of stage 1
     and of all SEL epochs: ``<name>_<profile>_{test_100,test_full,epoch1_full,first_sparsity,stage1_sparsity,
     sparsity}``, written with the % sign and the n they rest on ("no finished run yet" where none); returns the
-    number of finished runs."""
+    number of finished runs. ``seed_list=False``: the seed list is glued elsewhere (``headline``)."""
     runs = finished(name, profile, results_root)
     rows = pd.DataFrame([run_row(h) for h in runs.values()], index=list(runs))
     for key, col in GLUED_COLUMNS.items():
@@ -51,7 +53,8 @@ def glue_regime(name: str, profile: str, results_root: str | Path = "results") -
         c = mean_ci(rows[col], bounds=bounds_of("test_100"))  # accuracies and sparsities alike: % in [0, 100]
         glue(f"{name}_{profile}_{key}", f"{format_ci(c['mean'], c['lo'], c['hi'], digits=1)}% (n={int(c['n'])})")
     glue(f"{name}_{profile}_n", len(runs))
-    glue(f"{name}_{profile}_seed_list", ", ".join(map(str, runs)) or "none")
+    if seed_list:
+        glue(f"{name}_{profile}_seed_list", ", ".join(map(str, runs)) or "none")
     return len(runs)
 
 
@@ -62,11 +65,38 @@ def regime_styler(runs: dict[str, dict[int, pd.DataFrame]]):
         {"executed FLOPs (T)": "{:.2f}", "time (s)": "{:.0f}", "epochs": "{:d}"}, precision=1)
 
 
+def headline(name: str, results_root: str | Path = "results", profile: str = "wide") -> None:
+    """The chapter's main result at the paper's width: ``profile``'s finished runs (``chapter.finished_runs``) glue
+    ``<name>_<profile>_fig_finding``, the comparison with the Baseline of the same seed
+    (``<name>_<profile>_vs_baseline_*``) and the across-seed values (``<name>_<profile>_seeds_*``, ``_n_seeds``,
+    ``_seed_list``), and their across-seed table is shown; where none has finished, the numbers are glued as "n/a"
+    beside ``_n_seeds`` 0, and a line says how to train them."""
+    runs = finished_runs(name, profile, results_root)
+    if runs is not None:
+        runs.headline()
+        display(runs.seed_table())
+        return
+    key = f"{name}_{profile}"
+    fig = plots.accuracy_held_out({})  # no run: an empty panel
+    fig.axes[0].set_title(f"{REGIMES[profile].capitalize()}: no finished run yet", fontsize=10)
+    glue_figure(f"{key}_fig_finding", fig)
+    for suffix in [f"seeds_{c}" for c in SEED_METRICS.values()] + ["vs_baseline_acc", "vs_baseline_exec",
+                                                                   "vs_baseline_proxy"]:
+        glue(f"{key}_{suffix}", "n/a")  # a number the text gives a unit; n = 0 beside it says why
+    glue(f"{key}_seed_list", "none")
+    glue(f"{key}_n_seeds", 0)
+    display(Markdown(f"No run of profile {profile} has finished under {results_root}/{profile}: "
+                     f"`python -m selcore sweep --profile {profile}` trains them."))
+
+
 def show(name: str, results_root: str | Path = "results", profiles: Iterable[str] = ("quick", "wide")) -> None:
-    """Glue each profile's regime values (``glue_regime``) and show the regime table, numbered and captioned, then,
-    for a staged experiment, the sparsity of each stage (``stage_table``)."""
+    """The width-64 runs' ``headline``, then: glue each profile's regime values (``glue_regime``) and show the
+    regime table, numbered and captioned, then, for a staged experiment, the sparsity of each stage
+    (``stage_table``)."""
     profiles = tuple(profiles)
-    counts = {p: glue_regime(name, p, results_root) for p in profiles}
+    if "wide" in profiles:
+        headline(name, results_root)
+    counts = {p: glue_regime(name, p, results_root, seed_list=p != "wide") for p in profiles}  # wide: headline's
     glue_original(name)
     runs = curves(name, results_root, profiles)
     df = regime_styler(runs)
