@@ -111,25 +111,42 @@ def test_readme_application_figures_match_the_committed_runs():
     assert f"and experience replay {r['mean']:.1f} less" in text
 
 
+def _listed(values: list[str]) -> str:
+    """``a``, ``a and b``, ``a, b and c``: how the README lists per-seed values."""
+    return values[0] if len(values) == 1 else f"{', '.join(values[:-1])} and {values[-1]}"
+
+
 def test_readme_wide_figures_match_the_committed_runs(ledger):
-    from selcore.report.regimes import later_sparsity, run_row
+    """The README's width-64 bullet: each finished seed's first-epoch Baseline accuracy and SEL-95 sparsities, the
+    original's, and the paired comparison with the Baseline as the committed SEL-95 chapter glued it."""
+    from selcore.book.finding import executed_values
+    from selcore.report.regimes import finished, later_sparsity, run_row
     from selcore.report.summary import read_history, run_time
+    import nbformat
     text = _readme_finding_and_after()
-    wide, orig = REPO / "results" / "wide" / "seed42", original_results_dir()
-    for folder, who in ((wide, "ours"), (orig, "the original's")):
-        base, sel = read_history(folder / "hist_baseline.csv"), read_history(folder / "hist_sel95.csv")
-        epoch1, first = run_row(base)["full test after epoch 1 (%)"], run_row(sel)["sparsity, first SEL epoch (%)"]
-        later = later_sparsity(sel).mean()
-        if who == "ours":
-            assert f"the Baseline classified {epoch1:.1f}% of the full test set after its first epoch" in text
-            assert f"SEL-95 zeroed {first:.1f}% of the gradient entries in its first SEL epoch and {later:.1f}%" in text
-        else:
-            assert f"against the original's {epoch1:.1f}% from ImageNet weights" in text
-            assert f"against the original's {first:.1f}% and {later:.1f}%" in text
+    base, sel = finished("baseline", "wide", REPO / "results"), finished("sel95", "wide", REPO / "results")
+    seeds = sorted(set(base) & set(sel))
+    assert seeds and seeds == sorted(base) == sorted(sel)
+    epoch1 = [f"{run_row(base[s])['full test after epoch 1 (%)']:.1f}" for s in seeds]
+    first = [f"{run_row(sel[s])['sparsity, first SEL epoch (%)']:.1f}" for s in seeds]
+    later = [f"{later_sparsity(sel[s]).mean():.1f}" for s in seeds]
+    assert f"seed{'s' if len(seeds) > 1 else ''} {_listed([str(s) for s in seeds])}" in text
+    assert f"the Baseline classified {_listed(epoch1)}% of the full test set after its first epoch" in text
+    assert f"SEL-95 zeroed {_listed(first)}% of the gradient entries in its first SEL epoch and {_listed(later)}%" in text
+    orig = original_results_dir()
+    ob, os_ = read_history(orig / "hist_baseline.csv"), read_history(orig / "hist_sel95.csv")
+    assert f"against the original's {run_row(ob)['full test after epoch 1 (%)']:.1f}% from ImageNet weights" in text
+    assert (f"against the original's {run_row(os_)['sparsity, first SEL epoch (%)']:.1f}% and "
+            f"{later_sparsity(os_).mean():.1f}%") in text
+    glued = executed_values(nbformat.read(REPO / "book" / "sel95.ipynb", as_version=4))
+    assert glued["sel95_wide_n_seeds"] == str(len(seeds))
+    acc, exe = (glued[f"sel95_wide_vs_baseline_{k}"].strip("'") for k in ("acc", "exec"))
+    assert (f"Against the Baseline of the same seed, SEL-95 reached {acc} percentage points of held-out accuracy "
+            f"with {exe}% of its executed training FLOPs") in text
     per_seed = ledger.loc["sparsity", "per seed"].split(", ")
     assert f"was {', '.join(per_seed[:-1])} and {per_seed[-1]}% for seeds 42, 43 and 44" in text
     n, seconds = run_time(REPO / "results" / "wide")
-    assert f"{seconds / 3600:.1f} hours of run time for seed 42's {n} runs" in " ".join(
+    assert f"{seconds / 3600:.1f} hours of run time for its {n} runs" in " ".join(
         (REPO / "README.md").read_text().split())
 
 
