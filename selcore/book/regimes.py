@@ -1,6 +1,7 @@
-"""The regimes side by side in an experiment chapter (section "At the paper's width"): glued values for the text
-and the numbered tables. The data are ``selcore.report.regimes``'s; nothing is trained here: the ``wide`` runs come
-from ``python -m selcore sweep --profile wide``.
+"""The regimes side by side in an experiment chapter (section "At the paper's width: the main result"): the width-64
+runs' headline (the chapter's finding figure and numbers, ``headline``), glued values for the text and the numbered
+tables. The data are ``selcore.report.regimes``'s; nothing is trained here: the ``wide`` runs come from
+``python -m selcore sweep --profile wide``.
 """
 from __future__ import annotations
 
@@ -12,9 +13,9 @@ from IPython.display import Markdown, display
 
 from ..paths import RunPaths, original_results_dir
 from ..profiles import PROFILE_SEEDS
+from ..report import plots
 from ..report.regimes import REGIMES, curves, finished, regime_table, run_row, stage_table
 from ..report.stats import bounds_of, format_ci, mean_ci
-from ..report import plots
 from ..report.summary import read_history
 from .chapter import SEED_METRICS, finished_runs, glue_figure
 from .finding import glue
