@@ -78,6 +78,7 @@ def test_the_width_64_runs_lead_the_chapter_with_their_own_glue_names(tmp_path):
     g = finding.GLUED
     sel, base = read_history(wide / "hist_sel95.csv").iloc[-1], read_history(wide / "hist_baseline.csv").iloc[-1]
     assert g["sel95_wide_n_seeds"] == 2 and g["sel95_wide_seed_list"] == "42, 43"
+    assert g["sel95_wide_regime"] == "width 64 from scratch, profile wide"
     assert g["sel95_wide_seeds_test_100"] == f"{sel['test_100']:.1f} [{sel['test_100']:.1f}, {sel['test_100']:.1f}]"
     acc = sel["test_100"] - base["test_100"]
     assert g["sel95_wide_vs_baseline_acc"] == f"{acc:.1f} [{acc:.1f}, {acc:.1f}]"
@@ -96,3 +97,6 @@ def test_the_width_64_runs_lead_the_chapter_with_their_own_glue_names(tmp_path):
     book_regimes.headline("sel95", tmp_path / "nothing")
     assert g["sel95_wide_n_seeds"] == 0 and g["sel95_wide_seeds_test_100"] == "n/a" and g["sel95_wide_seed_list"] == "none"
     assert g["sel95_wide_fig_finding"].axes[0].get_title() == "Width 64, from scratch: no finished run yet"
+    book_regimes.headline("sel95", tmp_path, changed={"percentile": 70})  # a rerun with other parameters
+    assert g["sel95_wide_n_seeds"] == 0 and g["sel95_wide_vs_baseline_acc"] == "n/a"
+    assert g["sel95_wide_fig_finding"].axes[0].get_title() == "Width 64, from scratch: not comparable"

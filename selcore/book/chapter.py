@@ -11,7 +11,7 @@ over the seeds) and returns the table.
 from __future__ import annotations
 
 import shlex
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -26,7 +26,7 @@ from ..paths import RunPaths
 from ..profiles import changed_fields, parse_seeds, profile_config, seed_dir
 from ..registry import BASELINE, spec
 from ..report import interactive, plots
-from ..report.regimes import REGIMES, finished
+from ..report.regimes import REGIMES, finished, regime_label
 from ..report.stats import NONNEGATIVE, PP, bounds_of, format_ci, format_number, mean_ci
 from ..report.summary import PUBLISHED, read_history, run_status
 from .finding import glue
@@ -69,6 +69,9 @@ class ChapterRuns:
     histories: dict[int, pd.DataFrame]
     run_info: dict[int, dict]
     folders: dict[int, Path]
+    profile: str = ""
+    changed: dict = field(default_factory=dict)
+    """The fields where the chapter's configuration differs from its profile's (a rerun with other parameters)."""
     tag: str = ""
     """Empty for the chapter's own runs; else the profile of runs shown beside them (``finished_runs``), which their
     glue names carry: ``<name>_<tag>_...``."""
@@ -170,14 +173,15 @@ class ChapterRuns:
         return len(seeds)
 
     def headline(self) -> None:
-        """What a chapter states first: the comparison with the Baseline (``compare``) and the finding figure
-        ``<key>_fig_finding``, held-out accuracy per epoch of this experiment beside the Baseline over seeds (titled
-        with the regime where the runs are another profile's)."""
+        """What a chapter states first: the regime of its runs (``<key>_regime``), the comparison with the Baseline
+        (``compare``) and the finding figure ``<key>_fig_finding``, held-out accuracy per epoch of this experiment
+        beside the Baseline over seeds (titled with the regime where the runs are another profile's)."""
         base = self.others(BASELINE) if self.name != BASELINE else {}
         if self.name != BASELINE:
             self.compare(BASELINE, base)
         per_seed = [{self.name: h, **({BASELINE: base[s]} if s in base else {})}
                     for s, h in self.histories.items()]
+        glue_value(f"{self.key}_regime", regime_label(self.cfg.width, self.cfg.pretrained, self.profile))
         fig = plots.accuracy_held_out(per_seed)
         if self.tag:
             fig.axes[0].set_title(f"{REGIMES[self.tag].capitalize()}: {fig.axes[0].get_title()}", fontsize=10)
@@ -274,7 +278,7 @@ def run(configs: dict[int, Config], profile: str, results_root: str = "results",
             run_experiment(c.replace(experiment=BASELINE), folders[s])
     run_info = {s: read_json(RunPaths(folders[s], name).run_json) for s in configs}
     print(f"seeds run: {list(configs)}")
-    runs = ChapterRuns(name, configs, histories, run_info, folders)
+    runs = ChapterRuns(name, configs, histories, run_info, folders, profile, changed)
     runs.headline()
     for other in spec(name).compared_with:
         runs.compare(other)
@@ -289,4 +293,5 @@ def finished_runs(name: str, profile: str, results_root: str | Path = "results")
         return None
     folders = {s: seed_dir(profile, s, results_root) for s in histories}
     return ChapterRuns(name, {s: profile_config(profile, name, seed=s) for s in histories}, histories,
-                       {s: read_json(RunPaths(f, name).run_json) for s, f in folders.items()}, folders, tag=profile)
+                       {s: read_json(RunPaths(f, name).run_json) for s, f in folders.items()}, folders, profile,
+                       tag=profile)

@@ -17,7 +17,7 @@ from ..report import plots
 from ..report.regimes import REGIMES, curves, finished, regime_table, run_row, stage_table
 from ..report.stats import bounds_of, format_ci, mean_ci
 from ..report.summary import read_history
-from .chapter import SEED_METRICS, finished_runs, glue_figure
+from .chapter import SEED_METRICS, ChapterRuns, finished_runs, glue_figure
 from .finding import glue
 from .page import table
 
@@ -66,37 +66,43 @@ def regime_styler(runs: dict[str, dict[int, pd.DataFrame]]):
         {"executed FLOPs (T)": "{:.2f}", "time (s)": "{:.0f}", "epochs": "{:d}"}, precision=1)
 
 
-def headline(name: str, results_root: str | Path = "results", profile: str = "wide") -> None:
+def headline(name: str, results_root: str | Path = "results", profile: str = "wide",
+             changed: dict | None = None) -> None:
     """The chapter's main result at the paper's width: ``profile``'s finished runs (``chapter.finished_runs``) glue
-    ``<name>_<profile>_fig_finding``, the comparison with the Baseline of the same seed
+    ``<name>_<profile>_fig_finding``, ``_regime``, the comparison with the Baseline of the same seed
     (``<name>_<profile>_vs_baseline_*``) and the across-seed values (``<name>_<profile>_seeds_*``, ``_n_seeds``,
-    ``_seed_list``), and their across-seed table is shown; where none has finished, the numbers are glued as "n/a"
-    beside ``_n_seeds`` 0, and a line says how to train them."""
-    runs = finished_runs(name, profile, results_root)
+    ``_seed_list``), and their across-seed table is shown. Where none has finished, or the chapter reruns with
+    parameters ``changed`` from its profile's (the width-64 runs have that profile's own), the numbers are glued as
+    "n/a" beside ``_n_seeds`` 0, and a line says why."""
+    runs = None if changed else finished_runs(name, profile, results_root)
     if runs is not None:
         runs.headline()
         display(runs.seed_table())
         return
     key = f"{name}_{profile}"
     fig = plots.accuracy_held_out({})  # no run: an empty panel
-    fig.axes[0].set_title(f"{REGIMES[profile].capitalize()}: no finished run yet", fontsize=10)
+    fig.axes[0].set_title(f"{REGIMES[profile].capitalize()}: {'not comparable' if changed else 'no finished run yet'}",
+                          fontsize=10)
     glue_figure(f"{key}_fig_finding", fig)
     for suffix in [f"seeds_{c}" for c in SEED_METRICS.values()] + ["vs_baseline_acc", "vs_baseline_exec",
                                                                    "vs_baseline_proxy"]:
         glue(f"{key}_{suffix}", "n/a")  # a number the text gives a unit; n = 0 beside it says why
     glue(f"{key}_seed_list", "none")
     glue(f"{key}_n_seeds", 0)
-    display(Markdown(f"No run of profile {profile} has finished under {results_root}/{profile}: "
-                     f"`python -m selcore sweep --profile {profile}` trains them."))
+    why = (f"This rerun changes {', '.join(f'{k}={v}' for k, v in changed.items())}; the {profile} runs have their "
+           "profile's own settings, so none is set beside it." if changed else
+           f"No run of profile {profile} has finished under {results_root}/{profile}: "
+           f"`python -m selcore sweep --profile {profile}` trains them.")
+    display(Markdown(why))
 
 
-def show(name: str, results_root: str | Path = "results", profiles: Iterable[str] = ("quick", "wide")) -> None:
-    """The width-64 runs' ``headline``, then: glue each profile's regime values (``glue_regime``) and show the
-    regime table, numbered and captioned, then, for a staged experiment, the sparsity of each stage
-    (``stage_table``)."""
-    profiles = tuple(profiles)
+def show(runs: ChapterRuns, results_root: str | Path = "results", profiles: Iterable[str] = ("quick", "wide")) -> None:
+    """For the chapter's ``runs``: the width-64 runs' ``headline``, then: glue each profile's regime values
+    (``glue_regime``) and show the regime table, numbered and captioned, then, for a staged experiment, the sparsity of
+    each stage (``stage_table``)."""
+    name, profiles = runs.name, tuple(profiles)
     if "wide" in profiles:
-        headline(name, results_root)
+        headline(name, results_root, changed=runs.changed)
     counts = {p: glue_regime(name, p, results_root, seed_list=p != "wide") for p in profiles}  # wide: headline's
     glue_original(name)
     runs = curves(name, results_root, profiles)

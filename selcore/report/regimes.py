@@ -19,6 +19,11 @@ REGIMES = {"quick": "width 16, from scratch", "wide": "width 64, from scratch",
            "paper": "width 64, ImageNet weights"}
 """How the book labels each profile's regime."""
 
+def regime_label(width: int, pretrained: bool, profile: str) -> str:
+    """How a chapter names the regime of its own runs: ``width 16 from scratch, profile quick``."""
+    return f"width {width} {'from ImageNet weights' if pretrained else 'from scratch'}, profile {profile}"
+
+
 ORIGINAL = "original release (width 64, ImageNet weights, 50,000 images, GPU, seed 42)"
 """The label of the original's published run."""
 
