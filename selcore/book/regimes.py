@@ -39,12 +39,12 @@ def glue_original(name: str, original: Path | None = None) -> None:
             glue(f"{name}_original_{key}", f"{row[col]:.1f}%")
 
 
-def glue_regime(name: str, profile: str, results_root: str | Path = "results", seed_list: bool = True) -> int:
-    """Glue ``<name>_<profile>_n`` (finished runs), ``_seed_list``, and mean [95% CI] over them of the held-out and
+def glue_regime(name: str, profile: str, results_root: str | Path = "results") -> int:
+    """Glue ``<name>_<profile>_n`` (finished runs) and mean [95% CI] over them of the held-out and
     full-test accuracy, epoch 1's full-test accuracy and (staged runs) the sparsity of the first SEL epoch, of stage 1
     and of all SEL epochs: ``<name>_<profile>_{test_100,test_full,epoch1_full,first_sparsity,stage1_sparsity,
     sparsity}``, written with the % sign and the n they rest on ("no finished run yet" where none); returns the
-    number of finished runs. ``seed_list=False``: the seed list is glued elsewhere (``headline``)."""
+    number of finished runs. (The width-64 seed list is ``headline``'s.)"""
     runs = finished(name, profile, results_root)
     rows = pd.DataFrame([run_row(h) for h in runs.values()], index=list(runs))
     for key, col in GLUED_COLUMNS.items():
@@ -54,8 +54,6 @@ def glue_regime(name: str, profile: str, results_root: str | Path = "results", s
         c = mean_ci(rows[col], bounds=bounds_of("test_100"))  # accuracies and sparsities alike: % in [0, 100]
         glue(f"{name}_{profile}_{key}", f"{format_ci(c['mean'], c['lo'], c['hi'], digits=1)}% (n={int(c['n'])})")
     glue(f"{name}_{profile}_n", len(runs))
-    if seed_list:
-        glue(f"{name}_{profile}_seed_list", ", ".join(map(str, runs)) or "none")
     return len(runs)
 
 
@@ -87,7 +85,7 @@ def headline(name: str, results_root: str | Path = "results", profile: str = "wi
     for suffix in [f"seeds_{c}" for c in SEED_METRICS.values()] + ["vs_baseline_acc", "vs_baseline_exec",
                                                                    "vs_baseline_proxy"]:
         glue(f"{key}_{suffix}", "n/a")  # a number the text gives a unit; n = 0 beside it says why
-    glue(f"{key}_seed_list", "none")
+    glue(f"{key}_seed_list", ", ".join(map(str, finished(name, profile, results_root))) or "none")
     glue(f"{key}_n_seeds", 0)
     why = (f"This rerun changes {', '.join(f'{k}={v}' for k, v in changed.items())}; the {profile} runs have their "
            "profile's own settings, so none is set beside it." if changed else
@@ -103,7 +101,7 @@ def show(runs: ChapterRuns, results_root: str | Path = "results", profiles: Iter
     name, profiles = runs.name, tuple(profiles)
     if "wide" in profiles:
         headline(name, results_root, changed=runs.changed)
-    counts = {p: glue_regime(name, p, results_root, seed_list=p != "wide") for p in profiles}  # wide: headline's
+    counts = {p: glue_regime(name, p, results_root) for p in profiles}
     glue_original(name)
     runs = curves(name, results_root, profiles)
     df = regime_styler(runs)
