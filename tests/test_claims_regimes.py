@@ -7,6 +7,7 @@ import pandas as pd
 import pytest
 
 from selcore.book import seeds as seed_plans
+from selcore.engine.results import read_json, write_json
 from selcore.paths import original_results_dir, seed_plan_path, speed_comparison_path
 from selcore.report import claims
 from selcore.report.stats import seed_folders
@@ -129,3 +130,27 @@ def test_a_seed_plan_is_written_once_and_read_back_unchanged(tmp_path, speed, th
     assert seed_plans.show(done, three_wide, tmp_path, "quick")[1].data == (
         "The width 64 plan has no row: no inconclusive row rests on width 64.")
     pd.testing.assert_frame_equal(seed_plans.wide_plan(done.assign(verdict="confirmed"), tmp_path), plan)
+
+
+def test_a_rule_revised_for_runs_from_a_date_reads_those_runs_alone_once_they_exist(tmp_path, speed):
+    """Forgetting's rule, revised 2026-12-02, reads the Split CIFAR-10 runs started since then and no other; the
+    earlier seeds' reading under the old rule stays beside it. New runs: seed 42's and 43's committed runs, copied
+    under new seed numbers with a start date after the revision."""
+    old = seed_folders(QUICK)[:3]
+    for new, src in ((45, old[0]), (46, old[1])):
+        f = tmp_path / f"seed{new}"
+        f.mkdir()
+        for e in ("split_dense", "split_sel"):
+            shutil.copy(src / f"hist_{e}.csv", f / f"hist_{e}.csv")
+            record = read_json(src / f"run_{e}.json")
+            record["started_utc"] = "2026-12-03T11:00:00Z"
+            write_json(f / f"run_{e}.json", record)
+    before = claims.ledger(old, "quick", original_results_dir(), speed).loc["forgetting"]
+    assert before["rule applied"] == "original" and before["n"] == 3 and before["ours, before the revision"] == ""
+    row = claims.ledger(old + [tmp_path / "seed45", tmp_path / "seed46"], "quick", original_results_dir(), speed
+                        ).loc["forgetting"]
+    assert row["rule applied"] == "revised 2026-12-02" and row["n"] == 2
+    assert row["rule"] == claims.CLAIM["forgetting"].revision.rule.describe()
+    assert row["per seed"] == ", ".join(before["per seed"].split(", ")[:2])  # the copies' values, in seed order
+    assert row["regime"].endswith("; the runs started since 2026-12-02 (seeds 45, 46)")
+    assert row["ours, before the revision"] == before["ours"] + " (n=3)"  # the old runs, read by the old rule

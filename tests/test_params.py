@@ -64,7 +64,7 @@ def test_the_wide_profile_is_the_quick_profile_at_the_papers_width_from_scratch(
         changed = changed_fields(wide, quick)
         assert wide.width == 64 and not wide.pretrained and quick.width == 16
         assert set(changed) <= {"width", "channels_last"}, changed  # same images, epochs, test set and rules
-    assert "width 64" in PROFILE_NOTES["wide"] and PROFILE_SEEDS["wide"] == PROFILE_SEEDS["quick"]
+    assert "width 64" in PROFILE_NOTES["wide"] and PROFILE_SEEDS["wide"][:3] == PROFILE_SEEDS["quick"]
 
 
 def test_an_unknown_chapter_fails_before_a_run_is_announced(tmp_path):

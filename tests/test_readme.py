@@ -58,7 +58,7 @@ def test_readme_figures_match_the_committed_ledger(ledger):
     assert f"by {ledger.loc['frozen', 'mean']:.1f} percentage points" in text
     faster, more = ledger.loc["faster"], _readme_finding_and_after()
     assert faster["rule applied"] == "revised 2026-12-02" and f"SEL-95 saved {faster['ours']}% of the wall-clock" in more
-    assert f"gave {faster['ours, old measure'].replace(' (n=3)', '')})" in more
+    assert f"gave {faster['ours, before the revision'].replace(' (n=3)', '')})" in more
     assert (ledger.loc["frozen", "verdict"], ledger.loc["frozen", "verdict (Holm)"]) == \
         ("refuted", "inconclusive at this n") and "did not freeze" in text and "inconclusive after it" in text
 

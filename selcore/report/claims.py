@@ -302,6 +302,14 @@ class Claim:
             return "width 16: the controlled timing was made there"
         return "width 16: the wide profile does not run " + ", ".join(e for e in self.needs if e not in EXPERIMENTS)
 
+    def new_runs(self, ran: list["Seed"]) -> tuple[list["Seed"], list["Seed"]]:
+        """For a rule revised for runs started from a date (a ``Revision`` without a timing): the seeds of ``ran``
+        whose runs of this row all started on or after it, and the others; for any other row, none and ``ran``."""
+        if self.revision is None or self.revision.values is not None:
+            return [], list(ran)
+        new = [s for s in ran if self.rule_for([s.started(e) for e in self.needs]) is self.revision.rule]
+        return new, [s for s in ran if s not in new]
+
     def rule_for(self, started: list[str]) -> Rule:
         """The rule that reads runs started at ``started``: the revised one when every run started on or after
         the revision's date."""
@@ -456,10 +464,16 @@ def ledger(folders: list[Path | str], profile: str, original: Path | str | None 
             before = [value(s) for s in ran]
             vals = c.revision.values(ran, speed) if timed else before
             measure, revised = c.revision.measure if timed else measure, timed
-        else:
-            vals = before = [value(s) for s in ran]
+        else:  # a revision for runs from a date reads those runs alone, once there are any
+            new, old = c.new_runs(ran)
+            ran = new or ran
+            vals = [value(s) for s in ran]
+            before = [value(s) for s in old] if new else vals
             rule = c.rule_for([s.started(e) for s in ran for e in c.needs])
             revised = c.revision is not None and rule is c.revision.rule
+            if new:
+                regime += (f"; the runs started since {c.revision.date} (seeds "
+                           f"{', '.join(s.folder.name[4:] for s in new)})")
         st = mean_ci(vals, bounds=c.bounds)
         p_conf, p_ref = rule.pvalues(st)
         row = {"claim": c.claim, "kind": c.kind, "regime": regime, "original": c.original, "measured": measure,
@@ -469,8 +483,8 @@ def ledger(folders: list[Path | str], profile: str, original: Path | str | None 
                "revision": (f"{c.revision.date}: {c.rule.describe()} -> {c.revision.rule.describe()} for runs from "
                             f"then on ({c.revision.why})") if c.revision else "",
                "rule applied": f"revised {c.revision.date}" if revised else "original",
-               "ours, old measure": (lambda o: format_ci(o["mean"], o["lo"], o["hi"], o["n"]))(
-                   mean_ci(before, bounds=c.bounds)) if revised and before is not vals else "",
+               "ours, before the revision": (lambda o: format_ci(o["mean"], o["lo"], o["hi"], o["n"]))(
+                   mean_ci(before, bounds=c.bounds)) if revised and before is not vals and before else "",
                "p": min(p_conf, p_ref), "verdict": decide(p_conf, p_ref),
                "seeds to decide": rule.seeds_needed(st) if st["n"] >= 2 else None,
                "sd": st["std"], "distance": rule.distance(st["mean"]),
