@@ -15,6 +15,8 @@ from selcore.report.summary import read_history
 from tests.conftest import REPO
 
 QUICK, WIDE = REPO / "results" / "quick", REPO / "results" / "wide"
+FIRST3 = seed_folders(QUICK)[:3]
+"""The quick profile's first three seeds: the runs its seed plan was computed from."""
 WIDE_ROWS = {"flops_saved", "sparsity", "warmup_recovers", "lottery_accuracy", "lottery_savings", "frozen",
              "communication"}
 
@@ -91,7 +93,7 @@ def test_the_moves_table_compares_each_row_at_both_widths(three_wide, speed):
 
 
 def test_the_seed_plan_is_the_power_calculation_capped(speed):
-    table = claims.ledger(seed_folders(QUICK), "quick", original_results_dir(), speed)
+    table = claims.ledger(FIRST3, "quick", original_results_dir(), speed)
     keys = [c.key for c in claims.CLAIMS if c.wide is None]
     plan = claims.seed_plan(table, 10, "2026-12-03", keys).set_index("key")
     assert set(plan.index) == {"forgetting", "per_class_gamma"}  # the inconclusive rows that stay at width 16
@@ -106,14 +108,14 @@ def test_the_seed_plan_is_the_power_calculation_capped(speed):
 
 
 def test_a_seed_plan_is_written_once_and_read_back_unchanged(tmp_path, speed, three_wide):
-    table = claims.ledger(seed_folders(QUICK), "quick", original_results_dir(), speed)
+    table = claims.ledger(FIRST3, "quick", original_results_dir(), speed)
     first = seed_plans.width16_plan(table, tmp_path)
     assert seed_plan_path(tmp_path / "quick").exists() and len(first) == 2
     later = table.copy()
     later["verdict"] = "confirmed"  # more seeds decided every row: the plan written before them stays
     pd.testing.assert_frame_equal(seed_plans.width16_plan(later, tmp_path), first)
     # the width-64 plan waits for three seeds that finished every experiment its rows need
-    with_wide = claims.ledger(seed_folders(QUICK), "quick", original_results_dir(), speed, wide=three_wide)
+    with_wide = claims.ledger(FIRST3, "quick", original_results_dir(), speed, wide=three_wide)
     assert seed_plans.wide_plan(with_wide, tmp_path) is None and claims.finished_wide_seeds(three_wide) == 0
     [_, waiting] = seed_plans.show(with_wide, three_wide, tmp_path, "quick")
     assert waiting.data == "The width 64 plan is not written yet: 0 of 3 width-64 seeds have finished every experiment."
@@ -122,7 +124,7 @@ def test_a_seed_plan_is_written_once_and_read_back_unchanged(tmp_path, speed, th
             for kind in ("hist_{}.csv", "run_{}.json"):
                 shutil.copy(WIDE / "seed42" / kind.format(name), f / kind.format(name))
     assert claims.finished_wide_seeds(three_wide) == 3
-    done = claims.ledger(seed_folders(QUICK), "quick", original_results_dir(), speed, wide=three_wide)
+    done = claims.ledger(FIRST3, "quick", original_results_dir(), speed, wide=three_wide)
     assert (done.loc[list(WIDE_ROWS), "regime"] == "width 64 (wide)").all()
     plan = seed_plans.wide_plan(done, tmp_path)
     # the same values thrice have no spread: every width-64 row is decided, and the file keeps the plan's header
@@ -136,7 +138,7 @@ def test_a_rule_revised_for_runs_from_a_date_reads_those_runs_alone_once_they_ex
     """Forgetting's rule, revised 2026-12-02, reads the Split CIFAR-10 runs started since then and no other; the
     earlier seeds' reading under the old rule stays beside it. New runs: seed 42's and 43's committed runs, copied
     under new seed numbers with a start date after the revision."""
-    old = seed_folders(QUICK)[:3]
+    old = FIRST3
     for new, src in ((45, old[0]), (46, old[1])):
         f = tmp_path / f"seed{new}"
         f.mkdir()
@@ -154,3 +156,16 @@ def test_a_rule_revised_for_runs_from_a_date_reads_those_runs_alone_once_they_ex
     assert row["per seed"] == ", ".join(before["per seed"].split(", ")[:2])  # the copies' values, in seed order
     assert row["regime"].endswith("; the runs started since 2026-12-02 (seeds 45, 46)")
     assert row["ours, before the revision"] == before["ours"] + " (n=3)"  # the old runs, read by the old rule
+
+
+def test_a_plan_is_shown_beside_where_its_rows_stand_now(tmp_path, speed):
+    """The plan as written, and per row the n and verdict of this execution's ledger (here: the committed runs of
+    every quick seed folder, the seeds the plan added included)."""
+    plan = seed_plans.width16_plan(claims.ledger(FIRST3, "quick", original_results_dir(), speed), tmp_path)
+    now = claims.ledger(seed_folders(QUICK), "quick", original_results_dir(), speed)
+    shown = seed_plans.progress(plan, now).set_index("key")
+    for key in ("forgetting", "per_class_gamma"):
+        assert shown.loc[key, "n now"] == 3  # as written, from the first three seeds
+        assert shown.loc[key, "n, this execution"] == now.loc[key, "n"]
+        assert shown.loc[key, "verdict, this execution"] == now.loc[key, "verdict"]
+    assert list(shown.columns[-2:]) == ["n, this execution", "verdict, this execution"]

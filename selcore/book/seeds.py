@@ -42,6 +42,14 @@ def wide_plan(ledger: pd.DataFrame, results_root: str | Path) -> pd.DataFrame | 
     return measured_once(path, lambda: claims.seed_plan(ledger, CAPS["wide"], _today(), keys))
 
 
+def progress(plan: pd.DataFrame, ledger: pd.DataFrame) -> pd.DataFrame:
+    """``plan`` as written, with where each of its rows stands in ``ledger`` (this execution's): ``n, this
+    execution`` and ``verdict, this execution``, unadjusted."""
+    rows = ledger.loc[plan["key"]]
+    return plan.assign(**{"n, this execution": rows["n"].astype(int).to_numpy(),
+                          "verdict, this execution": rows["verdict"].to_numpy()})
+
+
 def show(ledger: pd.DataFrame, wide: list, results_root: str | Path, profile: str) -> list:
     """Both plans as the claims chapter shows them (a numbered table each, or a line saying why there is none);
     the quick profile's chapter writes them (``ledger``: its ledger, read with the width-64 folders ``wide``),
@@ -58,9 +66,10 @@ def show(ledger: pd.DataFrame, wide: list, results_root: str | Path, profile: st
         elif plan.empty:
             out.append(Markdown(f"The {name} plan has no row: no inconclusive row rests on {name}."))
         else:
-            out.append(table(plan.drop(columns=["key"]).style.hide(axis="index"),
+            out.append(table(progress(plan, ledger).drop(columns=["key"]).style.hide(axis="index"),
                              f"The {name} seed plan, written on the date shown before any further seed ran: per row, "
                              "the seeds its interval would need under the rule for the next runs (unadjusted), and "
                              "how many more seeds to run for it (none where that exceeds "
-                             f"{CAPS['quick' if name == 'width 16' else 'wide']})."))
+                             f"{CAPS['quick' if name == 'width 16' else 'wide']}); then, from this execution's "
+                             "ledger, the n the row now reads and its verdict (unadjusted)."))
     return out
