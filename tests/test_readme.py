@@ -109,8 +109,13 @@ def test_readme_states_the_committed_runs_time_and_the_reuse_of_finished_runs():
     assert two.index("--index-url https://download.pytorch.org/whl/cpu") < two.index("pip install -e")
 
 
-def test_readme_application_figures_match_the_committed_runs():
+def test_readme_application_figures_match_the_committed_runs(ledger):
     text = _readme_finding_and_after()
+    f = ledger.loc["forgetting"]  # the ledger's row: the seeds run since its rule's revision, by the new rule
+    seeds = f["regime"].split("(seeds ")[1].rstrip(")").split(", ")
+    assert (f"on the four seeds run since ({seeds[0]} to {seeds[-1]}), is {f['verdict']} before Holm's adjustment "
+            f"and {f['verdict (Holm)'].replace(' at this n', '')} after it: SEL's mask forgot {f['ours']} points less") in text
+    assert len(seeds) == f["n"] == 4 and f["rule applied"] == "revised 2026-12-02"
     from selcore.book.applications import planned_jobs
     from selcore.report import applications as app
     jobs = planned_jobs("quick", None, "cifar10-jpeg.tar.gz", str(REPO / "results"))
@@ -162,7 +167,9 @@ def test_readme_wide_figures_match_the_committed_runs(ledger16):
     assert (f"Against the Baseline of the same seed, SEL-95 reached {acc} percentage points of held-out accuracy "
             f"with {exe}% of its executed training FLOPs") in text
     per_seed = ledger16.loc["sparsity", "per seed"].split(", ")
-    assert f"was {', '.join(per_seed[:-1])} and {per_seed[-1]}% for seeds 42, 43 and 44" in text
+    quick = [f.name[4:] for f in seed_folders(REPO / "results" / "quick") if claims.Seed(f).has("sel95")]
+    assert len(quick) == len(per_seed)  # every quick seed folder holding an SEL-95 run, as the ledger reads them
+    assert f"was {_listed(per_seed)}% for seeds {_listed(quick)}" in text
     n, seconds = run_time(REPO / "results" / "wide")
     assert f"{seconds / 3600:.1f} hours of run time for its {n} runs" in " ".join(
         (REPO / "README.md").read_text().split())
