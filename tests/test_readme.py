@@ -63,8 +63,16 @@ def test_readme_figures_match_the_committed_ledger(ledger):
     faster, more = ledger.loc["faster"], _readme_finding_and_after()
     assert faster["rule applied"] == "revised 2026-12-02" and f"SEL-95 saved {faster['ours']}% of the wall-clock" in more
     assert f"gave {faster['ours, before the revision'].replace(' (n=3)', '')})" in more
-    assert (ledger.loc["frozen", "verdict"], ledger.loc["frozen", "verdict (Holm)"]) == \
-        ("refuted", "inconclusive at this n") and "did not freeze" in text and "inconclusive after it" in text
+    frozen = ledger.loc["frozen"]
+    assert (frozen["verdict"], frozen["verdict (Holm)"]) == ("refuted", "refuted") and "did not freeze" in text
+    assert f"(refuted at n = {frozen['n']}, before and after the adjustment" in text
+    wide = f"* **Confirmed at width 64** (n = {ledger.loc['sparsity', 'n']}, before Holm's adjustment)"
+    assert wide in more and (ledger.loc[["sparsity", "lottery_accuracy", "communication"], "verdict"] == "confirmed").all()
+    assert f"gradient sparsity ({ledger.loc['sparsity', 'ours']}%)" in more
+    assert f"accuracy ({ledger.loc['lottery_accuracy', 'ours']} points above it)" in more
+    assert f"kept entries ({ledger.loc['communication', 'ours']}% saved)" in more
+    after = ledger.loc[["sparsity", "communication", "faster", "lottery_accuracy"], "verdict (Holm)"].tolist()
+    assert after == ["confirmed"] * 3 + ["inconclusive at this n"]  # as the bullet says
 
 
 def test_readme_calibration_ratios_match_the_committed_runs():

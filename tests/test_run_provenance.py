@@ -108,13 +108,13 @@ def test_committed_quick_results():
     dirty = {(f, e, s) for f, e, s, c in runs if c.endswith("-dirty")}
     assert {k for k, (c, r) in listed.items() if "dirty tree" in r} == dirty
     # as read from the files when this test was written (a rerun from a clean commit lowers these)
-    assert len(runs) == 90 and len(dirty) == 44
+    assert len(runs) == 102 and len(dirty) == 44  # the 12 runs of seeds 45-48 (2026-12-03) came from a clean commit
     assert ("percentile30/seed42", "sel95", 42) in dirty and ("budget0.25/seed44", "sb_topk", 44) in dirty
     mixed = {(setting_of(f), e) for (f, e, s), (c, r) in listed.items() if "seeds at" in r}
     assert mixed == {(".", e) for e in ("ddp_dense", "ddp_sel", "ddp_topk", "split_dense", "split_random",
-                                        "split_replay", "split_sel")}
+                                        "split_replay", "split_sel", "sel95", "classweight")}
     assert listed[("seed44", "ddp_dense", 44)] == ("f1069b859c06ba31be39db5949fea84584a66fcb", "seeds at 3 commits")
-    assert unclean_counts(table) == {"runs": 51, "dirty": 44, "mixed": 7}
+    assert unclean_counts(table) == {"runs": 66, "dirty": 44, "mixed": 9}
     assert not any(f.startswith("/") for f in table["folder"])
 
 
