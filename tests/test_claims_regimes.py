@@ -168,4 +168,4 @@ def test_a_plan_is_shown_beside_where_its_rows_stand_now(tmp_path, speed):
         assert shown.loc[key, "n now"] == 3  # as written, from the first three seeds
         assert shown.loc[key, "n, this execution"] == now.loc[key, "n"]
         assert shown.loc[key, "verdict, this execution"] == now.loc[key, "verdict"]
-    assert list(shown.columns[-2:]) == ["n, this execution", "verdict, this execution"]
+    assert list(shown.columns[5:9]) == ["more seeds to run", "n, this execution", "verdict, this execution", "then"]

@@ -44,10 +44,13 @@ def wide_plan(ledger: pd.DataFrame, results_root: str | Path) -> pd.DataFrame | 
 
 def progress(plan: pd.DataFrame, ledger: pd.DataFrame) -> pd.DataFrame:
     """``plan`` as written, with where each of its rows stands in ``ledger`` (this execution's): ``n, this
-    execution`` and ``verdict, this execution``, unadjusted."""
+    execution`` and ``verdict, this execution``, unadjusted, just before the plan's ``then``."""
     rows = ledger.loc[plan["key"]]
-    return plan.assign(**{"n, this execution": rows["n"].astype(int).to_numpy(),
-                          "verdict, this execution": rows["verdict"].to_numpy()})
+    out = plan.copy()
+    at = out.columns.get_loc("then")  # beside the seeds the plan asked for, before its long 'then' text
+    out.insert(at, "verdict, this execution", rows["verdict"].to_numpy())
+    out.insert(at, "n, this execution", rows["n"].astype(int).to_numpy())
+    return out
 
 
 def show(ledger: pd.DataFrame, wide: list, results_root: str | Path, profile: str) -> list:
