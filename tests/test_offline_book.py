@@ -34,7 +34,7 @@ from selcore.report.summary import load_results
 
 REPO = Path(__file__).resolve().parents[1]
 QUICK = REPO / "results" / "quick"
-FOLDERS = [f for f in seed_folders(QUICK) if int(f.name[4:]) in PROFILE_SEEDS["quick"]]
+FOLDERS = seed_folders(QUICK, PROFILE_SEEDS["quick"])
 """The seed folders the analysis chapter reads: the quick profile's seeds, not those a seed plan added for a few
 ledger rows."""
 CLASSES = ("airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck")

@@ -46,6 +46,9 @@ def test_readme_verdict_counts_match_the_committed_ledger(ledger):
     text = _readme_finding()
     assert claims.counts_text(ledger) in text  # each kind of row counted apart, before and after Holm
     assert f"n = {len(PROFILE_SEEDS['quick'])}" in text
+    wide, lottery = ledger.loc["sparsity", "n"], ledger.loc["lottery_accuracy", "n"]  # the width-64 rows' seeds
+    assert f"seeds 42 to {41 + wide} so far (n = {wide}; the two Lottery rows also seed {41 + lottery}, n = {lottery})" \
+        in text and ledger.loc["lottery_savings", "n"] == lottery
     assert f"for the ledger's {int(ledger['p (Holm)'].notna().sum())} tests" in text
     count, _ = claims.original_full_test(original_results_dir())
     assert f"for {count} of its 4 systems" in _readme_finding_and_after()

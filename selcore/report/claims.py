@@ -466,11 +466,10 @@ def ledger(folders: list[Path | str], profile: str, original: Path | str | None 
             measure, revised = c.revision.measure if timed else measure, timed
         else:  # a revision for runs from a date reads those runs alone, once there are any
             new, old = c.new_runs(ran)
-            ran = new or ran
+            ran, revised = new or ran, bool(new)
+            rule = c.revision.rule if revised else c.rule
             vals = [value(s) for s in ran]
             before = [value(s) for s in old] if new else vals
-            rule = c.rule_for([s.started(e) for s in ran for e in c.needs])
-            revised = c.revision is not None and rule is c.revision.rule
             if new:
                 regime += (f"; the runs started since {c.revision.date} (seeds "
                            f"{', '.join(s.folder.name[4:] for s in new)})")

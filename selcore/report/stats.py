@@ -213,9 +213,11 @@ def epoch_spread_text(seconds: pd.Series) -> str:
             f"fastest), over {len(seconds)} epochs")
 
 
-def seed_folders(root: Path | str) -> list[Path]:
-    """The per-seed results folders ``<root>/seed<k>`` in seed order."""
-    found = [p for p in Path(root).glob("seed*") if p.is_dir() and p.name[4:].isdigit()]
+def seed_folders(root: Path | str, seeds: Iterable[int] | None = None) -> list[Path]:
+    """The per-seed results folders ``<root>/seed<k>`` in seed order (only those of ``seeds`` where given)."""
+    keep = None if seeds is None else set(seeds)
+    found = [p for p in Path(root).glob("seed*")
+             if p.is_dir() and p.name[4:].isdigit() and (keep is None or int(p.name[4:]) in keep)]
     return sorted(found, key=lambda p: int(p.name[4:]))
 
 
