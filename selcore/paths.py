@@ -34,6 +34,22 @@ class RunPaths:
         return self.root / "checkpoints" / f"curriculum-{key}.pt"
 
 
+SEED_PREFIX = "seed"
+"""A seed's results folder is ``seed<k>`` (the one place the name is made and read)."""
+
+
+def seed_folder_name(seed: int) -> str:
+    """The name of seed ``seed``'s results folder: ``seed<seed>``."""
+    return f"{SEED_PREFIX}{seed}"
+
+
+def seed_of(name: str | Path) -> int | None:
+    """k of a ``seed<k>`` folder name (a path: its last part), else None."""
+    name = Path(name).name
+    rest = name[len(SEED_PREFIX):]
+    return int(rest) if name.startswith(SEED_PREFIX) and rest.isdigit() else None
+
+
 RUN_JSON_GLOB = "run_*.json"
 """The pattern every ``run_<experiment>.json`` matches (to find the runs of a folder)."""
 

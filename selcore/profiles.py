@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from .config import Config, ConfigError, did_you_mean
-from .paths import default_source
+from .paths import default_source, seed_folder_name
 
 _QUICK: dict[str, Any] = dict(width=16, train_per_class=500, test_per_class=500, num_epochs=8, lth_pretrain_epochs=4,
                               stage_epochs=(2, 2, 2, 2, 2), warmup_epochs=2, warmup_per_class=100, task_epochs=3)
@@ -92,7 +92,7 @@ def parse_seeds(seeds: Any, profile: str) -> list[int]:
 
 def seed_dir(profile: str, seed: int, root: str | Path = "results") -> Path:
     """The results folder of one seed: ``<root>/<profile>/seed<seed>`` (the original's layout inside)."""
-    return results_dir(profile, root) / f"seed{seed}"
+    return results_dir(profile, root) / seed_folder_name(seed)
 
 
 def default_profile() -> str:

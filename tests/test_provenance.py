@@ -121,3 +121,21 @@ def test_git_commit_is_dirty_for_code_changes_not_for_the_runs_own_outputs(tmp_p
     assert git_commit(tmp_path / "selcore") == head            # a rerun of the book rewrites these
     (tmp_path / "selcore/train.py").write_text("v2\n")
     assert git_commit(tmp_path / "selcore") == head + "-dirty"  # a code change does not go unrecorded
+
+
+def test_seed_folder_names_are_made_and_read_in_one_place(tmp_path):
+    """paths.seed_folder_name and paths.seed_of: the names every layer makes and reads (profiles, sweeps, the
+    status page, the commit check, the ledger's seed folders)."""
+    from selcore.paths import seed_folder_name, seed_of
+    from selcore.profiles import seed_dir
+    from selcore.report.commits import is_seed_folder, setting_of
+    from selcore.report.stats import seed_folders
+    assert seed_folder_name(47) == "seed47" and seed_dir("wide", 47, tmp_path) == tmp_path / "wide" / "seed47"
+    assert [seed_of(n) for n in ("seed47", tmp_path / "quick" / "seed5", "seed", "seeds", "seed4x", "sgd")] == \
+        [47, 5, None, None, None, None]
+    for name in ("seed45", "seed9", "seed_plan.csv", "seedling"):
+        (tmp_path / name).mkdir()
+    assert [f.name for f in seed_folders(tmp_path)] == ["seed9", "seed45"]  # by seed, not by name
+    assert [f.name for f in seed_folders(tmp_path, [45])] == ["seed45"]
+    assert is_seed_folder("seed42") and not is_seed_folder("seed_plan.csv")
+    assert setting_of("budget0.25/seed42") == "budget0.25" and setting_of("seed42") == "."

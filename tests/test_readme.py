@@ -5,7 +5,7 @@ import pandas as pd
 import pytest
 
 from selcore.report import claims
-from selcore.paths import original_results_dir, speed_comparison_path
+from selcore.paths import original_results_dir, seed_of, speed_comparison_path
 from selcore.profiles import PROFILE_SEEDS, seed_dir
 from selcore.report.stats import seed_folders
 from tests.conftest import REPO
@@ -181,7 +181,7 @@ def test_readme_wide_figures_match_the_committed_runs(ledger16):
     assert (f"Against the Baseline of the same seed, SEL-95 reached {acc} percentage points of held-out accuracy "
             f"with {exe}% of its executed training FLOPs") in text
     per_seed = ledger16.loc["sparsity", "per seed"].split(", ")
-    quick = [f.name[4:] for f in seed_folders(REPO / "results" / "quick") if claims.Seed(f).has("sel95")]
+    quick = [str(seed_of(f)) for f in seed_folders(REPO / "results" / "quick") if claims.Seed(f).has("sel95")]
     assert len(quick) == len(per_seed)  # every quick seed folder holding an SEL-95 run, as the ledger reads them
     assert f"was {_listed(per_seed)}% for seeds {_listed(quick)}" in text
     n, seconds = run_time(REPO / "results" / "wide")

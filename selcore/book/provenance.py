@@ -21,7 +21,7 @@ from typing import Iterable
 import pandas as pd
 
 from ..engine.results import git_commit, hardware, package_versions  # noqa: F401 (the status page reads them here)
-from ..paths import RUN_JSON_GLOB, run_json_experiment
+from ..paths import RUN_JSON_GLOB, run_json_experiment, seed_of
 from .runbook import toc_files
 
 FAILED_DIR = ".failed"
@@ -139,11 +139,6 @@ def executed_notebooks(book_dir: str | Path, exclude: Iterable[str] = ("status",
     return df
 
 
-def _seed_of(folder: Path) -> int | None:
-    """k of a ``seed<k>`` folder name, else None."""
-    return int(folder.name[4:]) if folder.name.startswith("seed") and folder.name[4:].isdigit() else None
-
-
 def run_files(results_root: str | Path, profile: str) -> list[Path]:
     """Every ``run_<experiment>.json`` under ``<results_root>/<profile>``: the per-seed folders
     (``seed<k>/``), sub-studies holding their own seed folders (``sgd/seed<k>/``), and a folder in the
@@ -170,8 +165,8 @@ def run_records(results_root: str | Path, profile: str) -> pd.DataFrame:
     rows = []
     for p in run_files(results_root, profile):
         rel = p.parent.relative_to(base)
-        seed_from_folder = _seed_of(p.parent)
-        group_parts = [part for part in rel.parts if _seed_of(Path(part)) is None]
+        seed_from_folder = seed_of(p.parent)
+        group_parts = [part for part in rel.parts if seed_of(Path(part)) is None]
         common = {"group": "/".join(group_parts) or "main", "folder": rel.as_posix() or ".",
                   "experiment": run_json_experiment(p), "seed": seed_from_folder}
         try:

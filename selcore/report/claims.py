@@ -31,7 +31,7 @@ from typing import Callable
 import pandas as pd
 
 from ..config import EXPERIMENTS
-from ..paths import RunPaths, csv_path
+from ..paths import RunPaths, csv_path, seed_of
 from ..engine.results import read_json
 from ..engine.continual import forgetting
 from .applications import accuracy_matrix, run_bytes
@@ -472,7 +472,7 @@ def ledger(folders: list[Path | str], profile: str, original: Path | str | None 
             before = [value(s) for s in old] if new else vals
             if new:
                 regime += (f"; the runs started since {c.revision.date} (seeds "
-                           f"{', '.join(s.folder.name[4:] for s in new)})")
+                           f"{', '.join(str(seed_of(s.folder)) for s in new)})")
         st = mean_ci(vals, bounds=c.bounds)
         p_conf, p_ref = rule.pvalues(st)
         row = {"claim": c.claim, "kind": c.kind, "regime": regime, "original": c.original, "measured": measure,

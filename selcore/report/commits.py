@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from ..paths import RUN_JSON_GLOB, run_json_experiment
+from ..paths import RUN_JSON_GLOB, run_json_experiment, seed_of
 
 COLUMNS = ["folder", "experiment", "seed", "commit", "reason"]
 """Columns of :func:`unclean_runs`."""
@@ -24,7 +24,7 @@ DIRTY = "dirty tree"
 
 def is_seed_folder(name: str) -> bool:
     """A ``seed<k>`` folder name."""
-    return name.startswith("seed") and name[4:].isdigit()
+    return seed_of(name) is not None
 
 
 def setting_of(folder: str) -> str:
@@ -54,8 +54,8 @@ def recorded_commits(root: str | Path) -> pd.DataFrame:
         except (OSError, ValueError):
             info = {}
         seed = info.get("seed")
-        if seed is None and is_seed_folder(p.parent.name):
-            seed = int(p.parent.name[4:])
+        if seed is None:
+            seed = seed_of(p.parent)
         folder = rel.as_posix()
         rows.append({"folder": folder, "setting": setting_of(folder),
                      "experiment": info.get("experiment") or run_json_experiment(p), "seed": seed,

@@ -12,6 +12,8 @@ import numpy as np
 import pandas as pd
 from scipy import stats as sps
 
+from ..paths import SEED_PREFIX, seed_of
+
 LEVEL = 0.95
 """Coverage of every interval the book states."""
 
@@ -216,9 +218,9 @@ def epoch_spread_text(seconds: pd.Series) -> str:
 def seed_folders(root: Path | str, seeds: Iterable[int] | None = None) -> list[Path]:
     """The per-seed results folders ``<root>/seed<k>`` in seed order (only those of ``seeds`` where given)."""
     keep = None if seeds is None else set(seeds)
-    found = [p for p in Path(root).glob("seed*")
-             if p.is_dir() and p.name[4:].isdigit() and (keep is None or int(p.name[4:]) in keep)]
-    return sorted(found, key=lambda p: int(p.name[4:]))
+    found = [p for p in Path(root).glob(f"{SEED_PREFIX}*")
+             if p.is_dir() and seed_of(p) is not None and (keep is None or seed_of(p) in keep)]
+    return sorted(found, key=seed_of)
 
 
 def over_seeds(tables: list[pd.DataFrame], columns: Iterable[str]) -> pd.DataFrame:

@@ -20,7 +20,7 @@ from typing import Any, Sequence
 
 from ..config import ALL_EXPERIMENTS, Config, ConfigError, coerce, did_you_mean
 from ..engine.curriculum import curriculum_path
-from ..paths import setting_name
+from ..paths import seed_folder_name, setting_name
 from ..profiles import PROFILE_SEEDS, PROFILES, changed_fields, check_profile, profile_config, results_dir
 from ..registry import BASELINE, spec
 
@@ -58,7 +58,7 @@ class Job:
         what = self.experiment
         if self.kind == "curriculum":  # an experiment with calibration rules of its own has its own curriculum
             what = "curriculum" + (f"-{what}" if spec(what).calibration else "")
-        return "/".join(p for p in (self.profile, self.setting, f"seed{self.seed}", what) if p)
+        return "/".join(p for p in (self.profile, self.setting, seed_folder_name(self.seed), what) if p)
 
     def to_dict(self) -> dict:
         return {"kind": self.kind, "config": self.config, "root": self.root, "setting": self.setting,
@@ -138,7 +138,7 @@ def _plan_profile(jobs: dict, profile: str, experiments, seeds, grid, data, fixe
                 cfg = profile_config(profile, exp, data=data, **{**(fixed or {}), **point}).replace(
                     seed=seed, progress="log")
                 setting = setting_name(changed_fields(cfg, profile_config(profile, exp, data=data)))
-                root = base / setting / f"seed{seed}" if setting else base / f"seed{seed}"
+                root = (base / setting if setting else base) / seed_folder_name(seed)
                 need = spec(exp).needs
                 cur = str(curriculum_path(cfg, root)) if "curriculum" in need else ""
                 if cur:
