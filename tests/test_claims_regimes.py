@@ -169,3 +169,9 @@ def test_a_plan_is_shown_beside_where_its_rows_stand_now(tmp_path, speed):
         assert shown.loc[key, "n, this execution"] == now.loc[key, "n"]
         assert shown.loc[key, "verdict, this execution"] == now.loc[key, "verdict"]
     assert list(shown.columns[5:9]) == ["more seeds to run", "n, this execution", "verdict, this execution", "then"]
+    # the chapter's table: a column per claim, the plan's fields as rows, in the plan's order
+    table = seed_plans.plan_table(plan, now)
+    assert list(table.columns) == list(plan["claim"]) and table.index[0] == "regime" and table.index[-1] == "written"
+    assert table.loc["n, this execution"].tolist() == now.loc[plan["key"], "n"].tolist()
+    [styled, _] = seed_plans.show(now, [], tmp_path, "quick")  # written above; no width-64 folders here
+    assert list(styled.data.columns) == list(plan["claim"]) and "per claim (a column)" in styled.caption

@@ -53,6 +53,13 @@ def progress(plan: pd.DataFrame, ledger: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
+def plan_table(plan: pd.DataFrame, ledger: pd.DataFrame) -> pd.DataFrame:
+    """``progress(plan, ledger)`` as the chapter shows it: a column per claim and a row per field of the plan (the
+    plan's long text fields, such as ``then``, would otherwise push its last columns out of the page's width)."""
+    shown = progress(plan, ledger).drop(columns=["key"]).set_index("claim")
+    return shown.T.rename_axis(index="", columns="claim")
+
+
 def show(ledger: pd.DataFrame, wide: list, results_root: str | Path, profile: str) -> list:
     """Both plans as the claims chapter shows them (a numbered table each, or a line saying why there is none);
     the quick profile's chapter writes them (``ledger``: its ledger, read with the width-64 folders ``wide``),
@@ -69,10 +76,10 @@ def show(ledger: pd.DataFrame, wide: list, results_root: str | Path, profile: st
         elif plan.empty:
             out.append(Markdown(f"The {name} plan has no row: no inconclusive row rests on {name}."))
         else:
-            out.append(table(progress(plan, ledger).drop(columns=["key"]).style.hide(axis="index"),
-                             f"The {name} seed plan, written on the date shown before any further seed ran: per row, "
-                             "the seeds its interval would need under the rule for the next runs (unadjusted), and "
-                             "how many more seeds to run for it (none where that exceeds "
+            out.append(table(plan_table(plan, ledger).style,
+                             f"The {name} seed plan, written on the date shown before any further seed ran: per "
+                             "claim (a column), the seeds its interval would need under the rule for the next runs "
+                             "(unadjusted), and how many more seeds to run for it (none where that exceeds "
                              f"{CAPS['quick' if name == 'width 16' else 'wide']}); then, from this execution's "
-                             "ledger, the n the row now reads and its verdict (unadjusted)."))
+                             "ledger, the n the claim's row now reads and its verdict (unadjusted)."))
     return out
