@@ -47,8 +47,8 @@ def test_readme_verdict_counts_match_the_committed_ledger(ledger):
     assert claims.counts_text(ledger) in text  # each kind of row counted apart, before and after Holm
     assert f"n = {len(PROFILE_SEEDS['quick'])}" in text
     wide, lottery = ledger.loc["sparsity", "n"], ledger.loc["lottery_accuracy", "n"]  # the width-64 rows' seeds
-    assert f"seeds 42 to {41 + wide} so far (n = {wide}; the two Lottery rows also seed {41 + lottery}, n = {lottery})" \
-        in text and ledger.loc["lottery_savings", "n"] == lottery
+    assert wide == lottery == ledger.loc["lottery_savings", "n"]  # every width-64 row reads the same seeds
+    assert f"seeds 42 to {41 + wide} (n = {wide}, all the profile's seeds)" in text and wide == len(PROFILE_SEEDS["wide"])
     assert f"for the ledger's {int(ledger['p (Holm)'].notna().sum())} tests" in text
     count, _ = claims.original_full_test(original_results_dir())
     assert f"for {count} of its 4 systems" in _readme_finding_and_after()
@@ -73,8 +73,18 @@ def test_readme_figures_match_the_committed_ledger(ledger):
     assert wide in more and (ledger.loc[["sparsity", "communication"], "verdict"] == "confirmed").all()
     assert " ".join(f"gradient sparsity ({ledger.loc['sparsity', 'ours']}%)".split()) in " ".join(more.split())
     lottery = ledger.loc["lottery_accuracy"]
-    assert lottery["verdict"] == "inconclusive at this n" and lottery["n"] == 5
-    assert f"inconclusive at n = 5 ({lottery['ours']} points above it; seed 46: {lottery['per seed'].split(', ')[-1]})" \
+    n, later = int(lottery["n"]), lottery["per seed"].split(", ")[4:]  # the seeds after the four that confirmed it
+    verdict = lottery["verdict"].replace(" at this n", "")
+    assert (f"confirmed at n = 4, is {verdict} at n = {n} ({lottery['ours']} points above it; seeds "
+            f"{_listed([str(s) for s in range(46, 42 + n)])}: {_listed(later)})") in " ".join(more.split())
+    if verdict == "inconclusive":  # the n its power calculation asks for, beyond the plan's cap
+        assert (f"its power calculation asks for {int(lottery['seeds to decide'])} seeds, more than the "
+                f"{len(PROFILE_SEEDS['wide'])} the plan allows") in " ".join(more.split())
+    w = ledger.loc["warmup_recovers"]  # the row the width-64 seed plan ran seeds 45 to 47 for
+    assert w["rule"] == "within 8 +- 4" and w["verdict"] == "inconclusive at this n" and w["seeds to decide"] > 6
+    assert (f"Warmup+SEL recovering ~8 points over SEL-95 (within 8 +- 4) is inconclusive at n = {w['n']} "
+            f"({w['ours']} points; seeds 42 to {41 + w['n']}: {_listed(w['per seed'].split(', '))}): with its mean that "
+            f"close to the rule's lower bound, its power calculation asks for {int(w['seeds to decide'])} seeds") \
         in " ".join(more.split())
     assert f"kept entries ({ledger.loc['communication', 'ours']}% saved)" in more
     after = ledger.loc[["sparsity", "communication", "faster"], "verdict (Holm)"].tolist()
