@@ -175,3 +175,28 @@ def test_a_plan_is_shown_beside_where_its_rows_stand_now(tmp_path, speed):
     assert table.loc["n, this execution"].tolist() == now.loc[plan["key"], "n"].tolist()
     [styled, _] = seed_plans.show(now, [], tmp_path, "quick")  # written above; no width-64 folders here
     assert list(styled.data.columns) == list(plan["claim"]) and "per claim (a column)" in styled.caption
+
+
+def test_each_inconclusive_row_says_what_happens_to_it_next():
+    """The claims chapter's power table, on the committed runs and seed plans: a row needing more seeds than its
+    regime's cap stays open; a row whose plan has run stays open until a rule for a second round is written; a row no
+    plan covered would get the seeds it needs."""
+    table = claims.ledger(seed_folders(QUICK), "quick", original_results_dir(),
+                          pd.read_csv(speed_comparison_path(QUICK)), wide=seed_folders(WIDE))
+    shown = seed_plans.power_table(table, REPO / "results")
+    assert list(shown.index) == list(table.index[table["verdict"] == "inconclusive at this n"])
+    assert seed_plans.planned_keys(REPO / "results") == {"forgetting", "per_class_gamma", "warmup_recovers"}
+    for key, row in shown.iterrows():
+        r = table.loc[key]
+        cap = seed_plans.CAPS["wide" if r["regime"] == claims.WIDE_REGIME else "quick"]
+        if r["seeds to decide, next runs"] > cap:
+            assert row["next"] == f"stays open: it needs more than the {cap} seeds its regime may run"
+        elif key in ("forgetting", "per_class_gamma", "warmup_recovers"):
+            assert row["next"].startswith("stays open: its seed plan has run")
+        else:
+            assert row["next"] == f"{int(r['seeds to decide, next runs'] - r['n'])} more seed(s), by the plans page's rule"
+    # an unplanned row within its cap gets seeds; the same row, planned, stays open
+    row = table.loc["lottery_accuracy"].copy()
+    row["seeds to decide, next runs"], row["n"] = 6, 5
+    assert seed_plans.next_step(row, planned=False) == "1 more seed(s), by the plans page's rule"
+    assert "a second round" in seed_plans.next_step(row, planned=True)

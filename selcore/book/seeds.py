@@ -37,9 +37,37 @@ def wide_plan(ledger: pd.DataFrame, results_root: str | Path) -> pd.DataFrame | 
     on width 64 (None before), read from there afterwards."""
     path = seed_plan_path(results_dir("wide", results_root))
     keys = [c.key for c in claims.CLAIMS if c.wide is not None]
-    if not path.exists() and not (ledger.loc[keys, "regime"] == "width 64 (wide)").all():
+    if not path.exists() and not (ledger.loc[keys, "regime"] == claims.WIDE_REGIME).all():
         return None
     return measured_once(path, lambda: claims.seed_plan(ledger, CAPS["wide"], _today(), keys))
+
+
+def planned_keys(results_root: str | Path) -> set[str]:
+    """The ledger rows that a written seed plan (either regime's) has given seeds."""
+    paths = [seed_plan_path(results_dir(p, results_root)) for p in CAPS]
+    return {k for path in paths if path.exists() for k in pd.read_csv(path)["key"]}
+
+
+def next_step(row: pd.Series, planned: bool) -> str:
+    """What happens next to an inconclusive ledger ``row`` (``planned``: a seed plan gave it seeds): more seeds where
+    its regime's cap allows the seeds its power calculation asks for and no plan has run for it yet; else it stays
+    open, saying why."""
+    cap = CAPS["wide" if row["regime"] == claims.WIDE_REGIME else "quick"]
+    need = row["seeds to decide, next runs"]
+    if pd.isna(need) or need > cap:
+        return f"stays open: it needs more than the {cap} seeds its regime may run"
+    if planned:
+        return (f"stays open: its seed plan has run; the {int(need)} seeds it now needs would be a second round, "
+                "which needs a rule for repeated looks, not yet written")
+    return f"{int(need) - int(row['n'])} more seed(s), by the plans page's rule"
+
+
+def power_table(ledger: pd.DataFrame, results_root: str | Path) -> pd.DataFrame:
+    """``claims.power_table`` with each row's next step (``next_step``), as the claims chapter shows it."""
+    out = claims.power_table(ledger)
+    planned = planned_keys(results_root)
+    out["next"] = [next_step(ledger.loc[k], k in planned) for k in out.index]
+    return out
 
 
 def progress(plan: pd.DataFrame, ledger: pd.DataFrame) -> pd.DataFrame:

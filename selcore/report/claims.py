@@ -272,6 +272,8 @@ SAME = WideReading()
 MIN_WIDE_SEEDS = 3
 """A row rests on the width-64 runs once this many seeds have finished every experiment it needs (the regime issue's
 first three seeds); until then on width 16, and the ledger says how many width-64 seeds have finished."""
+WIDE_REGIME = "width 64 (wide)"
+"""The ``regime`` of a row read from the width-64 runs."""
 
 
 @dataclass(frozen=True)
@@ -429,7 +431,7 @@ def regime_seeds(c: Claim, folders: list[Path | str], wide: list[Path | str] | N
         needs = c.wide.needs or c.needs
         done = [s for s in (Seed(Path(f)) for f in wide) if all(s.has(e) for e in needs)]
         if len(done) >= min_wide:
-            return "width 64 (wide)", done, c.wide.measure or c.measure, c.wide.value or c.value
+            return WIDE_REGIME, done, c.wide.measure or c.measure, c.wide.value or c.value
         note = f"width 16 until {min_wide} width-64 seeds finish ({len(done)} so far)"
     else:
         note = c.regime_note()
@@ -617,7 +619,7 @@ def regime_moves(folders: list[Path | str], wide: list[Path | str], profile: str
     rows = []
     for k in keys:
         a, b = w16.loc[k], w64.loc[k]
-        read64 = b["regime"] == "width 64 (wide)"
+        read64 = b["regime"] == WIDE_REGIME
         if not read64 or b["n"] < 2:
             moved = f"not yet: {int(b['n']) if read64 else 0} width-64 seed(s) finished"
         else:
