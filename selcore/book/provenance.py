@@ -166,7 +166,7 @@ def run_records(results_root: str | Path, profile: str) -> pd.DataFrame:
     for p in run_files(results_root, profile):
         rel = p.parent.relative_to(base)
         seed_from_folder = seed_of(p.parent)
-        group_parts = [part for part in rel.parts if seed_of(Path(part)) is None]
+        group_parts = [part for part in rel.parts if seed_of(part) is None]
         common = {"group": "/".join(group_parts) or "main", "folder": rel.as_posix() or ".",
                   "experiment": run_json_experiment(p), "seed": seed_from_folder}
         try:
