@@ -11,7 +11,7 @@ from scipy import stats as sps
 from selcore.paths import original_results_dir
 from selcore.report import claims
 from selcore.report.stats import (NONNEGATIVE, PERCENT, PP, SAVED, UNBOUNDED, Bounds, bounds_of, holm, mean_ci,
-                                  p_greater, p_less, seeds_to_clear)
+                                  p_greater, p_less, power_one_sided, seeds_for_power)
 from selcore.report.stats import seed_folders
 from tests.conftest import REPO
 
@@ -70,12 +70,33 @@ def test_holm_on_a_known_example():
     assert holm([0.5, float("nan"), 0.01]) == pytest.approx([0.5, float("nan"), 0.02], nan_ok=True)
 
 
-def test_seeds_to_clear_is_the_first_n_whose_interval_clears():
-    st = mean_ci([90.0, 92.0, 95.0], bounds=PERCENT)
-    n = seeds_to_clear(st, 85.0)
-    sd, d = st["scale_se"] * math.sqrt(3), st["scale_mean"] - float(PERCENT.forward(85.0))
-    assert sps.t.ppf(0.975, n - 1) * sd / math.sqrt(n) < d <= sps.t.ppf(0.975, n - 2) * sd / math.sqrt(n - 1)
-    assert seeds_to_clear(mean_ci([0.0, 1.0, -1.0]), 0.0) is None  # the mean on the threshold: never
+def _simulated_power(n: int, margin: float, sd: float, band: bool, reps: int = 20000) -> float:
+    """The share of simulated experiments (normal per-seed values on the interval's scale, true mean ``margin``
+    beyond the threshold 0, or at the centre of the band [-margin, margin]) whose 95% t interval clears it."""
+    rng = np.random.default_rng(0)
+    x = rng.normal(0.0 if band else margin, sd, size=(reps, n))
+    half = sps.t.ppf(0.975, n - 1) * x.std(axis=1, ddof=1) / math.sqrt(n)
+    m = x.mean(axis=1)
+    ok = (m - half >= -margin) & (m + half <= margin) if band else m - half > 0
+    return float(ok.mean())
+
+
+@pytest.mark.parametrize("margin, sd, band", [(0.916, 0.47, False), (0.5, 1.0, False), (4.0, 3.0, True),
+                                              (1.0, 0.8, True)])
+def test_seeds_for_power_reaches_80_percent_in_a_simulation(margin, sd, band):
+    n = seeds_for_power(margin, sd, band=band)
+    assert n is not None and n >= 2
+    assert _simulated_power(n, margin, sd, band) >= 0.79  # 80% at n (Monte Carlo error about 0.003)
+    if n > 2:
+        assert _simulated_power(n - 1, margin, sd, band) < 0.80 + (0.08 if band else 0.01)  # and not already at n - 1
+    if not band:  # the one-sided formula is exact (noncentral t): it matches the simulation
+        assert power_one_sided(n, margin, sd) == pytest.approx(_simulated_power(n, margin, sd, band), abs=0.01)
+
+
+def test_seeds_for_power_needs_a_margin():
+    assert seeds_for_power(0.0, 1.0) is None and seeds_for_power(-1.0, 1.0) is None
+    assert seeds_for_power(0.01, 10.0) is None  # more than the cap of 1,000 seeds
+    assert power_one_sided(5, 0.916, 0.4704) == pytest.approx(0.895, abs=0.002)
 
 
 def test_bounds_of_named_columns():

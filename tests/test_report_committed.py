@@ -65,7 +65,7 @@ def test_ledger_view_states_what_every_row_shares_once():
     assert "conditions" not in shown and not shown["ours"].str.contains(r"\(n=").any()  # n has its own column
     assert shown.loc["flops_saved", "ours"] == "64.5 [64.5, 64.5]" and shown.loc["flops_saved", "n"] == 3
     assert shown.loc["flops_saved", "per seed"] == "64.50, 64.50, 64.50"
-    assert shown.loc["per_class_gamma", "seeds to decide"] == "6" and shown.loc["flops_saved", "seeds to decide"] == ""
+    assert shown.loc["per_class_gamma", "seeds to decide"] == "15" and shown.loc["flops_saved", "seeds to decide"] == ""
     assert shown.loc["forgetting", "seeds to decide"] == "" and shown.loc["forgetting", "verdict"] == "refuted"
 
 

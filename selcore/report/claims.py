@@ -24,6 +24,7 @@ started on or after its date, so it is fixed before the runs it reads.
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
@@ -36,7 +37,7 @@ from ..engine.results import read_json
 from ..engine.continual import forgetting
 from .applications import accuracy_matrix, run_bytes
 from .stats import (NONNEGATIVE, PERCENT, PP, SAVED, UNBOUNDED, Bounds, format_ci, format_number, holm, mean_ci,
-                    p_greater, p_less, seeds_to_clear)
+                    p_greater, p_less, seeds_for_power)
 from .summary import PUBLISHED, read_history
 
 TESTED = ("confirmed", "refuted", "inconclusive at this n")
@@ -74,17 +75,34 @@ class Rule:
         up, down = p_greater(st, self.value), p_less(st, self.value)
         return (up, down) if self.kind == "at_least" else (down, up)
 
-    def seeds_needed(self, st: dict) -> int | None:
-        """Seeds at which the interval would decide this rule if the mean and per-seed spread stayed as measured
-        (``stats.seeds_to_clear``): for ``near``, both ends of the band when the mean lies inside it, else the
-        nearer end."""
-        if self.kind != "near":
-            return seeds_to_clear(st, self.value)
-        a, b = self.value - self.tol, self.value + self.tol
-        if a < st["mean"] < b:
-            need = [seeds_to_clear(st, a), seeds_to_clear(st, b)]
-            return None if None in need else max(need)
-        return seeds_to_clear(st, a if st["mean"] <= a else b)
+    def margin(self, scale: Bounds, assumed: float | None) -> float:
+        """How far a true value ``assumed`` lies beyond this rule's threshold on the interval's ``scale`` (NaN when
+        it does not clear it, or no value is assumed): for ``near``, the nearer end of the band from its centre
+        (the value assumed is the centre)."""
+        f = (lambda x: float(scale.forward(x))) if all(scale.inside(x) for x in self._points()) else float
+        if self.kind == "near":
+            a, b = self.value - self.tol, self.value + self.tol
+            return min(abs(f(self.value) - f(a)), abs(f(b) - f(self.value)))
+        if assumed is None or self.kind == "differs" or not scale.inside(assumed):
+            return float("nan")
+        d = abs(f(assumed) - f(self.value))
+        beyond = assumed > self.value if self.kind == "at_least" else assumed < self.value
+        return d if beyond and d > 0 else float("nan")
+
+    def _points(self) -> tuple[float, ...]:
+        return (self.value - self.tol, self.value + self.tol) if self.kind == "near" else (self.value,)
+
+    def seeds_needed(self, st: dict, assumed: float | None) -> int | None:
+        """Seeds for 80% power (``stats.seeds_for_power``) to clear this rule's margin (``margin``: the true value
+        ``assumed``, fixed with the claim, against the threshold; never the observed mean), with the per-seed
+        standard deviation on the interval's scale as measured in ``st``. None where no margin exists or more than
+        1,000 seeds are needed."""
+        if st["n"] < 2 or pd.isna(st["scale_se"]):
+            return None
+        sd = st["scale_se"] * math.sqrt(st["n"])
+        if sd == 0:
+            return 2
+        return seeds_for_power(self.margin(st["scale"], assumed), sd, band=self.kind == "near")
 
     def distance(self, mean: float) -> float:
         """How far ``mean`` lies from the rule's nearest threshold (for ``near``, from the nearer end of its band;
@@ -291,6 +309,8 @@ class Claim:
     check: bool = False             # an implementation check of a planned feature (its target met by construction)
     revision: Revision | None = None
     wide: "WideReading | None" = None  # how the row reads the width-64 runs; None: it rests on width 16 only
+    assumed: float | None = None    # the true value a power calculation assumes (the original's figure, or a
+    #                                 stated smallest effect of interest); a 'near' rule assumes its centre
 
     def regime_note(self) -> str:
         """Why a row is not read from the width-64 runs (empty where it is)."""
@@ -347,7 +367,7 @@ CLAIMS = (
     Claim("lottery_accuracy", "Lottery Ticket keeps Baseline accuracy (93.0% vs 93.2%)", "-0.2 pp",
           "held-out accuracy, Lottery minus Baseline, pp", ("baseline", "lottery"),
           lambda s: s.last("lottery", "test_100") - s.last("baseline", "test_100"), Rule("at_least", -1.0), bounds=PP,
-          wide=SAME),
+          wide=SAME, assumed=-0.2),
     Claim("lottery_savings", "Lottery Ticket saves 80% of FLOPs", "80% (6.7 T vs 33.5 T)",
           "executed training FLOPs saved vs Baseline (pretraining included), %", ("baseline", "lottery"),
           lambda s: s.saving("lottery", "exec_flops_T"), Rule("at_least", 80.0), bounds=SAVED, wide=SAME),
@@ -372,14 +392,14 @@ CLAIMS = (
     Claim("communication", "Sparse gradient updates dramatically reduce communication in distributed training",
           "qualitative", "data-parallel SEL-95 (2 workers): bytes a worker sent, saved vs the dense all-reduce, %",
           ("ddp_sel",), lambda s: 100 * (1 - run_bytes(s.hist("ddp_sel")) / run_bytes(s.hist("ddp_sel"), "comm_dense_bytes")),
-          Rule("at_least", 50.0), bounds=SAVED,
+          Rule("at_least", 50.0), bounds=SAVED, assumed=80.0,
           wide=WideReading(("sel95",), estimated_bytes_saved,
                            "bytes a SEL worker would send, saved vs the dense all-reduce, %, estimated from "
                            "single-process SEL-95's kept entries per epoch (estimated_bytes_saved)")),
     Claim("forgetting", "SEL naturally resists catastrophic forgetting", "qualitative",
           "Split CIFAR-10, class-incremental forgetting after the last task, dense minus SEL's mask, pp",
           ("split_dense", "split_sel"), lambda s: split_forgetting(s, "split_dense") - split_forgetting(s, "split_sel"),
-          Rule("at_least", 0.0), bounds=PP,
+          Rule("at_least", 0.0), bounds=PP, assumed=10.0,
           revision=Revision("2026-12-02", Rule("at_least", 5.0),
                             "a bound of 0 pp cannot be cleared when the effect is near zero, at any practical n; "
                             "resisting forgetting is read as reducing it by at least 5 pp, a smallest effect of "
@@ -387,7 +407,7 @@ CLAIMS = (
     Claim("per_class_gamma", "A per-class adaptive threshold could significantly improve results", "planned, not built",
           "held-out accuracy, class-weighted adaptive SEL minus SEL-95, pp", ("sel95", "classweight"),
           lambda s: s.last("classweight", "test_100") - s.last("sel95", "test_100"), Rule("at_least", 0.0),
-          bounds=PP, kind="plan"),
+          bounds=PP, kind="plan", assumed=2.0),
 )
 
 CLAIM = {c.key: c for c in CLAIMS}
@@ -487,9 +507,9 @@ def ledger(folders: list[Path | str], profile: str, original: Path | str | None 
                "ours, before the revision": (lambda o: format_ci(o["mean"], o["lo"], o["hi"], o["n"]))(
                    mean_ci(before, bounds=c.bounds)) if revised and before is not vals and before else "",
                "p": min(p_conf, p_ref), "verdict": decide(p_conf, p_ref),
-               "seeds to decide": rule.seeds_needed(st) if st["n"] >= 2 else None,
+               "seeds to decide": rule.seeds_needed(st, c.assumed) if st["n"] >= 2 else None,
                "sd": st["std"], "distance": rule.distance(st["mean"]),
-               "seeds to decide, next runs": (c.revision.rule if c.revision else rule).seeds_needed(st)
+               "seeds to decide, next runs": (c.revision.rule if c.revision else rule).seeds_needed(st, c.assumed)
                if st["n"] >= 2 else None,
                "mean": st["mean"], "lo": st["lo"], "hi": st["hi"], "key": c.key,
                "_confirm": p_conf <= p_ref if not pd.isna(p_conf) else None}
