@@ -42,53 +42,63 @@ def _readme_finding() -> str:
     return " ".join(m.group(1).split())
 
 
+def _bullets() -> str:
+    text = (REPO / "README.md").read_text()
+    return " ".join(text.split("**What the committed book found**")[1].split("## Two commands")[0].split())
+
+
 def test_readme_verdict_counts_match_the_committed_ledger(ledger):
     text = _readme_finding()
-    assert claims.counts_text(ledger) in text  # each kind of row counted apart, before and after Holm
-    assert f"n = {len(PROFILE_SEEDS['quick'])}" in text
-    wide, lottery = ledger.loc["sparsity", "n"], ledger.loc["lottery_accuracy", "n"]  # the width-64 rows' seeds
-    assert wide == lottery == ledger.loc["lottery_savings", "n"]  # every width-64 row reads the same seeds
-    assert f"seeds 42 to {41 + wide} (n = {wide}, all the profile's seeds)" in text and wide == len(PROFILE_SEEDS["wide"])
-    assert f"for the ledger's {int(ledger['p (Holm)'].notna().sum())} tests" in text
+    assert claims.counts_text(ledger) in text  # the original's claims a regime here can decide, the rest apart
+    wide = ledger.loc["sparsity", "n"]
+    assert wide == ledger.loc["lottery_accuracy", "n"] == ledger.loc["lottery_savings", "n"] == len(PROFILE_SEEDS["wide"])
+    assert f"width 64, seeds 42 to {41 + wide}" in text
     count, _ = claims.original_full_test(original_results_dir())
     assert f"for {count} of its 4 systems" in _readme_finding_and_after()
 
 
+def test_readme_bullets_match_the_committed_ledger(ledger):
+    """Each of the five bullets: a claim, its verdict in plain words and its number, from the ledger, the protocol
+    and the original's CSVs."""
+    from selcore.report import protocol
+    text = _bullets()
+    f, z, lot, sp = (ledger.loc[k] for k in ("flops_saved", "frozen", "lottery_savings", "sparsity"))
+    paper = 100 - protocol.protocol_costs("paper").loc["sel95", "FLOPs, % of Baseline"]
+    assert (f"\"SEL-95 saves 99% of training FLOPs\": {f['verdict']}.** It executed {f['mean']:.1f}% fewer training "
+            f"FLOPs than the Baseline (n = {f['n']}); counted from the paper's own protocol, {paper:.1f}%") in text
+    assert (f"\"Zeroed gradients freeze their weights\": {z['verdict']}.**" in text and
+            f"by {z['mean']:.1f} percentage points (n = {z['n']})" in text)
+    assert f"\"The Lottery Ticket saves 80% of FLOPs\": {lot['verdict']}.**" in text
+    assert f"it costs {100 - lot['mean']:.0f}% of the Baseline's executed FLOPs" in text
+    eq = protocol.original_equal_compute(original_results_dir())
+    s, w = eq.loc["sel95"], eq.loc["warmup"]
+    assert ledger.loc["equal_compute_original", "verdict"] == "refuted"
+    assert (f"its Baseline passed SEL-95's final {s['held-out %']:.1f}% after {int(s['Baseline epochs to match'])} epoch "
+            f"({s['their FLOPs, % of Baseline']:.1f}% of its FLOPs, against SEL-95's {s['FLOPs, % of Baseline']:.1f}%), "
+            f"and Warmup+SEL's {w['held-out %']:.1f}% after {int(w['Baseline epochs to match'])} "
+            f"({w['their FLOPs, % of Baseline']:.1f}%, against {w['FLOPs, % of Baseline']:.1f}%)") in text
+    undecided = ledger[ledger["verdict"] == claims.ORIGINAL_REGIME].index
+    assert set(undecided) == {"sparsity", "faster", "sel_accuracy", "warmup_recovers", "lottery_accuracy",
+                              "communication"}  # the bullet's sparsity, speed, accuracy and communication
+    assert sp["regime"] == claims.WIDE_REGIME and f"SEL-95 zeroed {sp['mean']:.1f}% of the gradient entries" in text
+
+
 def test_readme_figures_match_the_committed_ledger(ledger):
-    text = _readme_finding()
-    assert f"executed {ledger.loc['flops_saved', 'mean']:.1f}% fewer training FLOPs" in text
-    _, ran, _, _ = claims.regime_seeds(claims.CLAIM["flops_saved"], seed_folders(REPO / "results" / "quick"),
-                                       seed_folders(REPO / "results" / "wide"))  # the runs the row rests on
-    assert len(ran) == ledger.loc["flops_saved", "n"]
-    proxy = sum(s.saving("sel95", "flops_T") for s in ran) / len(ran)
-    assert f"the original's proxy says {proxy:.1f}% for the same runs" in text
-    assert f"by {ledger.loc['frozen', 'mean']:.1f} percentage points" in text
-    faster, more = ledger.loc["faster"], _readme_finding_and_after()
-    assert faster["rule applied"] == "revised 2026-12-02" and f"SEL-95 saved {faster['ours']}% of the wall-clock" in more
-    assert f"gave {faster['ours, before the revision'].replace(' (n=3)', '')})" in more
-    frozen = ledger.loc["frozen"]
-    assert (frozen["verdict"], frozen["verdict (Holm)"]) == ("refuted", "refuted") and "did not freeze" in text
-    assert f"(refuted at n = {frozen['n']}, before and after the adjustment" in text
-    wide = f"* **Confirmed at width 64** (n = {ledger.loc['sparsity', 'n']}, before and after Holm's adjustment)"
-    assert wide in more and (ledger.loc[["sparsity", "communication"], "verdict"] == "confirmed").all()
-    assert " ".join(f"gradient sparsity ({ledger.loc['sparsity', 'ours']}%)".split()) in " ".join(more.split())
-    lottery = ledger.loc["lottery_accuracy"]
-    n, later = int(lottery["n"]), lottery["per seed"].split(", ")[4:]  # the seeds after the four that confirmed it
-    verdict = lottery["verdict"].replace(" at this n", "")
-    assert (f"confirmed at n = 4, is {verdict} at n = {n} ({lottery['ours']} points above it; seeds "
-            f"{_listed([str(s) for s in range(46, 42 + n)])}: {_listed(later)})") in " ".join(more.split())
-    if verdict == "inconclusive":  # the n its power calculation asks for, beyond the plan's cap
-        assert (f"its power calculation asks for {int(lottery['seeds to decide'])} seeds, more than the "
-                f"{len(PROFILE_SEEDS['wide'])} the plan allows") in " ".join(more.split())
-    w = ledger.loc["warmup_recovers"]  # the row the width-64 seed plan ran seeds 45 to 47 for
-    assert w["rule"] == "within 8 +- 4" and w["verdict"] == "inconclusive at this n" and w["seeds to decide"] > 6
-    assert (f"Warmup+SEL recovering ~8 points over SEL-95 (within 8 +- 4) is inconclusive at n = {w['n']} "
-            f"({w['ours']} points; seeds 42 to {41 + w['n']}: {_listed(w['per seed'].split(', '))}): with its mean that "
-            f"close to the rule's lower bound, its power calculation asks for {int(w['seeds to decide'])} seeds") \
-        in " ".join(more.split())
-    assert f"kept entries ({ledger.loc['communication', 'ours']}% saved)" in more
-    after = ledger.loc[["sparsity", "communication", "faster"], "verdict (Holm)"].tolist()
-    assert after == ["confirmed"] * 3  # as the bullet says
+    more = " ".join(_readme_finding_and_after().split())
+    sp, lot, w, fa = (ledger.loc[k] for k in ("sparsity", "lottery_accuracy", "warmup_recovers", "faster"))
+    assert f"(Holm's readings, width 64, n = {sp['n']})" in more
+    assert f"reads {sp['reading']} ({sp['ours']}%)" in more
+    assert f"reads {lot['reading'].replace(' at this n', '')} ({lot['ours']} points above it)" in more
+    assert f"reads {w['reading'].replace(' at this n', '')} ({w['ours']} points)" in more
+    history = claims.row_history("lottery_accuracy", seed_folders(REPO / "results" / "quick"), "quick",
+                                 seed_folders(REPO / "results" / "wide"))
+    confirmed = history.loc[history["reading (unadjusted)"] == "confirmed", "n"].tolist()
+    assert f"it read confirmed at n = {' and '.join(map(str, confirmed[-2:]))}" in more
+    assert (f"they would need {int(lot['seeds to decide'])} and {int(w['seeds to decide'])} seeds, more than the "
+            f"{len(PROFILE_SEEDS['wide'])}") in more
+    assert fa["rule applied"] == "revised 2026-12-02" and f"SEL-95 saved {fa['ours']}% of the wall-clock" in more
+    assert f"(n = {fa['n']} timing rounds on one machine" in more
+    assert ledger.loc["no_early_overfit", "verdict"] == claims.WITHDRAWN and "withdrawn as confounded" in more
 
 
 def test_readme_calibration_ratios_match_the_committed_runs():
@@ -137,9 +147,13 @@ def test_readme_application_figures_match_the_committed_runs(ledger):
     text = _readme_finding_and_after()
     f = ledger.loc["forgetting"]  # the ledger's row: the seeds run since its rule's revision, by the new rule
     seeds = f["regime"].split("(seeds ")[1].rstrip(")").split(", ")
-    assert (f"on the four seeds run since ({seeds[0]} to {seeds[-1]}), is {f['verdict']} before Holm's adjustment "
-            f"and {f['verdict (Holm)'].replace(' at this n', '')} after it: SEL's mask forgot {f['ours']} points less") in text
+    assert (f"on the four seeds run since ({seeds[0]} to {seeds[-1]}), is {f['reading (unadjusted)']} before Holm's "
+            f"adjustment and {f['reading'].replace(' at this n', '')} after it: SEL's mask forgot {f['ours']} points "
+            f"less") in text
     assert len(seeds) == f["n"] == 4 and f["rule applied"] == "revised 2026-12-02"
+    c = ledger.loc["communication"]
+    assert c["regime"].startswith("width 16 until 5 width-64 seeds finish")
+    assert "the communication row waits for its data-parallel study (5 seeds" in " ".join(text.split())
     from selcore.book.applications import planned_jobs
     from selcore.report import applications as app
     jobs = planned_jobs("quick", None, "cifar10-jpeg.tar.gz", str(REPO / "results"))

@@ -53,20 +53,24 @@ def test_ledger_equals_the_books_claims_page():
     for key, row in table.iterrows():
         assert row["ours"] == book[f"claim_{key}_ours"], key
         assert row["verdict"] == book[f"claim_{key}_verdict"], key
-        assert row["verdict (Holm)"] == book[f"claim_{key}_verdict_holm"], key
+        assert row["reading"] == book[f"claim_{key}_reading"], key
+        assert row["reading (unadjusted)"] == book[f"claim_{key}_reading_unadjusted"], key
+        assert int(row["n"]) == int(book[f"claim_{key}_n"]), key
         assert row["per seed"] == book[f"claim_{key}_per_seed"], key
     assert claims.counts_text(table) == book["claims_counts_text"]
 
 
 def test_ledger_view_states_what_every_row_shares_once():
     table = claims.ledger(seed_folders(QUICK), "quick", original_results_dir())
-    text, shown = claims.ledger_view(table, "profile quick, CPU")
-    assert text.startswith("Every row: profile quick, CPU;") and "the family for multiplicity is the 11 rows" in text
-    assert "conditions" not in shown and not shown["ours"].str.contains(r"\(n=").any()  # n has its own column
-    assert shown.loc["flops_saved", "ours"] == "64.5 [64.5, 64.5]" and shown.loc["flops_saved", "n"] == 3
-    assert shown.loc["flops_saved", "per seed"] == "64.50, 64.50, 64.50"
-    assert shown.loc["per_class_gamma", "seeds to decide"] == "15" and shown.loc["flops_saved", "seeds to decide"] == ""
-    assert shown.loc["forgetting", "seeds to decide"] == "" and shown.loc["forgetting", "verdict"] == "refuted"
+    text, compact, detail = claims.ledger_view(table, "profile quick, CPU")
+    assert text.startswith("Every row: profile quick, CPU;") and "Holm's, over the 10 rows read by a test" in text
+    assert list(compact.columns) == claims.VERDICT_COLUMNS  # the key columns, nothing wider
+    assert not compact["ours"].str.contains(r"\(n=").any()  # n has its own column
+    assert compact.loc["flops_saved", "ours"] == "64.5" and compact.loc["flops_saved", "n"] == 3  # no spread: a value
+    assert detail.loc["flops_saved", "per seed"] == "64.50, 64.50, 64.50"
+    assert compact.loc["sparsity", "verdict"] == claims.ORIGINAL_REGIME and compact.loc["sparsity", "decidable here"] == "no"
+    assert compact.loc["no_early_overfit", "verdict"] == claims.WITHDRAWN
+    assert table.loc["per_class_gamma", "seeds to decide"] == 15  # 80% power against a 2-point improvement
 
 
 def test_ablations_statistics_equal_the_books_ablations_page(folders):
@@ -86,7 +90,7 @@ def test_ablations_statistics_equal_the_books_ablations_page(folders):
     assert {k: values[k] for k in texts} == {k: book[k] for k in texts}
     # gamma0 from the run.json files; a ratio's interval on the log scale stays above 0 (it read [-1.65, 4.92])
     assert values["abl_gamma_ratio_txt"] == "1.64 [0.12, 13.41] (n=3)"
-    assert values["abl_sel95_frozen_verdict"] == claims.ledger(list(main.values()), "quick").loc["frozen", "verdict"]
+    assert values["abl_sel95_frozen_verdict"] == claims.ledger(list(main.values()), "quick").loc["frozen", "reading (unadjusted)"]
     assert values["abl_sel95_sgd_frozen_txt"] == "0.0 [0.0, 0.0] (n=3)"  # SGD: a zeroed entry leaves its weight
     assert list(effects.index) == list(abl.COMPARISONS) and (effects["n"] == 3).all()
     assert effects.loc["sgd", "held-out acc. difference, pp"] == "-12.7 [-20.2, -5.0]"

@@ -36,7 +36,7 @@ def wide_plan(ledger: pd.DataFrame, results_root: str | Path) -> pd.DataFrame | 
     profile's ledger with the width-64 folders); written to ``results/wide/seed_plan.csv`` once every such row rests
     on width 64 (None before), read from there afterwards."""
     path = seed_plan_path(results_dir("wide", results_root))
-    keys = [c.key for c in claims.CLAIMS if c.wide is not None]
+    keys = [c.key for c in claims.CLAIMS if c.wide is not None and c.wide.seeds is None]
     if not path.exists() and not (ledger.loc[keys, "regime"] == claims.WIDE_REGIME).all():
         return None
     return measured_once(path, lambda: claims.seed_plan(ledger, CAPS["wide"], _today(), keys))
@@ -48,35 +48,37 @@ def planned_keys(results_root: str | Path) -> set[str]:
     return {k for path in paths if path.exists() for k in pd.read_csv(path)["key"]}
 
 
-def next_step(row: pd.Series, planned: bool) -> str:
-    """What happens next to an inconclusive ledger ``row`` (``planned``: a seed plan gave it seeds): more seeds where
-    its regime's cap allows the seeds its power calculation asks for and no plan has run for it yet; else it stays
-    open, saying why."""
+def next_step(row: pd.Series, key: str) -> str:
+    """What happens next to an inconclusive ledger ``row`` (claim ``key``): where 80% power needs more seeds than
+    its regime's cap, 'not decidable at a practical n in this regime'; where a new study with its own fixed seeds
+    reads it (``planning.StudyPlan``), that study; else the seeds 80% power asks for, which run only under a
+    group-sequential rule written before they run (none is written) or as a new, separately labelled study."""
     cap = CAPS["wide" if row["regime"] == claims.WIDE_REGIME else "quick"]
     need = row["seeds to decide, next runs"]
+    wide = claims.CLAIM[key].wide
+    if wide is not None and wide.seeds is not None and row["regime"] != claims.WIDE_REGIME:
+        return (f"a new study reads it: {wide.measure} ({len(wide.seeds)} seeds for 80% power, fixed before they "
+                "ran; report.planning)")
     if pd.isna(need) or need > cap:
-        return f"stays open: it needs more than the {cap} seeds its regime may run"
-    if planned:
-        return (f"stays open: its seed plan has run; the {int(need)} seeds it now needs would be a second round, "
-                "which needs a rule for repeated looks, not yet written")
-    return f"{int(need) - int(row['n'])} more seed(s), by the plans page's rule"
+        return f"not decidable at a practical n in this regime (more than its cap of {cap} seeds)"
+    return (f"stays open at its fixed n: {int(need)} seeds would give 80% power, and more seeds run only under a "
+            "group-sequential rule written before they run (none is written)")
 
 
-def power_table(ledger: pd.DataFrame, results_root: str | Path) -> pd.DataFrame:
+def power_table(ledger: pd.DataFrame) -> pd.DataFrame:
     """``claims.power_table`` with each row's next step (``next_step``), as the claims chapter shows it."""
     out = claims.power_table(ledger)
-    planned = planned_keys(results_root)
-    out["next"] = [next_step(ledger.loc[k], k in planned) for k in out.index]
+    out["next"] = [next_step(ledger.loc[k], k) for k in out.index]
     return out
 
 
 def progress(plan: pd.DataFrame, ledger: pd.DataFrame) -> pd.DataFrame:
     """``plan`` as written, with where each of its rows stands in ``ledger`` (this execution's): ``n, this
-    execution`` and ``verdict, this execution``, unadjusted, just before the plan's ``then``."""
+    execution`` and ``reading, this execution``, unadjusted, just before the plan's ``then``."""
     rows = ledger.loc[plan["key"]]
     out = plan.copy()
     at = out.columns.get_loc("then")  # beside the seeds the plan asked for, before its long 'then' text
-    out.insert(at, "verdict, this execution", rows["verdict"].to_numpy())
+    out.insert(at, "reading, this execution", rows["reading (unadjusted)"].to_numpy())
     out.insert(at, "n, this execution", rows["n"].astype(int).to_numpy())
     return out
 

@@ -86,7 +86,8 @@ def experiment_line(path: Path | str, experiment: str) -> str:
 
 
 def run_time(folder: Path | str) -> tuple[int, float]:
-    """The runs under ``folder`` (every ``run_<name>.json`` beside its CSV, at any depth) and the seconds they took
+    """The finished runs under ``folder`` (every ``run_<name>.json`` beside its CSV, at any depth, that says it
+    finished: a run in progress is left out) and the seconds they took
     by their own clocks: the last epoch's ``time_s`` plus the cost recorded before it (``prior_cost.time_s``: the
     Lottery Ticket's pretraining, the curriculum's scoring)."""
     n, seconds = 0, 0.0
@@ -94,7 +95,10 @@ def run_time(folder: Path | str) -> tuple[int, float]:
         hist = rec.with_name("hist_" + rec.name[len("run_"):-len(".json")] + ".csv")
         if not hist.exists():
             continue
-        prior = json.loads(rec.read_text()).get("prior_cost") or {}
+        info = json.loads(rec.read_text())
+        if info.get("status", "finished") != "finished":
+            continue
+        prior = info.get("prior_cost") or {}
         seconds += float(pd.read_csv(hist, usecols=["time_s"])["time_s"].iloc[-1]) + float(prior.get("time_s") or 0)
         n += 1
     return n, seconds
