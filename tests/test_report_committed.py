@@ -175,3 +175,26 @@ def test_epoch_seconds_of_the_committed_baselines_equal_the_analysis_pages_sprea
     text = epoch_spread_text(seconds)
     assert text.startswith(f"from {seconds.min():.1f} to {seconds.max():.1f} s") and text.endswith("over 21 epochs")
     assert glued("analysis")["analysis_epoch_spread"] == text
+
+
+def test_every_chapter_glues_the_ledgers_width_64_n():
+    """A glued width-64 figure states the n of the seeds it reads; every executed chapter of the book states the same
+    n as the ledger's width-64 rows (a chapter executed before the last width-64 seed finished fails here)."""
+    import re
+    table = claims.ledger(seed_folders(QUICK), "quick", original_results_dir(), committed_speed(),
+                          wide=seed_folders(QUICK.parent / "wide"))
+    n = int(table.loc["sparsity", "n"])
+    assert table.loc["sparsity", "regime"] == claims.WIDE_REGIME
+    seen = 0
+    for path in sorted((REPO / "book").glob("*.ipynb")):
+        for key, value in glued(path.stem).items():
+            if "wide" not in key:
+                continue
+            m = re.search(r"\(n=(\d+)", str(value))
+            if key.endswith(("_wide_n", "_wide_n_seeds")):
+                assert int(value) == n, f"{path.name}: {key} = {value}, the ledger reads n = {n}"
+                seen += 1
+            elif m:
+                assert int(m.group(1)) == n, f"{path.name}: {key} = {value}, the ledger reads n = {n}"
+                seen += 1
+    assert seen >= 20

@@ -557,7 +557,7 @@ def rule_text(rule: Rule, bounds: Bounds) -> str:
 def equal_compute_reading(original: Path | str) -> tuple[str, str]:
     """The equal-compute row from the original's runs (``protocol.original_equal_compute``): (what it found per
     system, its verdict): refuted when a shorter dense run of the original's Baseline matches every system at less
-    executed compute, confirmed when none does."""
+    executed compute, confirmed when none does. ``equal_compute_short`` says it in a table cell."""
     t = original_equal_compute(original)
     parts, beaten = [], 0
     for _, r in t.iterrows():
@@ -572,6 +572,16 @@ def equal_compute_reading(original: Path | str) -> tuple[str, str]:
                      f"{r['their FLOPs, % of Baseline']:.1f}% ({r['their time (s)']:.0f} s)")
     verdict = "refuted" if beaten == len(t) else "confirmed" if beaten == 0 else "inconclusive at this n"
     return "; ".join(parts), verdict
+
+
+def equal_compute_short(original: Path | str) -> str:
+    """The equal-compute row's finding in a few words: per system, the dense epochs of the original's Baseline that
+    match it and their share of the Baseline's FLOPs against the system's."""
+    t = original_equal_compute(original)
+    return "; ".join(f"{r['system']}: matched by {int(r['Baseline epochs to match'])} dense epoch(s), "
+                     f"{r['their FLOPs, % of Baseline']:.1f}% vs {r['FLOPs, % of Baseline']:.1f}% of the FLOPs"
+                     if not pd.isna(r["Baseline epochs to match"]) else f"{r['system']}: no dense epoch matches it"
+                     for _, r in t.iterrows())
 
 
 def ledger(folders: list[Path | str], profile: str, original: Path | str | None = None,
@@ -618,7 +628,7 @@ def ledger(folders: list[Path | str], profile: str, original: Path | str | None 
         bound = [c.wide.bound(s) for s in ran] if regime == WIDE_REGIME and c.wide and c.wide.bound else []
         row = {"claim": c.claim, "kind": c.kind, "regime": regime, "original": c.original, "measured": measure,
                "per seed": ", ".join(format_number(v, 2) for v in vals), "n": st["n"],
-               "ours": format_ci(st["mean"], st["lo"], st["hi"]) if st["n"] else "not run",
+               "ours": format_ci(st["mean"], st["lo"], st["hi"]) if st["n"] else "not run", "short": "",
                "interval": st["method"], "rule": ("full protocol only; " if c.paper_only else "") +
                                                  rule_text(rule, c.bounds),
                "beside": (f"{c.wide.bound_text}: " + format_ci(*(lambda b: (b["mean"], b["lo"], b["hi"]))(
@@ -644,12 +654,14 @@ def ledger(folders: list[Path | str], profile: str, original: Path | str | None 
                            ours="the original's CSVs are not here")
             elif c.key == "equal_compute_original":
                 found, verdict = equal_compute_reading(original)
-                row.update(ours=found, **{"reading (unadjusted)": verdict}, n=1, rule="a dense run of the Baseline "
+                row.update(ours=found, short=equal_compute_short(original), **{"reading (unadjusted)": verdict},
+                           n=1, rule="a dense run of the Baseline "
                            "with less executed compute matches it: refuted; none does: confirmed",
                            interval="one seed (the original's): no interval")
             else:
                 count, detail = original_full_test(original)
                 row.update(ours=f"{count} of {len(EXPERIMENTS)}: {detail}" if count else "0 of 4",
+                           short=f"{count} of {len(EXPERIMENTS)} systems print another column",
                            **{"reading (unadjusted)": "a discrepancy in the original's published numbers" if count
                               else "confirmed"}, mean=float(count))
         elif c.withdrawn:
@@ -793,9 +805,10 @@ def ledger_view(table: pd.DataFrame, conditions: str) -> tuple[str, pd.DataFrame
             f"and verdict are Holm's, over {family_text(table)}.")
     compact = table[VERDICT_COLUMNS].copy()
     compact["n"] = compact["n"].astype(int)
-    compact["ours"] = [(f"{r['ours'].split(' [')[0]}" if r["lo"] == r["hi"] else r["ours"]) if r["n"] >= 2
-                       else r["ours"] for _, r in table.iterrows()]
+    compact["ours"] = [r["short"] or ((f"{r['ours'].split(' [')[0]}" if r["lo"] == r["hi"] else r["ours"])
+                                      if r["n"] >= 2 else r["ours"]) for _, r in table.iterrows()]
     detail = table[["claim", "measured", "per seed", "rule", "beside", "evidence"]].copy()
+    detail.insert(2, "ours", table["ours"])
     detail.insert(4, "p", [p_text(p) for p in table["p"]])
     detail.insert(5, "p (Holm)", [p_text(p) for p in table["p (Holm)"]])
     detail.insert(6, "reading (unadjusted)", table["reading (unadjusted)"])
