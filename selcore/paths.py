@@ -96,6 +96,13 @@ def speed_comparison_path(profile_root: Path | str) -> Path:
     return Path(profile_root) / "speed_comparison.csv"
 
 
+def calibration_rules_path(profile_root: Path | str, width: int, per_class: int, seed: int) -> Path:
+    """The method chapter's calibration-rules table (gamma0 and one epoch's stage-1 sparsity per calibration rule),
+    measured once per width, training images per class and seed: CPU kernels are not deterministic, so it is kept
+    beside the runs instead of measured at every execution."""
+    return Path(profile_root) / f"calibration_rules-w{width}-n{per_class}-s{seed}.csv"
+
+
 def epoch_comparison_path(profile_root: Path | str) -> Path:
     """The equal-compute chapter's measurement of Selective Backprop's epoch against a dense one (one run)."""
     return Path(profile_root) / "epoch_comparison.csv"

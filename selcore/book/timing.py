@@ -1,6 +1,6 @@
 """Measurements the book keeps beside the runs, made once per profile: the claims chapter's controlled timing of
-SEL-95's step against the Baseline's (``engine.bench.speed_comparison``); ``measured_once`` serves the equal-compute
-chapter's epoch comparison too."""
+SEL-95's step against the Baseline's (``engine.bench.speed_comparison``) and the method chapter's calibration-rules
+table (``calibration_rules``); ``measured_once`` serves the equal-compute chapter's epoch comparison too."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -9,7 +9,7 @@ from typing import Callable
 import pandas as pd
 
 from ..engine.bench import speed_comparison
-from ..paths import speed_comparison_path
+from ..paths import calibration_rules_path, speed_comparison_path
 from ..profiles import profile_config, results_dir
 
 
@@ -20,6 +20,14 @@ def speed(profile: str, data: str, results_root: str, images: int = 1000, repeat
     cfg = profile_config(profile, "sel95", data=data).replace(progress="none")
     return measured_once(speed_comparison_path(results_dir(profile, results_root)),
                          lambda: speed_comparison(cfg, images, repeats))
+
+
+def calibration_rules(profile: str, results_root: str, width: int, per_class: int, seed: int,
+                      measure: Callable[[], pd.DataFrame]) -> pd.DataFrame:
+    """The method chapter's calibration-rules table (``engine.curriculum.calibration_sensitivity``) for this width,
+    training images per class and seed: read from beside the profile's runs, measured by ``measure`` where missing
+    (it trains one epoch per rule, on CPU kernels that are not deterministic, so two measurements differ)."""
+    return measured_once(calibration_rules_path(results_dir(profile, results_root), width, per_class, seed), measure)
 
 
 def measured_once(path: Path, measure: Callable[[], pd.DataFrame]) -> pd.DataFrame:
