@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+import signal
 import sys
 from contextlib import contextmanager
 from pathlib import Path
@@ -110,3 +111,10 @@ def browser_ready():
         if os.environ.get("SELCORE_REQUIRE_BROWSER") == "1":
             pytest.fail(f"SELCORE_REQUIRE_BROWSER=1 but {reason}")
         pytest.skip(reason)
+
+
+def default_sigint() -> None:
+    """``preexec_fn`` of a test's child process that will receive SIGINT: restore its default disposition. A suite
+    started as a background job of a non-interactive shell inherits SIGINT ignored, and a Python started with SIGINT
+    ignored installs no KeyboardInterrupt handler, so a Ctrl-C test would otherwise depend on how pytest was started."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)

@@ -16,7 +16,7 @@ from selcore.config import COMMUNICATION, CONTINUAL, Config, ConfigError
 from selcore import schedules
 from selcore.engine import comm, continual
 from selcore.engine.experiments import run_experiment
-from tests.conftest import REPO, tiny
+from tests.conftest import REPO, tiny, default_sigint
 
 
 # ---------------------------------------------------------------------------- formulas
@@ -201,7 +201,7 @@ def test_ctrl_c_stops_both_workers_and_the_rerun_resumes_to_the_same_numbers(tmp
     assert ref.returncode == 0, ref.stderr[-2000:]
     out = tmp_path / "out"
     p = subprocess.Popen(args + ["--out", str(out)], cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                         text=True, start_new_session=True)
+                         text=True, start_new_session=True, preexec_fn=default_sigint)
     csv = out / "hist_ddp_topk.csv"
     end = time.time() + 300
     while time.time() < end and p.poll() is None:

@@ -9,6 +9,8 @@ from pathlib import Path
 import nbformat
 import pytest
 
+from tests.conftest import default_sigint
+
 from selcore.book import params, runbook
 from selcore.profiles import changed_fields, profile_config
 from selcore.config import ConfigError
@@ -167,7 +169,7 @@ def test_a_kernel_dying_in_the_cleanup_after_ctrl_c_leaves_its_traceback_in_the_
     (tmp_path / "chapters").mkdir()
     nbformat.write(nb, tmp_path / "chapters" / "sleepy.ipynb")
     proc = subprocess.run([sys.executable, "-c", _DEAD_KERNEL_RACE, str(tmp_path), str(tmp_path / "running")],
-                          capture_output=True, text=True, timeout=600, cwd=REPO)
+                          capture_output=True, text=True, timeout=600, cwd=REPO, preexec_fn=default_sigint)
     lines = [ln for ln in proc.stderr.replace("\r", "\n").splitlines() if ln.strip() and "cell/s" not in ln]
     assert proc.returncode == 130, proc.stderr[-2000:]
     assert "Traceback" not in proc.stderr and lines[-1] == "interrupted in sleepy", proc.stderr[-2000:]
@@ -184,7 +186,7 @@ def test_ctrl_c_in_a_chapter_ends_with_one_line_and_no_traceback(tmp_path, data_
     proc = subprocess.Popen([sys.executable, "-m", "selcore", "chapter", "sel95", "--profile", "smoke",
                              "-p", "results_root", str(tmp_path / "results"), "--out", str(tmp_path / "sel95.ipynb")],
                             cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            start_new_session=True)
+                            start_new_session=True, preexec_fn=default_sigint)
     deadline = time.time() + 900  # generous: on a loaded 2-core machine the kernel and the data load take minutes
     while time.time() < deadline and proc.poll() is None and not any((tmp_path / "results").rglob("*.pt")):
         time.sleep(1)   # wait until the chapter is training (its first checkpoint exists)
@@ -200,3 +202,16 @@ def test_ctrl_c_in_a_chapter_ends_with_one_line_and_no_traceback(tmp_path, data_
     assert proc.returncode == 130, err[-2000:]
     assert "Traceback" not in err and lines[-1].startswith("interrupted in chapter sel95") and "resume" in lines[-1]
     assert not (tmp_path / "sel95.ipynb").exists()
+
+
+@pytest.mark.slow
+def test_a_ctrl_c_test_passes_when_the_suite_was_started_with_sigint_ignored(tmp_path):
+    """A suite started as a background job of a non-interactive shell inherits SIGINT ignored; the Ctrl-C tests
+    restore its default in the processes they signal (``conftest.default_sigint``), so one of them passes when
+    pytest itself runs with SIGINT ignored."""
+    import signal
+    test = "tests/test_params.py::test_a_kernel_dying_in_the_cleanup_after_ctrl_c_leaves_its_traceback_in_the_log_only"
+    proc = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", test,
+                           "--basetemp", str(tmp_path / "inner")], cwd=REPO, capture_output=True, text=True,
+                          timeout=900, preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_IGN))
+    assert proc.returncode == 0 and "1 passed" in proc.stdout, proc.stdout[-3000:]

@@ -8,6 +8,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from tests.conftest import default_sigint
+
 from selcore.cli import main
 from selcore.config import Config, ConfigError
 from selcore.paths import setting_name
@@ -162,7 +164,7 @@ def test_ctrl_c_in_a_local_sweep_ends_with_one_line_and_the_rerun_finishes(tmp_p
            "percentile=30,50", "--executor", "local", "--cpus", "1", "--results-root", str(tmp_path / "results"),
            "--data", str(data_tar), "--name", "cc"]
     proc = subprocess.Popen(cmd, cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            start_new_session=True)
+                            start_new_session=True, preexec_fn=default_sigint)
     deadline = time.time() + 600
     while time.time() < deadline and proc.poll() is None and not any((tmp_path / "results").rglob("sel95.pt")):
         time.sleep(0.5)  # until an SEL-95 job has finished its first epoch (of 5): its controller is running
