@@ -204,8 +204,14 @@ def main(argv=None) -> int:
                 shutil.rmtree(results_dir(profile, args.results_root), ignore_errors=True)
             records = run_book(profile, args.data, args.only, args.force or args.fresh, args.book_dir,
                                args.results_root)
+            width = max([len("chapter")] + [len(r["chapter"]) for r in records])
+            print(f"{'chapter':{width}s}  {'status':9s} {'seconds':>8s}")
             for rec in records:
-                print(f"{rec['chapter']:12s} {rec['status']:9s} {rec['seconds']:7.0f}s")
+                print(f"{rec['chapter']:{width}s}  {rec['status']:9s} {rec['seconds']:7.0f}s")
+            book = args.book_dir or "book"
+            from .book.exercises import write_page  # lazy, see the note at the top of main
+            write_page(book)
+            print(f"next: jupyter-book build {book}   (the HTML: _build/html/index.html)")
             return 0
         if args.cmd == "chapters":
             # lazy, see the note at the top of main

@@ -191,3 +191,18 @@ def test_committed_book_and_results_record_no_machine_paths():
     for f in files:
         hit = MACHINE_PATH.search(f.read_text())
         assert not hit, f"{f.relative_to(REPO)} records the machine path {hit.group(1)}"
+
+
+def test_the_exercises_page_gathers_every_chapters_exercises():
+    """book/exercises.md is the generated page (``python -m selcore run`` writes it), in the table of contents, and
+    linked from the README and the first page; every chapter with an exercises cell is on it, with a link."""
+    from selcore.book import exercises
+    page = (REPO / "book" / "exercises.md").read_text()
+    assert page == exercises.page(), "book/exercises.md is stale: python -m selcore run rewrites it"
+    assert "file: exercises" in (REPO / "_toc.yml").read_text()
+    assert "book/exercises.md" in (REPO / "README.md").read_text() and "{doc}`exercises`" in (REPO / "book" / "intro.md").read_text()
+    chapters = [p.stem for p in sorted((REPO / "chapters").glob("*.ipynb")) if exercises.chapter_exercises(p.stem)]
+    assert len(chapters) >= 8
+    for name in chapters:
+        assert f"From {{doc}}`{name}`." in page
+    assert "export SELCORE_DATA=" in page
