@@ -152,7 +152,8 @@ def test_mean_ci_and_t_quantiles():
 
 
 def test_format_ci_is_the_one_text_form():
-    assert stats.format_ci(-0.01, -0.04, 0.02, 3) == "0.0 [0.0, 0.0] (n=3)"
+    assert stats.format_ci(-0.01, -0.04, 0.02, 3) == "0.0 [0.0, 0.0] (n=3)"  # rounding, not lack of spread
+    assert stats.format_ci(35.5, 35.5, 35.5, 6) == "35.5 (n=6)"  # no spread across the seeds: the value alone
     assert stats.format_ci(-1.25, -2.0, -0.5, 3, digits=2) == "-1.25 [-2.00, -0.50] (n=3)"
     assert stats.format_ci(5.0, float("nan"), float("nan"), 1) == "5.0 (n=1)"
     assert stats.format_ci(8.37581, 8.3, 8.4, 3, sig=3) == "8.38 [8.3, 8.4] (n=3)"
@@ -162,7 +163,7 @@ def test_format_ci_is_the_one_text_form():
     table = stats.format_columns(stats.over_seeds([pd.DataFrame({"a": [1.0], "b": [0.5]}, index=["x"]),
                                                    pd.DataFrame({"a": [3.0], "b": [0.5]}, index=["x"])], ["a", "b"]),
                                  {"a": {"digits": 1}, "b": {"sig": 2}, "absent": {}}, {"a": "A"}, std=True)
-    assert table.loc["x"].tolist() == ["2.0 ± 1.4 [-10.7, 14.7]", "0.5 ± 0 [0.5, 0.5]", 2]  # t(0.975, 1) = 12.706
+    assert table.loc["x"].tolist() == ["2.0 ± 1.4 [-10.7, 14.7]", "0.5", 2]  # t(0.975, 1) = 12.706; no spread: the value
     assert list(table.columns) == ["A", "b", "n"]
 
 

@@ -173,7 +173,8 @@ def test_built_book_chapters_open_with_their_finding(built_book_html):
         text = re.sub(r"<[^>]+>", " ", main)
         first_screen = text[:3000]
         assert "Finding." in first_screen, name
-        assert "[" in first_screen.split("Finding.", 1)[1][:1500], f"{name}: no interval in the finding"
+        if name != "claims":  # the ledger's finding is its verdict counts
+            assert "[" in first_screen.split("Finding.", 1)[1][:1500], f"{name}: no interval in the finding"
 
 
 def test_built_book_table_captions_stay_within_the_visible_column(built_book_html):
@@ -205,3 +206,43 @@ def test_built_book_renders_math_and_interactive_figures_offline(built_book_html
     assert seen["aborted"] == [] and "\\frac" not in seen["text"] and "\\gamma" not in seen["text"]
     seen = open_offline(built_book_html / "sel95.html", ".js-plotly-plot .scatterlayer", count=1)
     assert seen["aborted"] == [] and seen["links"] and all(u.startswith("file://") for u in seen["links"])
+
+
+def test_built_book_first_screen_holds_the_verdict_table(built_book_html):
+    """At 1400x900 the first page's first screen shows the abstract and the verdict table (its header row, with the
+    verdict and 'decidable here' columns inside the window)."""
+    js = """() => { const t = document.querySelector('main table'); if (!t) return null;
+        const head = [...t.querySelectorAll('thead th')].map(h => [h.textContent.trim(), h.getBoundingClientRect().right,
+                                                                   h.getBoundingClientRect().top]);
+        return {top: t.getBoundingClientRect().top, head}; }"""
+    with browser_page(1400, 900) as page:
+        page.goto((built_book_html / "intro.html").resolve().as_uri(), wait_until="load")
+        found = page.evaluate(js)
+    assert found is not None, "the first page shows no table"
+    head = {name: (right, top) for name, right, top in found["head"]}
+    assert {"claim", "verdict", "decidable here"} <= set(head), head
+    for name in ("claim", "verdict", "decidable here"):
+        right, top = head[name]
+        assert right <= 1400 and top < 900, f"{name} is off the first screen: right {right}, top {top}"
+
+
+def test_built_book_key_columns_need_no_sideways_scroll(built_book_html):
+    """On every page at 1,400 px, each table's first two columns lie inside the visible part of its output block,
+    and the ledger's verdict table fits whole."""
+    js = """() => [...document.querySelectorAll('main table')].map(t => {
+        const box = (t.closest('.output') || t.parentElement).getBoundingClientRect();
+        const cells = [...(t.querySelector('tr:last-child') || t).children].slice(0, 2);
+        return [box.right, Math.max(0, ...cells.map(c => c.getBoundingClientRect().right)),
+                t.getBoundingClientRect().right, (t.caption ? t.caption.textContent : '').slice(0, 60)]; })"""
+    offending = {}
+    pages = sorted(p for p in built_book_html.glob("*.html") if p.stem not in ("genindex", "search", "index"))
+    with browser_page(1400, 900) as page:
+        for html in pages:
+            page.goto(html.resolve().as_uri(), wait_until="load")
+            boxes = page.evaluate(js)
+            bad = [b for b in boxes if b[1] > b[0] + 1]
+            if html.stem == "claims" and boxes:
+                assert boxes[0][2] <= 1400, f"the ledger's verdict table ends at {boxes[0][2]} px"
+            if bad:
+                offending[html.name] = bad
+    assert not offending, f"tables whose first two columns need a sideways scroll: {offending}"

@@ -19,6 +19,7 @@ from ..report.stats import bounds_of, format_ci, mean_ci
 from ..report.summary import read_history
 from .chapter import SEED_METRICS, ChapterRuns, finished_runs, glue_figure
 from .finding import glue
+from .opening import glue_finding
 from .page import table
 
 GLUED_COLUMNS = {"test_100": "held-out (%)", "test_full": "full test (%)",
@@ -95,10 +96,12 @@ def headline(name: str, results_root: str | Path = "results", profile: str = "wi
 
 
 def show(runs: ChapterRuns, results_root: str | Path = "results", profiles: Iterable[str] = ("quick", "wide")) -> None:
-    """For the chapter's ``runs``: the width-64 runs' ``headline``, then: glue each profile's regime values
+    """For the chapter's ``runs``: its opening finding (``opening.glue_finding``), the width-64 runs' ``headline``,
+    then: glue each profile's regime values
     (``glue_regime``) and show the regime table, numbered and captioned, then, for a staged experiment, the sparsity of
     each stage (``stage_table``)."""
     name, profiles = runs.name, tuple(profiles)
+    glue_finding(runs, results_root)
     if "wide" in profiles:
         headline(name, results_root, changed=runs.changed)
     counts = {p: glue_regime(name, p, results_root) for p in profiles}

@@ -282,13 +282,15 @@ def format_minutes(seconds: float) -> str:
 def format_ci(mean: float, lo: float = math.nan, hi: float = math.nan, n: int | None = None,
               std: float | None = None, digits: int = 1, sig: int | None = None, grouping: bool = False) -> str:
     """The one text form of a statistic over seeds: 'mean [lo, hi] (n=k)'; with ``std`` given
-    'mean ± std [lo, hi] (n=k)'; without an interval (one seed, NaN bounds) the brackets and the std are left
-    out; with ``n`` None the '(n=k)' is left out (a table stating n once). Numbers as ``format_number``
+    'mean ± std [lo, hi] (n=k)'; without an interval (one seed, NaN bounds) or without spread (lo = hi = mean,
+    equal values) the brackets and the std are left out; with ``n`` None the '(n=k)' is left out (a table stating n once). Numbers as ``format_number``
     (``digits`` decimals, or ``sig`` significant figures)."""
     def num(x: float) -> str:
         return format_number(x, digits, sig, grouping)
 
     text = num(mean)
+    if lo == hi == mean:  # no spread across the seeds (a FLOP count no seed changes): the value alone
+        return text + (f" (n={int(n)})" if n is not None else "")
     if not pd.isna(mean) and not pd.isna(lo) and not pd.isna(hi) and (n is None or n > 1):
         text += (f" ± {num(std)}" if std is not None else "") + f" [{num(lo)}, {num(hi)}]"
     return text + (f" (n={int(n)})" if n is not None else "")
