@@ -1,6 +1,7 @@
 """A chapter's parameters: declared names, the check against injected ones, where a variant writes, the
 ``chapter``/``chapters`` commands and the runner's choice of book folder."""
 import math
+import json
 import subprocess
 import sys
 import time
@@ -215,3 +216,26 @@ def test_a_ctrl_c_test_passes_when_the_suite_was_started_with_sigint_ignored(tmp
                            "--basetemp", str(tmp_path / "inner")], cwd=REPO, capture_output=True, text=True,
                           timeout=900, preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_IGN))
     assert proc.returncode == 0 and "1 passed" in proc.stdout, proc.stdout[-3000:]
+
+
+@pytest.mark.slow
+def test_papermill_from_another_folder_checks_first_and_works_from_the_repository(tmp_path):
+    """papermill run directly from another folder: a bad profile fails in the first cell, before the engine is
+    imported; a good run works from the repository root and says where its results go."""
+    import time
+    bad = tmp_path / "bad.ipynb"
+    t0 = time.perf_counter()
+    r = subprocess.run([sys.executable, "-m", "papermill", str(REPO / "chapters" / "sel95.ipynb"), str(bad),
+                        "-p", "profile", "smok"], cwd=tmp_path, capture_output=True, text=True, timeout=300)
+    assert r.returncode != 0 and "bad parameter profile='smok' (did you mean 'smoke'?)" in r.stderr + r.stdout
+    assert time.perf_counter() - t0 < 120
+    nb = json.loads(bad.read_text())
+    failed = [i for i, c in enumerate(nb["cells"]) if any(o.get("output_type") == "error" for o in c.get("outputs", []))]
+    assert failed and "import torch" not in "".join(nb["cells"][failed[0]]["source"])
+    out = tmp_path / "status.ipynb"
+    r = subprocess.run([sys.executable, "-m", "papermill", str(REPO / "chapters" / "status.ipynb"), str(out),
+                        "-p", "profile", "quick"], cwd=tmp_path, capture_output=True, text=True, timeout=600)
+    assert r.returncode == 0, r.stderr[-2000:]
+    printed = "".join("".join(o.get("text", "")) for c in json.loads(out.read_text())["cells"] for o in c.get("outputs", []))
+    assert f"results under {REPO / 'results'}" in printed
+    assert not (tmp_path / "results").exists()  # nothing written under the folder papermill was started from

@@ -139,3 +139,16 @@ def test_seed_folder_names_are_made_and_read_in_one_place(tmp_path):
     assert [f.name for f in seed_folders(tmp_path, [45])] == ["seed45"]
     assert is_seed_folder("seed42") and not is_seed_folder("seed_plan.csv")
     assert setting_of("budget0.25/seed42") == "budget0.25" and setting_of("seed42") == "."
+
+
+def test_the_status_page_sums_the_runs_per_study_and_folds_the_full_table():
+    from selcore.book import provenance
+    from tests.conftest import REPO
+    runs = provenance.run_records(REPO / "results", "quick")
+    summary = provenance.run_summary(runs)
+    assert list(summary.columns) == ["study", "experiments", "seeds", "runs", "finished", "commits"]
+    assert summary["runs"].sum() == len(runs) and len(summary) == runs["group"].nunique() < 10
+    main = summary.set_index("study").loc["main"]
+    assert main["finished"] <= main["runs"] and "42" in main["seeds"]
+    html = provenance.folded(runs.style.hide(axis="index"), "Every run")
+    assert html.startswith("<details><summary>Every run</summary>") and html.count("<tr") == len(runs) + 1

@@ -10,12 +10,14 @@ folder of its own, named by those parameters, never to the results the other cha
 from __future__ import annotations
 
 import ast
+import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Mapping
 
 from ..config import ConfigError, did_you_mean
 from ..paths import setting_name
+from ..profiles import check_profile, parse_seeds
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 CHAPTERS_DIR = REPO_ROOT / "chapters"
@@ -102,10 +104,23 @@ def check_declared(chapter: str, names, chapters_dir: Path = CHAPTERS_DIR,
 
 
 def accept(chapter: str, namespace: Mapping[str, Any], chapters_dir: Path = CHAPTERS_DIR) -> None:
-    """Fail at once if papermill passed a parameter that ``chapter`` does not declare (a typo such as
-    ``-p percentil 70`` is only a warning in papermill), naming the parameters it does accept."""
+    """A chapter's first step, before its data and engine are imported: fail at once if papermill passed a parameter
+    that ``chapter`` does not declare (a typo such as ``-p percentil 70`` is only a warning in papermill), naming the
+    parameters it does accept, or a profile or seeds that do not exist; then work from the repository root, so that
+    the chapter's relative paths (``results_root``, ``book_dir``, ``runs/``) mean the same folders whichever folder
+    papermill was started from, and say where its results go."""
     declared = declared_parameters(source_notebook(chapter, chapters_dir))
     check_declared(chapter, undeclared(namespace, declared), declared=declared)
+    if "profile" in namespace:
+        check_profile(namespace["profile"])
+        if namespace.get("seeds") not in (None, ""):
+            parse_seeds(namespace["seeds"], namespace["profile"])
+    if Path.cwd().resolve() != chapters_dir.parent.resolve():
+        os.chdir(chapters_dir.parent)  # the kernel's working folder: the chapter's relative paths
+        root = namespace.get("results_root", DEFAULT_RESULTS_ROOT)
+        print(f"{chapter}: relative paths are read from the repository, {chapters_dir.parent}: results under "
+              f"{chapters_dir.parent / str(root)} (a rerun with other parameters: under "
+              f"{chapters_dir.parent / VARIANTS_ROOT})")
 
 
 def variant_name(chapter: str, changed: Mapping[str, Any]) -> str:

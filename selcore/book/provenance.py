@@ -200,6 +200,23 @@ def run_records(results_root: str | Path, profile: str) -> pd.DataFrame:
     return df
 
 
+def run_summary(runs: pd.DataFrame) -> pd.DataFrame:
+    """``run_records`` in a few rows: per study (``group``), its experiments, seeds, runs, the runs finished and the
+    distinct commits they recorded; the status page shows it first and the full table folded below it."""
+    rows = []
+    for group, g in runs.groupby("group", sort=False):
+        rows.append({"study": group, "experiments": g["experiment"].nunique(),
+                     "seeds": ", ".join(str(s) for s in sorted(g["seed"].dropna().unique())),
+                     "runs": len(g), "finished": int((g["status"] == "finished").sum()),
+                     "commits": g["git commit"].nunique()})
+    return pd.DataFrame(rows)
+
+
+def folded(styler, summary: str) -> str:
+    """A table as HTML folded under one line (``<details>``): the full table a page keeps below its summary."""
+    return f"<details><summary>{summary}</summary>\n\n{styler.to_html()}\n</details>"
+
+
 def as_table(mapping: dict, key: str = "item", value: str = "value") -> pd.DataFrame:
     """A two-column DataFrame of a dict (for display)."""
     return pd.DataFrame({key: list(mapping), value: [str(v) for v in mapping.values()]})
