@@ -206,3 +206,21 @@ def test_the_exercises_page_gathers_every_chapters_exercises():
     for name in chapters:
         assert f"From {{doc}}`{name}`." in page
     assert "export SELCORE_DATA=" in page
+
+
+def test_each_figure_caption_says_what_its_figure_draws():
+    """A figure cell that draws the first seed only (``runs.mine``) says one run; one that draws every seed
+    (``per_seed``, ``runs.per_seed``) says it draws their mean; no caption claims a mean of one run."""
+    seen = 0
+    for path in sorted((REPO / "chapters").glob("*.ipynb")):
+        for cell in nbformat.read(path, as_version=4).cells:
+            fig = cell.get("metadata", {}).get("mystnb", {}).get("figure")
+            if not fig or cell.cell_type != "code":
+                continue
+            caption, src = fig.get("caption", ""), cell.source
+            if "runs.mine" in src:
+                assert "one run" in caption and "mean over the seeds" not in caption, f"{path.name}: {caption}"
+                seen += 1
+            elif "per_seed" in src:
+                assert "mean over the seeds" in caption, f"{path.name}: a figure over the seeds: {caption}"
+    assert seen >= 6

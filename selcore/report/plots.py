@@ -130,7 +130,7 @@ def _gap(results: AnyResults, name: str):
         te = _line(ax, frames, "test_full", COLORS[name], "test (full)", ls="--")
         common = tr.index.intersection(te.index)
         ax.fill_between(common, tr.loc[common, "mean"], te.loc[common, "mean"], color=COLORS[name], alpha=0.10,
-                        hatch="//", lw=0, label="gap (means)")
+                        hatch="//", lw=0, label="gap (means)" if len(frames) > 1 else "gap")
         _mark_stages(ax, frames[0])
     return _finish(fig, ax, f"no {EXPERIMENT_TITLES[name]} run in these results", len(frames))
 
