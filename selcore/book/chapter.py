@@ -116,7 +116,9 @@ class ChapterRuns:
         h = self.hist
         cols = ["epoch"] + (["stage"] if "stage" in h else []) + ["train_acc", "train_loss", "test_full", "test_100"]
         cols += (["sparsity"] if h["sparsity"].any() else []) + ["flops_T", "exec_flops_T", "time_s"]
-        return table(h[cols].tail(n), f"The last {n} logged epochs of seed {self.first}'s hist_{self.name}.csv: "
+        shown = h[cols].tail(n).style.hide(axis="index").format(precision=2).format(
+            "{:.0f}", subset=[c for c in ("epoch", "stage") if c in cols]).format("{:.0f}", subset=["time_s"])
+        return table(shown, f"The last {n} logged epochs of seed {self.first}'s hist_{self.name}.csv: "
                      "accuracies in %, FLOPs in 10^12 and time in seconds, all cumulative.")
 
     def glue_final(self, **extra: Any) -> None:
