@@ -55,15 +55,15 @@ def _f(default, help: str, **kw):
     return field(default=default, metadata={"help": help, **kw})
 
 
+EXPERIMENT_HELP = "; ".join(f"{family}: {', '.join(registry.names(family))}" for family in registry.FAMILIES)
+"""Every experiment by family, from the registry (the ``experiment`` field's help)."""
+
+
 @dataclass(frozen=True)
 class Config:
     """All tunable values of one experiment run. Defaults reproduce the original SEL protocol."""
 
-    experiment: str = _f("baseline", "which experiment: baseline, lottery, sel95, warmup, an ablation: "
-                         "curriculum_only, mask_only, random_windows, oracle_order, dense_budget, calib_train_clean, "
-                         "an equal-compute method: sb, sb_topk, adaptive, adaptive_dense, classweight, "
-                         "classweight_dense, a data-parallel one: ddp_dense, ddp_sel, ddp_topk, or a Split CIFAR-10 "
-                         "one: split_dense, split_sel, split_random, split_replay")
+    experiment: str = _f("baseline", "which experiment: " + EXPERIMENT_HELP)
     # --- data -------------------------------------------------------------------------------
     data: str = _f("torchvision", "CIFAR-10 source: 'torchvision' (download) or a path to an "
                    "image-folder tree train/<class>/*, test/<class>/* or a .tar/.tar.gz of one")
