@@ -21,9 +21,9 @@ def _one_seed(runs, seed=42, **changed):
 def test_the_finding_leads_with_the_width_64_runs_and_states_each_n():
     quick, wide = finished_runs("sel95", "quick", RESULTS), finished_runs("sel95", "wide", RESULTS)
     text = opening.finding_text(quick, wide)
-    assert text.startswith(f"At the paper's width (ResNet-18 at width 64 from scratch, profile `wide`, n = "
+    assert text.startswith(f"At the paper's width (ResNet-18 at width 64 from scratch, profile wide, n = "
                            f"{len(wide.histories)} seeds) SEL-95% classifies")
-    assert f"profile `quick`, n = {len(quick.histories)} seeds" in text and "mean [95% interval] over the seeds" in text
+    assert f"profile quick, n = {len(quick.histories)} seeds" in text and "mean [95% interval] over the seeds" in text
     assert "n/a" not in text
     assert "executes 35.5% of the Baseline's training FLOPs" in text  # no spread across seeds: the value alone
     cap = opening.caption(wide)
@@ -33,7 +33,7 @@ def test_the_finding_leads_with_the_width_64_runs_and_states_each_n():
 def test_a_rerun_with_one_run_and_a_changed_parameter_speaks_of_that_run():
     one = _one_seed(finished_runs("sel95", "quick", RESULTS), percentile=70.0)
     text = opening.finding_text(one, None)
-    assert text.startswith("In this execution (ResNet-18 at width 16 from scratch, profile `smoke`, percentile = 70.0, "
+    assert text.startswith("In this execution (ResNet-18 at width 16 from scratch, profile smoke, percentile = 70.0, "
                            "one run, seed 42) SEL-95% classifies")
     assert "[" not in text and "n/a" not in text and text.endswith("(one run each).")
     assert opening.caption(one).endswith("one run, seed 42 (no band).")

@@ -35,7 +35,7 @@ def where_text(runs: ChapterRuns) -> str:
     its seed)."""
     width, pretrained = runs.cfg.width, runs.cfg.pretrained
     parts = [f"ResNet-18 at width {width} {'from ImageNet weights' if pretrained else 'from scratch'}",
-             f"profile `{runs.profile or runs.tag}`"]
+             f"profile {runs.profile or runs.tag}"]
     parts += [f"{k} = {v}" for k, v in runs.changed.items()]
     n = len(runs.histories)
     parts.append(f"n = {n} seeds" if n > 1 else f"one run, seed {runs.first}")
