@@ -61,10 +61,9 @@ class _ByProfile(dict):
 
 PROFILE_SEEDS = _ByProfile({"paper": (42, 43, 44), "quick": (42, 43, 44), "wide": (42, 43, 44, 45, 46, 47),
                             "smoke": (42,)})
-"""Seeds each profile runs every experiment and ablation with (42 = the original's single seed). The wide profile:
-the first three, then the three more its seed plan asked for (``results/wide/seed_plan.csv``, written 2026-12-03
-after seeds 42-44 and before any later seed ran). Seeds a plan adds for a few width-16 rows only are run by
-``sweep --seeds`` and read by the claims chapter alone."""
+"""Seeds each profile runs every experiment and ablation with (42 = the original's single seed); the wide profile's
+six are its confirmatory seeds (``report.planning.CONFIRMATORY``). Seeds a plan adds for a few width-16 rows only
+are run by ``sweep --seeds`` and read by the claims chapter alone."""
 
 
 def parse_seeds(seeds: Any, profile: str) -> list[int]:

@@ -1,4 +1,4 @@
-"""What sets SEL's sparsity: a grid of cheap points (the book's plans page, written 2026-12-02, fixes it).
+"""What sets SEL's sparsity: a grid of cheap points (fixed on the book's plans page).
 
 Each point takes the quick profile's 5,000 training images at one width, from one start, under one calibration
 rule and one seed: it scores them, calibrates gamma0 and trains one epoch of stage 1 with SEL's mask

@@ -1,5 +1,5 @@
-"""A stand-in for ImageNet weights, for the sparsity study (``engine.sparsity``; its rule is in the book's plans
-page, written 2026-12-02 before any stand-in was trained).
+"""A stand-in for ImageNet weights, for the sparsity study (``engine.sparsity``; its recipe is fixed on the book's
+plans page).
 
 The recipe (``StandIn``'s defaults):
 

@@ -1,7 +1,7 @@
 """The sparsity study read back (``engine.sparsity``'s points table): each cell over its seeds, the plans page's
 decision rule, and which factor decides.
 
-The rule (book/plans.md, written 2026-12-02 before any point was run): a cell *reaches the original's regime*
+The rule (fixed on the book's plans page, book/plans.md): a cell *reaches the original's regime*
 when the lower end of its 95% interval for the first-epoch sparsity (``stats.mean_ci`` on the logit scale) is at
 least ``RULE`` = 0.95; a factor *decides* the sparsity when changing that factor alone moves a cell from not reaching
 the regime to reaching it.
