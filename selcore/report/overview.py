@@ -22,7 +22,8 @@ def overview_points(results_root: str | Path, original: Path | str,
                     profiles: tuple[str, ...] = ("quick", "wide")) -> pd.DataFrame:
     """One row per experiment and regime: held-out accuracy (%) and executed and proxy training FLOPs as shares of
     the Baseline's of the same seed, means over the regime's finished seeds (n), and the original's single run
-    (its executed share from the paper protocol's own counts, ``protocol.protocol_costs``)."""
+    (its executed share from the paper protocol's own counts, ``protocol.protocol_costs``) where its CSVs are in
+    ``original``."""
     rows = []
     for p in profiles:
         base = finished("baseline", p, results_root)
@@ -37,6 +38,8 @@ def overview_points(results_root: str | Path, original: Path | str,
                                                         for s in runs) / len(runs),
                          "proxy, % of Baseline": sum(100 * runs[s]["flops_T"] / ref[s]["flops_T"]
                                                      for s in runs) / len(runs)})
+    if not csv_path(original, "baseline").exists():  # the original's CSVs are not in this checkout
+        return pd.DataFrame(rows)
     costs = protocol_costs("paper")
     base = read_history(csv_path(original, "baseline")).iloc[-1]
     for e in EXPERIMENTS:
