@@ -258,8 +258,9 @@ def test_equal_compute_in_the_original_regime_from_its_csvs():
     assert t.loc["warmup", "their FLOPs, % of Baseline"] == pytest.approx(10.0)
     assert t.loc["sel95", "FLOPs, % of Baseline"] == pytest.approx(42.45, abs=0.01)
     assert t.loc["sel95", "their time (s)"] == pytest.approx(45.3, abs=0.1)
-    found, verdict = claims.equal_compute_reading(original_results_dir())
+    found, short, verdict = claims.equal_compute_reading(original_results_dir())
     assert verdict == "refuted" and "Baseline epoch 1: 80.0% at 3.3%" in found
+    assert short.startswith("SEL-95%: matched by 1 dense epoch(s), 3.3% vs 42.5% of the FLOPs")
 
 
 def test_the_paper_protocol_ratios_come_from_the_protocol():

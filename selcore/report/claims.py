@@ -528,7 +528,7 @@ def regime_seeds(c: Claim, folders: list[Path | str], wide: list[Path | str] | N
         pool = [Path(f) for f in wide if c.wide.seeds is None or seed_of(Path(f)) in c.wide.seeds]
         done = [s for s in (Seed(f) for f in pool) if all(s.has(e) for e in needs)]
         enough = len(c.wide.seeds) if c.wide.seeds is not None else min_wide
-        if len(done) >= min(enough, min_wide if c.wide.seeds is None else enough):
+        if len(done) >= enough:
             return WIDE_REGIME, done, c.wide.measure or c.measure, c.wide.value or c.value
         note = f"width 16 until {enough} width-64 seeds finish ({len(done)} so far)"
     else:
@@ -554,34 +554,27 @@ def rule_text(rule: Rule, bounds: Bounds) -> str:
     return text
 
 
-def equal_compute_reading(original: Path | str) -> tuple[str, str]:
-    """The equal-compute row from the original's runs (``protocol.original_equal_compute``): (what it found per
-    system, its verdict): refuted when a shorter dense run of the original's Baseline matches every system at less
-    executed compute, confirmed when none does. ``equal_compute_short`` says it in a table cell."""
+def equal_compute_reading(original: Path | str) -> tuple[str, str, str]:
+    """The equal-compute row from the original's runs (``protocol.original_equal_compute``, read once): (what it
+    found per system, the same in a few words for a table cell, its verdict): refuted when a shorter dense run of the
+    original's Baseline matches every system at less executed compute, confirmed when none does."""
     t = original_equal_compute(original)
-    parts, beaten = [], 0
+    parts, short, beaten = [], [], 0
     for _, r in t.iterrows():
         if pd.isna(r["Baseline epochs to match"]):
             parts.append(f"{r['system']} {r['held-out %']:.1f}% at {r['FLOPs, % of Baseline']:.1f}%: no Baseline "
                          f"epoch matches it")
+            short.append(f"{r['system']}: no dense epoch matches it")
             continue
         k = int(r["Baseline epochs to match"])
         beaten += r["their FLOPs, % of Baseline"] < r["FLOPs, % of Baseline"]
         parts.append(f"{r['system']} {r['held-out %']:.1f}% at {r['FLOPs, % of Baseline']:.1f}% of the Baseline's "
                      f"FLOPs ({r['time (s)']:.0f} s); Baseline epoch {k}: {r['Baseline held-out % then']:.1f}% at "
                      f"{r['their FLOPs, % of Baseline']:.1f}% ({r['their time (s)']:.0f} s)")
+        short.append(f"{r['system']}: matched by {k} dense epoch(s), {r['their FLOPs, % of Baseline']:.1f}% vs "
+                     f"{r['FLOPs, % of Baseline']:.1f}% of the FLOPs")
     verdict = "refuted" if beaten == len(t) else "confirmed" if beaten == 0 else "inconclusive at this n"
-    return "; ".join(parts), verdict
-
-
-def equal_compute_short(original: Path | str) -> str:
-    """The equal-compute row's finding in a few words: per system, the dense epochs of the original's Baseline that
-    match it and their share of the Baseline's FLOPs against the system's."""
-    t = original_equal_compute(original)
-    return "; ".join(f"{r['system']}: matched by {int(r['Baseline epochs to match'])} dense epoch(s), "
-                     f"{r['their FLOPs, % of Baseline']:.1f}% vs {r['FLOPs, % of Baseline']:.1f}% of the FLOPs"
-                     if not pd.isna(r["Baseline epochs to match"]) else f"{r['system']}: no dense epoch matches it"
-                     for _, r in t.iterrows())
+    return "; ".join(parts), "; ".join(short), verdict
 
 
 def ledger(folders: list[Path | str], profile: str, original: Path | str | None = None,
@@ -653,8 +646,8 @@ def ledger(folders: list[Path | str], profile: str, original: Path | str | None 
                 row.update(**{"reading (unadjusted)": "inconclusive at this n"},
                            ours="the original's CSVs are not here")
             elif c.key == "equal_compute_original":
-                found, verdict = equal_compute_reading(original)
-                row.update(ours=found, short=equal_compute_short(original), **{"reading (unadjusted)": verdict},
+                found, short, verdict = equal_compute_reading(original)
+                row.update(ours=found, short=short, **{"reading (unadjusted)": verdict},
                            n=1, rule="a dense run of the Baseline "
                            "with less executed compute matches it: refuted; none does: confirmed",
                            interval="one seed (the original's): no interval")
