@@ -61,6 +61,15 @@ def glue_figure(key: str, fig) -> None:
     plt.close(fig)
 
 
+def paired_measures(mine: dict[int, pd.Series], ref: dict[int, pd.Series]) -> dict[str, list[float]]:
+    """Per seed of ``mine`` (last CSV rows), against ``ref`` (the other experiment's, same seeds): held-out accuracy
+    difference (``acc``, pp) and executed and proxy training FLOPs as a share of the other's (``exec``, ``proxy``, %)."""
+    seeds = list(mine)
+    return {"acc": [mine[s]["test_100"] - ref[s]["test_100"] for s in seeds],
+            "exec": [100 * mine[s]["exec_flops_T"] / ref[s]["exec_flops_T"] for s in seeds],
+            "proxy": [100 * mine[s]["flops_T"] / ref[s]["flops_T"] for s in seeds]}
+
+
 @dataclass
 class ChapterRuns:
     """One experiment over the seeds: configs, folders, CSV histories and run.json records per seed."""
@@ -164,10 +173,7 @@ class ChapterRuns:
         seeds = [s for s in self.seeds if s in other]
         mine = {s: self.histories[s].iloc[-1] for s in seeds}
         ref = {s: other[s].iloc[-1] for s in seeds}
-        measures = {"acc": [mine[s]["test_100"] - ref[s]["test_100"] for s in seeds],  # pp; the others % of ref
-                    "exec": [100 * mine[s]["exec_flops_T"] / ref[s]["exec_flops_T"] for s in seeds],
-                    "proxy": [100 * mine[s]["flops_T"] / ref[s]["flops_T"] for s in seeds]}
-        for key, values in measures.items():
+        for key, values in paired_measures(mine, ref).items():
             c = mean_ci(values, bounds=PP if key == "acc" else NONNEGATIVE)
             paired = None if len(seeds) == len(self.seeds) else c["n"]  # n is the chapter's, stated beside it
             text = format_ci(c["mean"], c["lo"], c["hi"], paired) if seeds else "not run"

@@ -15,7 +15,7 @@ from ..registry import BASELINE, spec
 from ..report import plots
 from ..report.stats import NONNEGATIVE, PERCENT, PP, format_ci, mean_ci
 from ..report.summary import PUBLISHED
-from .chapter import ChapterRuns, finished_runs, glue_figure
+from .chapter import ChapterRuns, finished_runs, glue_figure, paired_measures
 from .finding import glue
 
 
@@ -57,10 +57,8 @@ def measures(runs: ChapterRuns) -> str:
     paired = [s for s in last if s in base]
     if not paired:
         return f"{name} classifies {acc}% of the held-out images (no Baseline of the same seed has finished here)"
-    ref = {s: base[s].iloc[-1] for s in paired}
-    diff = _stat([last[s]["test_100"] - ref[s]["test_100"] for s in paired], PP)
-    exe = _stat([100 * last[s]["exec_flops_T"] / ref[s]["exec_flops_T"] for s in paired], NONNEGATIVE)
-    proxy = _stat([100 * last[s]["flops_T"] / ref[s]["flops_T"] for s in paired], NONNEGATIVE)
+    m = paired_measures({s: last[s] for s in paired}, {s: base[s].iloc[-1] for s in paired})
+    diff, exe, proxy = _stat(m["acc"], PP), _stat(m["exec"], NONNEGATIVE), _stat(m["proxy"], NONNEGATIVE)
     return (f"{name} classifies {acc}% of the held-out images, {diff} percentage points against the Baseline of "
             f"the same seed, and executes {exe}% of the Baseline's training FLOPs, where the original's proxy "
             f"claims {proxy}%")
