@@ -62,8 +62,9 @@ SIDE = 0.025
 """Each one-sided test's level: the 95% interval's reading."""
 THE_ORIGINALS_REGIME = ("ImageNet-pretrained weights for the scorer and every model, all 50,000 training images, the "
                         "paper's epochs (30 / 15+30 / 50 / 5+50) and a GPU")
-"""The regime the original ran in, which this book cannot: no ImageNet weights can be downloaded here, and a 2-core
-CPU would need weeks for the paper's epochs on 50,000 images."""
+"""The regime the original ran in, which this book cannot: no ImageNet weights can be downloaded here, and on this
+2-core CPU the paper's epochs on 50,000 images would take days per seed (a projection from the width-64 runs' own
+clocks scaled by the protocol's executed FLOPs, not a measurement)."""
 
 
 @dataclass(frozen=True)
@@ -682,8 +683,8 @@ def ledger(folders: list[Path | str], profile: str, original: Path | str | None 
     return table.drop(columns="_confirm")
 
 
-def row_history(key: str, folders: list[Path | str], profile: str, wide: list[Path | str] | None = None,
-                speed: pd.DataFrame | None = None) -> pd.DataFrame:
+def row_history(key: str, folders: list[Path | str], profile: str,
+                wide: list[Path | str] | None = None) -> pd.DataFrame:
     """How row ``key``'s unadjusted reading moved as its seeds were added in seed order: per n from 2 to all its
     confirmatory seeds, the seeds read, mean [95% interval] and the reading. Shown openly: the verdict is the one
     at the fixed n, not any earlier look."""
