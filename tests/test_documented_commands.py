@@ -39,10 +39,11 @@ def test_documented_commands_run_and_leave_book_and_results_alone(documented_run
     chapter = next(r for _, c, r in documented_run.ran if c.startswith("python -m selcore chapter "))
     out = " ".join(chapter.stdout.split())
     finding = out[out.index("Finding."):out.index("executed notebook:")]  # printed with the run's numbers
-    assert finding.startswith("Finding. At the paper's width (ResNet-18 at width 64 from scratch, profile wide, n = ")
-    # the rerun changes percentile: the width-64 runs (the profile's own settings) are not set beside it
-    assert "profile wide, n = 0 seeds) SEL-95% classifies n/a% of the held-out images" in finding, out
-    assert "at width 8 from scratch, profile smoke (n = 1):" in finding and "{glue" not in finding, out
+    # the rerun changes percentile, so the finding speaks of its own run only: its profile, the changed parameter
+    # by name, one run as one value; the width-64 runs (the profile's own settings) do not lead it
+    assert finding.startswith("Finding. In this execution (ResNet-18 at width 8 from scratch, profile smoke, "
+                              "percentile = 70.0, one run, seed 42) "), out
+    assert "(one run each)" in finding and "paper's width" not in finding and "{glue" not in finding, out
     assert "[not computed" not in finding and "% of the held-out images" in finding
     assert documented_run.changed == "", f"documented commands wrote into book/ or results/:\n{documented_run.changed}"
     repo = documented_run.repo
