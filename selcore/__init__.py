@@ -7,6 +7,7 @@ Layers, one module per concern in each; a layer imports only the layers below it
   what a configuration changes of its profile), ``paths`` (every artifact location), ``procs``, ``progress``
   (training epochs reported to whoever launched the runs);
 * ``selcore.engine``: data, model, formulas, the training loop and its hooks, FLOPs, checkpoints, experiments;
+* ``selcore.studies``: measurements beside the experiments (the bench, the sparsity study and its stand-in);
 * ``selcore.sweep``: grids of jobs through submitit, their states;
 * ``selcore.report``: statistics, the summary table, the claims ledger, the figures;
 * ``selcore.book``: the chapters' entry points, the papermill runner, provenance;

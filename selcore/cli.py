@@ -239,7 +239,7 @@ def main(argv=None) -> int:
             return sweep_command(args)
         if args.cmd == "bench":
             # lazy, see the note at the top of main
-            from .engine.bench import run_bench
+            from .studies.bench import run_bench
             from .engine.experiments import resolve_device
             cfg = Config().with_overrides(list(args.overrides) + [f"device={args.device}",
                                                                    f"data={args.data or default_source()}"])
@@ -253,8 +253,8 @@ def main(argv=None) -> int:
             # lazy, see the note at the top of main
             from .engine.data import load_cifar10
             from .engine.experiments import resolve_device
-            from .engine.sparsity import Study, run_study
-            from .engine.standin import StandIn, train_standin
+            from .studies.sparsity_study import Study, run_study
+            from .studies.standin import StandIn, train_standin
             from .paths import sparsity_study_dir
             from .profiles import parse_seeds
             out, device = args.out or sparsity_study_dir(results_dir("quick")), resolve_device("auto")

@@ -122,7 +122,7 @@ def default_source() -> str:
 
 
 def sparsity_study_dir(profile_root: Path | str) -> Path:
-    """The sparsity study's points table and stand-in records (``engine.sparsity``) of a profile's results folder
+    """The sparsity study's points table and stand-in records (``studies.sparsity_study``) of a profile's results folder
     (the planned grid lives in results/quick: it is defined on the quick profile's images)."""
     return Path(profile_root) / "sparsity"
 

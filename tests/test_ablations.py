@@ -6,7 +6,7 @@ import pandas as pd
 import pytest
 import torch
 
-from selcore.report import claims, stats
+from selcore.report import claims, rules, stats
 from selcore.config import ABLATIONS
 from selcore.engine.experiments import Experiment, run_experiment
 from selcore.engine.flops import ExecutedFlops, ideal_sparse_flops
@@ -168,24 +168,24 @@ def test_format_ci_is_the_one_text_form():
 
 
 @pytest.mark.parametrize("rule, ci, verdict", [
-    (claims.Rule("at_least", 99), dict(n=3, lo=40, hi=60), "refuted"),
-    (claims.Rule("at_least", 30), dict(n=3, lo=40, hi=60), "confirmed"),
-    (claims.Rule("at_least", 50), dict(n=3, lo=40, hi=60), "inconclusive at this n"),
-    (claims.Rule("at_most", 0), dict(n=3, lo=1, hi=2), "refuted"),
-    (claims.Rule("near", 95, 5), dict(n=3, lo=91, hi=99), "confirmed"),
-    (claims.Rule("near", 95, 5), dict(n=3, lo=50, hi=70), "refuted"),
-    (claims.Rule("near", 95, 5), dict(n=3, lo=85, hi=95), "inconclusive at this n"),
-    (claims.Rule("at_least", 30), dict(n=1, lo=float("nan"), hi=float("nan")), "inconclusive at this n"),
-    (claims.Rule("differs", 0), dict(n=3, lo=-10.0, hi=-0.01), "confirmed"),
-    (claims.Rule("differs", 0), dict(n=3, lo=-10.0, hi=0.0), "inconclusive at this n"),
-    (claims.Rule("differs", 0), dict(n=3, lo=0.0, hi=0.0), "inconclusive at this n"),
+    (rules.Rule("at_least", 99), dict(n=3, lo=40, hi=60), "refuted"),
+    (rules.Rule("at_least", 30), dict(n=3, lo=40, hi=60), "confirmed"),
+    (rules.Rule("at_least", 50), dict(n=3, lo=40, hi=60), "inconclusive at this n"),
+    (rules.Rule("at_most", 0), dict(n=3, lo=1, hi=2), "refuted"),
+    (rules.Rule("near", 95, 5), dict(n=3, lo=91, hi=99), "confirmed"),
+    (rules.Rule("near", 95, 5), dict(n=3, lo=50, hi=70), "refuted"),
+    (rules.Rule("near", 95, 5), dict(n=3, lo=85, hi=95), "inconclusive at this n"),
+    (rules.Rule("at_least", 30), dict(n=1, lo=float("nan"), hi=float("nan")), "inconclusive at this n"),
+    (rules.Rule("differs", 0), dict(n=3, lo=-10.0, hi=-0.01), "confirmed"),
+    (rules.Rule("differs", 0), dict(n=3, lo=-10.0, hi=0.0), "inconclusive at this n"),
+    (rules.Rule("differs", 0), dict(n=3, lo=0.0, hi=0.0), "inconclusive at this n"),
 ])
 def test_ledger_verdict_rule(rule, ci, verdict):
     assert rule.verdict(ci) == verdict
 
 
 def test_paper_only_claims_need_the_full_protocol_at_reduced_profiles():
-    r = claims.Rule("near", 77.5, 2)
+    r = rules.Rule("near", 77.5, 2)
     assert r.verdict(dict(n=3, lo=77, hi=78), paper_only=True, profile="quick") == "needs the full protocol"
     assert r.verdict(dict(n=3, lo=77, hi=78), paper_only=True, profile="paper") == "confirmed"
 
@@ -193,6 +193,6 @@ def test_paper_only_claims_need_the_full_protocol_at_reduced_profiles():
 @pytest.mark.slow
 def test_ledger_on_real_runs(ablation_results):
     led = claims.ledger([ablation_results], "smoke")
-    assert set(led["verdict"]) <= set(claims.VERDICTS)
-    assert led.loc["flops_saved", "n"] == 1 and led.loc["sel_accuracy", "verdict"] == claims.ORIGINAL_REGIME
+    assert set(led["verdict"]) <= set(rules.VERDICTS)
+    assert led.loc["flops_saved", "n"] == 1 and led.loc["sel_accuracy", "verdict"] == rules.ORIGINAL_REGIME
     assert led.loc["full_test", "ours"] == "the original's CSVs are not here"  # none given: nothing computed

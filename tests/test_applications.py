@@ -223,9 +223,11 @@ def test_ctrl_c_stops_both_workers_and_the_rerun_resumes_to_the_same_numbers(tmp
 
 # ---------------------------------------------------------------------------- the report
 def test_accuracy_matrix_bytes_and_the_two_claims_rows_on_known_runs(tmp_path):
-    from selcore.engine.results import columns, write_csv
+    from selcore.engine.results import write_csv
+    from selcore.engine.rows import columns
     from selcore.report import applications as app
-    from selcore.report.claims import CLAIM, Seed
+    from selcore.report.catalogue import CLAIM
+    from selcore.report.measures import Seed
     rows = []
     for task in range(1, 6):
         for ep in range(2):  # two epochs per task; the matrix takes each task's last

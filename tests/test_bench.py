@@ -4,7 +4,7 @@ import pytest
 
 from selcore.cli import main
 from selcore.config import Config
-from selcore.engine.bench import MODES, append_csv, fastest_passing, format_fastest, mode_name, run_bench
+from selcore.studies.bench import MODES, append_csv, fastest_passing, format_fastest, mode_name, run_bench
 from tests.conftest import tiny
 
 
@@ -78,7 +78,7 @@ def test_the_fastest_passing_mode_is_ranked_by_its_slower_training_step():
 
 @pytest.mark.slow
 def test_speed_comparison_times_the_three_steps_in_interleaved_rounds(data_tar):
-    from selcore.engine.bench import speed_comparison
+    from selcore.studies.bench import speed_comparison
     cfg = tiny("sel95", data=str(data_tar), width=8, engine="eager", channels_last=False)
     df = speed_comparison(cfg, images=100, repeats=2)
     assert sorted(set(df.step)) == ["dense", "eval", "sel"] and sorted(set(df["round"])) == [1, 2]

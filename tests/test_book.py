@@ -18,7 +18,7 @@ from selcore.report import plots
 from selcore.config import ABLATIONS
 from selcore.profiles import PROFILES, PROFILE_SEEDS
 from selcore.book.runbook import toc_files
-from selcore.engine.results import columns
+from selcore.engine.rows import columns
 from tests.conftest import REPO
 
 SMOKE = PROFILES["smoke"]

@@ -9,7 +9,7 @@ import pytest
 from selcore.book import seeds as seed_plans
 from selcore.engine.results import read_json, write_json
 from selcore.paths import original_results_dir, seed_plan_path, speed_comparison_path
-from selcore.report import claims
+from selcore.report import catalogue, claims, measures, next_seeds, original_rows, rules, width_moves
 from selcore.report.planning import CONFIRMATORY
 from selcore.report.stats import seed_folders
 from selcore.report.summary import read_history
@@ -41,8 +41,8 @@ def three_wide(tmp_path):
 
 
 def test_which_rows_the_width_64_runs_can_read():
-    assert {c.key for c in claims.CLAIMS if c.wide is not None} == WIDE_ROWS
-    notes = {c.key: c.regime_note() for c in claims.CLAIMS}
+    assert {c.key for c in catalogue.CLAIMS if c.wide is not None} == WIDE_ROWS
+    notes = {c.key: c.regime_note() for c in catalogue.CLAIMS}
     assert notes["forgetting"] == "width 16: the wide profile does not run split_dense, split_sel"
     assert notes["faster"] == "width 16: the controlled timing was made there" and notes["sparsity"] == ""
 
@@ -54,7 +54,7 @@ def test_a_row_rests_on_width_64_once_three_seeds_have_finished_what_it_needs(th
     assert two.loc["sparsity", "per seed"] == claims.ledger(quick, "quick", original_results_dir(), speed).loc[
         "sparsity", "per seed"]
     table = claims.ledger(quick, "quick", original_results_dir(), speed, wide=three_wide)
-    wide_sparsity = claims.gradient_sparsity(read_history(WIDE / "seed42" / "hist_sel95.csv"))
+    wide_sparsity = measures.gradient_sparsity(read_history(WIDE / "seed42" / "hist_sel95.csv"))
     assert table.loc["sparsity", "regime"] == "width 64 (wide)" and table.loc["sparsity", "n"] == 3
     assert table.loc["sparsity", "per seed"] == ", ".join([f"{wide_sparsity:.2f}"] * 3)
     assert table.loc["sparsity", "reading (unadjusted)"] == "confirmed" and 96 < wide_sparsity < 99  # within 95 +- 5, no spread
@@ -78,26 +78,26 @@ def test_the_bytes_a_sel_worker_would_send_are_estimated_from_the_kept_entries()
         total += images
         sent += images * (d + min(d, 1 / 32))
     assert prior == 5128 and seen[1] - seen[0] == 1250
-    assert claims.estimated_bytes_saved(claims.Seed(WIDE / "seed42")) == pytest.approx(100 * (1 - sent / total))
+    assert measures.estimated_bytes_saved(measures.Seed(WIDE / "seed42")) == pytest.approx(100 * (1 - sent / total))
 
 
 def test_the_moves_table_compares_each_row_at_both_widths(three_wide, speed):
-    moves = claims.regime_moves(seed_folders(QUICK), three_wide, "quick", original_results_dir(), speed)
+    moves = width_moves.regime_moves(seed_folders(QUICK), three_wide, "quick", original_results_dir(), speed)
     assert set(moves.index) == WIDE_ROWS
     assert moves.loc["sparsity", "moved"] == "yes: inconclusive at this n -> confirmed"
     assert moves.loc["warmup_recovers", "moved"] == "not yet: 0 width-64 seed(s) finished"
-    one = claims.regime_moves(seed_folders(QUICK), three_wide[:1], "quick", original_results_dir(), speed)
+    one = width_moves.regime_moves(seed_folders(QUICK), three_wide[:1], "quick", original_results_dir(), speed)
     assert one.loc["sparsity", "moved"] == "not yet: 1 width-64 seed(s) finished"
-    text = claims.moves_text(moves)
+    text = width_moves.moves_text(moves)
     # the copies lack the lottery and warmup runs
     assert text.startswith("7 rows can be read from the width-64 runs; 3 of them have the two or more")
-    assert "sparsity" in text and claims.moves_text(one).endswith("an interval needs")
+    assert "sparsity" in text and width_moves.moves_text(one).endswith("an interval needs")
 
 
 def test_the_seed_plan_is_the_power_calculation_capped(speed):
     table = claims.ledger(FIRST3, "quick", original_results_dir(), speed)
-    keys = [c.key for c in claims.CLAIMS if c.wide is None]
-    plan = claims.seed_plan(table, 10, "2026-12-03", keys).set_index("key")
+    keys = [c.key for c in catalogue.CLAIMS if c.wide is None]
+    plan = next_seeds.seed_plan(table, 10, "2026-12-03", keys).set_index("key")
     assert set(plan.index) == {"forgetting", "per_class_gamma"}  # the inconclusive rows that stay at width 16
     assert plan.loc["forgetting", "seeds to decide"] == str(int(table.loc["forgetting", "seeds to decide, next runs"]))
     for key, r in plan.iterrows():  # each row: the power calculation's n, capped at 10
@@ -106,7 +106,7 @@ def test_the_seed_plan_is_the_power_calculation_capped(speed):
         assert r["then"].startswith("decided at n =" if fits else "stays open: needs")
         if not fits:
             assert r["more seeds to run"] == 0
-    capped = claims.seed_plan(table, 2, "2026-12-03", keys).set_index("key")
+    capped = next_seeds.seed_plan(table, 2, "2026-12-03", keys).set_index("key")
     assert (capped["more seeds to run"] == 0).all() and capped["then"].str.startswith("stays open").all()
 
 
@@ -132,7 +132,7 @@ def test_a_seed_plan_is_written_once_and_read_back_unchanged(tmp_path, speed, th
     assert done.loc["communication", "regime"].startswith("width 16 until 5")  # its own study: no ddp_sel here
     plan = seed_plans.wide_plan(done, tmp_path)
     # the same values thrice have no spread: every width-64 row is decided, and the file keeps the plan's header
-    assert seed_plan_path(tmp_path / "wide").exists() and plan.empty and list(plan.columns) == claims.PLAN_COLUMNS
+    assert seed_plan_path(tmp_path / "wide").exists() and plan.empty and list(plan.columns) == next_seeds.PLAN_COLUMNS
     assert seed_plans.show(done, three_wide, tmp_path, "quick")[1].data == (
         "The width 64 plan has no row: no inconclusive row rests on width 64.")
     pd.testing.assert_frame_equal(seed_plans.wide_plan(done.assign(verdict="confirmed"), tmp_path), plan)
@@ -156,7 +156,7 @@ def test_a_rule_revised_for_runs_from_a_date_reads_those_runs_alone_once_they_ex
     row = claims.ledger(old + [tmp_path / "seed45", tmp_path / "seed46"], "quick", original_results_dir(), speed
                         ).loc["forgetting"]
     assert row["rule applied"] == "revised 2026-12-02" and row["n"] == 2
-    assert row["rule"] == claims.CLAIM["forgetting"].revision.rule.describe()
+    assert row["rule"] == catalogue.CLAIM["forgetting"].revision.rule.describe()
     assert row["per seed"] == ", ".join(before["per seed"].split(", ")[:2])  # the copies' values, in seed order
     assert row["regime"].endswith("; the runs started since 2026-12-02 (seeds 45, 46)")
     assert row["ours, before the revision"] == before["ours"] + " (n=3)"  # the old runs, read by the old rule
@@ -191,9 +191,9 @@ def test_each_inconclusive_row_says_what_happens_to_it_next():
     assert list(shown.index) == list(table.index[(table["reading"] == "inconclusive at this n") & (table["n"] >= 2)])
     for key, row in shown.iterrows():
         r = table.loc[key]
-        cap = seed_plans.CAPS["wide" if r["regime"] == claims.WIDE_REGIME else "quick"]
-        wide = claims.CLAIM[key].wide
-        if wide is not None and wide.seeds is not None and r["regime"] != claims.WIDE_REGIME:
+        cap = seed_plans.CAPS["wide" if r["regime"] == catalogue.WIDE_REGIME else "quick"]
+        wide = catalogue.CLAIM[key].wide
+        if wide is not None and wide.seeds is not None and r["regime"] != catalogue.WIDE_REGIME:
             assert row["next"].startswith("a new study reads it")
         elif pd.isna(r["seeds to decide, next runs"]) or r["seeds to decide, next runs"] > cap:
             assert row["next"].startswith("not decidable at a practical n in this regime")
@@ -229,23 +229,23 @@ def test_adding_a_seed_folder_changes_no_verdict(tmp_path, speed):
 def test_verdicts_on_the_original_claims_follow_what_a_regime_here_can_decide(speed):
     table = claims.ledger(seed_folders(QUICK), "quick", original_results_dir(), speed, wide=seed_folders(WIDE))
     for key, r in table.iterrows():
-        c = claims.CLAIM[key]
+        c = catalogue.CLAIM[key]
         assert r["decidable here"] == ("yes" if c.decidable.here else "no") and r["evidence"]
         if c.withdrawn:
-            assert r["verdict"] == claims.WITHDRAWN
+            assert r["verdict"] == rules.WITHDRAWN
         elif not c.decidable.here:
-            assert r["verdict"] == claims.ORIGINAL_REGIME and r["reading"] != claims.ORIGINAL_REGIME
+            assert r["verdict"] == rules.ORIGINAL_REGIME and r["reading"] != rules.ORIGINAL_REGIME
         else:
             assert r["verdict"] == r["reading"]
     # the regime-dependent rows as the verdicts issue lists them, and the regime-independent ones
     undecidable = {"sel_accuracy", "warmup_recovers", "lottery_accuracy", "sparsity", "communication", "faster"}
-    assert {k for k, c in claims.CLAIM.items() if not c.decidable.here and not c.withdrawn} == undecidable
-    assert all(claims.CLAIM[k].decidable.here for k in ("frozen", "flops_saved", "lottery_savings", "full_test"))
+    assert {k for k, c in catalogue.CLAIM.items() if not c.decidable.here and not c.withdrawn} == undecidable
+    assert all(catalogue.CLAIM[k].decidable.here for k in ("frozen", "flops_saved", "lottery_savings", "full_test"))
     counts = claims.counts(table)["claim"]
     text = claims.counts_text(table)
-    decided = sum(counts[v] for v in claims.TESTED)
+    decided = sum(counts[v] for v in rules.TESTED)
     assert f"{decided} can be decided in a regime this book ran" in text
-    assert f"{counts[claims.ORIGINAL_REGIME]} need the original's regime" in text
+    assert f"{counts[rules.ORIGINAL_REGIME]} need the original's regime" in text
 
 
 def test_equal_compute_in_the_original_regime_from_its_csvs():
@@ -258,7 +258,7 @@ def test_equal_compute_in_the_original_regime_from_its_csvs():
     assert t.loc["warmup", "their FLOPs, % of Baseline"] == pytest.approx(10.0)
     assert t.loc["sel95", "FLOPs, % of Baseline"] == pytest.approx(42.45, abs=0.01)
     assert t.loc["sel95", "their time (s)"] == pytest.approx(45.3, abs=0.1)
-    found, short, verdict = claims.equal_compute_reading(original_results_dir())
+    found, short, verdict = original_rows.equal_compute_reading(original_results_dir())
     assert verdict == "refuted" and "Baseline epoch 1: 80.0% at 3.3%" in found
     assert short.startswith("SEL-95%: matched by 1 dense epoch(s), 3.3% vs 42.5% of the FLOPs")
 
@@ -271,5 +271,5 @@ def test_the_paper_protocol_ratios_come_from_the_protocol():
     assert r.loc["sel95", "paper: images trained"] == 620_000 and r.loc["baseline", "paper: images trained"] == 1_500_000
     assert r.loc["sel95", "wide: images, % of Baseline"] == pytest.approx(31.0)
     assert r.loc["warmup", "paper: images trained"] == 670_000 and r.loc["lottery", "paper: images, % of Baseline"] == 150
-    run = claims.Seed(WIDE / "seed42")
+    run = measures.Seed(WIDE / "seed42")
     assert 100 - run.saving("sel95", "exec_flops_T") == pytest.approx(r.loc["sel95", "wide: FLOPs, % of Baseline"], abs=0.1)

@@ -203,7 +203,7 @@ def test_the_committed_equal_compute_runs_meet_their_targets():
     """The equal-compute chapter's runs, read from the committed CSVs: every job finished; Selective Backprop's
     selective epochs executed fewer FLOPs than a Baseline epoch of the same seed; the adaptive threshold kept its
     target density in every SEL epoch; the one-run epoch comparison has both of Selective Backprop's ratios below 1."""
-    from selcore.book.equal_compute import planned_jobs
+    from selcore.book.equal_compute_page import planned_jobs
     from selcore.report import equal_compute as ec
     from selcore.sweep.status import job_state
     jobs = planned_jobs("quick", None, "0.25,0.5", "cifar10-jpeg.tar.gz", str(REPO / "results"))
@@ -246,7 +246,7 @@ def test_a_budgeted_run_interrupted_and_resumed_equals_the_uninterrupted(tmp_pat
 def test_baseline_epoch_seconds_of_the_committed_quick_runs():
     """The spread the chapter states is read from the committed Baseline runs (full schedule and budget points): every
     epoch after each run's first, positive seconds, stated from the fastest to the slowest."""
-    from selcore.book.equal_compute import planned_jobs
+    from selcore.book.equal_compute_page import planned_jobs
     from selcore.report import equal_compute as ec
     from selcore.report.stats import epoch_spread_text
     if not (REPO / "results" / "quick" / "seed42" / "run_baseline.json").exists():

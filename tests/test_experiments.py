@@ -8,7 +8,7 @@ import pytest
 
 from selcore.engine.data import CLASSES
 from selcore.engine.experiments import run_experiment
-from selcore.engine.results import columns
+from selcore.engine.rows import columns
 from tests.conftest import REPO, tiny
 
 pytestmark = pytest.mark.slow  # every test reads the four real runs of the tiny_results fixture

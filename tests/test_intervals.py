@@ -9,7 +9,7 @@ import pytest
 from scipy import stats as sps
 
 from selcore.paths import original_results_dir
-from selcore.report import claims
+from selcore.report import catalogue, claims, measures, original_rows, rules
 from selcore.report.stats import (NONNEGATIVE, PERCENT, PP, SAVED, UNBOUNDED, Bounds, bounds_of, holm, mean_ci,
                                   p_greater, p_less, power_one_sided, seeds_for_power)
 from selcore.report.stats import seed_folders
@@ -111,7 +111,7 @@ def ledger():
 
 
 def test_the_full_test_discrepancy_is_recomputed_from_the_originals_csvs(ledger):
-    count, detail = claims.original_full_test(original_results_dir())
+    count, detail = original_rows.original_full_test(original_results_dir())
     assert count == 3  # Lottery 92.71 printed 93.0, SEL-95 77.26 printed 77.5, Warmup 84.70 printed 85.3
     assert "Lottery Ticket prints 93.0, its CSV's full test is 92.71 and its 100/class 93.00" in detail
     assert "Baseline" not in detail  # it prints 92.5, its CSV's full test 92.52
@@ -119,14 +119,14 @@ def test_the_full_test_discrepancy_is_recomputed_from_the_originals_csvs(ledger)
 
 
 def test_each_rows_category_follows_from_the_runs(ledger):
-    assert ledger.loc["sel_accuracy", "verdict"] == claims.ORIGINAL_REGIME
+    assert ledger.loc["sel_accuracy", "verdict"] == rules.ORIGINAL_REGIME
     assert ledger.loc["adaptive_gamma", "verdict"] == "an implementation check of a planned feature"
     assert ledger.loc["adaptive_gamma", "kind"] == "plan" and ledger.loc["per_class_gamma", "kind"] == "plan"
     assert ledger.loc["full_test", "kind"] == "table" and (ledger["kind"] == "claim").sum() == 11
     tested = ledger[ledger["p (Holm)"].notna()]
-    assert len(tested) == 10 and set(tested["reading"]) <= set(claims.TESTED)
+    assert len(tested) == 10 and set(tested["reading"]) <= set(rules.TESTED)
     for key, row in tested.iterrows():  # recomputed from the per-seed values by the rule
-        c = claims.CLAIM[key]
+        c = catalogue.CLAIM[key]
         st = mean_ci([float(v) for v in row["per seed"].split(", ")], bounds=c.bounds)
         rule = c.revision.rule if row["rule applied"] != "original" else c.rule  # the rule that read these runs
         assert rule.verdict(st) == row["reading (unadjusted)"], key
@@ -144,7 +144,7 @@ def _speed(day: str, rounds=((100.0, 150.0, 1000.0), (90.0, 160.0, 900.0), (110.
 
 
 def test_the_speed_rule_revised_in_the_open_reads_a_controlled_timing_made_after_it():
-    seeds = [claims.Seed(f) for f in seed_folders(QUICK)]
+    seeds = [measures.Seed(f) for f in seed_folders(QUICK)]
     import json
     info = json.loads((QUICK / "seed42" / "run_sel95.json").read_text())
     sel, base = seeds[0].hist("sel95"), seeds[0].hist("baseline")
@@ -152,7 +152,7 @@ def test_the_speed_rule_revised_in_the_open_reads_a_controlled_timing_made_after
     calib = info["config"]["calib_size"]
     t_sel = (sel["samples_seen"].iloc[-1] - prior) / 150 + (prior - calib) / 1000 + calib / 100 + len(sel) * tests / 1000
     t_base = base["samples_seen"].iloc[-1] / 100 + len(base) * tests / 1000
-    values = claims.controlled_saving(seeds, _speed("2026-12-02"))
+    values = measures.controlled_saving(seeds, _speed("2026-12-02"))
     assert len(values) == 3 and values[0] == pytest.approx(100 * (1 - t_sel / t_base))  # every seed trains alike
     after = claims.ledger(seed_folders(QUICK), "quick", original_results_dir(), _speed("2026-12-02"))
     assert after.loc["faster", "n"] == 3 and after.loc["faster", "rule applied"] == "revised 2026-12-02"
@@ -161,4 +161,4 @@ def test_the_speed_rule_revised_in_the_open_reads_a_controlled_timing_made_after
     before = claims.ledger(seed_folders(QUICK), "quick", original_results_dir(), _speed("2026-11-30"))
     assert before.loc["faster", "rule applied"] == "original"  # a timing older than the revision: the old rule
     assert before.loc["faster", "per seed"] == "31.11, 9.84, 22.45"  # the runs' own clocks
-    assert list(claims.revisions()["date"]) == ["2026-12-02", "2026-12-02"]
+    assert list(catalogue.revisions()["date"]) == ["2026-12-02", "2026-12-02"]

@@ -24,6 +24,7 @@ LAYERS = (
     ("schedules", "registry", "config", "paths", "procs", "profiles", "progress"),  # the ground: what each experiment is and
     # plans, hyperparameters, profiles, artifact paths
     ("engine",),                                # data, model, formulas, training, experiments
+    ("studies",),                               # measurements beside the experiments: bench, sparsity study
     ("sweep",),                                 # grids of engine runs (plan.Job is what report reads of a sweep)
     ("report",),                                # statistics, tables, claims, figures of finished runs
     ("book",),                                  # what the chapters call, the papermill runner, provenance

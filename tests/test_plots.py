@@ -12,7 +12,7 @@ import pytest  # noqa: E402
 from selcore.report import figdata, plots  # noqa: E402
 from selcore.config import EXPERIMENT_TITLES, EXPERIMENTS  # noqa: E402
 from selcore.engine.data import CLASSES  # noqa: E402
-from selcore.engine.results import columns  # noqa: E402
+from selcore.engine.rows import columns  # noqa: E402
 from selcore.report.summary import load_results  # noqa: E402
 from PIL import Image  # noqa: E402
 

@@ -19,7 +19,7 @@ from selcore.report import plots_ablations as pa  # noqa: E402
 from selcore.config import ABLATIONS, EXPERIMENTS  # noqa: E402
 from selcore.engine.data import CLASSES  # noqa: E402
 from selcore.engine.difficulty import extremes  # noqa: E402
-from selcore.engine.results import columns  # noqa: E402
+from selcore.engine.rows import columns  # noqa: E402
 from selcore.registry import spec  # noqa: E402
 
 SEEDS = (42, 43, 44)

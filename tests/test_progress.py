@@ -6,7 +6,8 @@ import pytest
 from conftest import tiny
 
 from selcore.book.epochbar import EpochBar, describe
-from selcore.engine.experiments import Experiment, run_experiment
+from selcore.engine.callbacks import Progress
+from selcore.engine.experiments import run_experiment
 from selcore.progress import EPOCH_LOG_ENV, Tally
 
 
@@ -27,16 +28,16 @@ def test_a_run_writes_its_plan_and_each_epoch_and_a_finished_one_writes_nothing(
 
 def test_a_resumed_run_plans_only_the_epochs_left(tmp_path, cifar, monkeypatch):
     cfg = tiny("baseline", num_epochs=3)
-    real = Experiment._progress
+    real = Progress.__call__
 
-    def stop_after_first(self, bar, ph, res):  # Ctrl-C right after the first epoch's checkpoint
-        real(self, bar, ph, res)
+    def stop_after_first(self, run, ph, res):  # Ctrl-C right after the first epoch's checkpoint
+        real(self, run, ph, res)
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(Experiment, "_progress", stop_after_first)
+    monkeypatch.setattr(Progress, "__call__", stop_after_first)
     with pytest.raises(KeyboardInterrupt):
         run_experiment(cfg, tmp_path / "out", data=cifar)
-    monkeypatch.setattr(Experiment, "_progress", real)
+    monkeypatch.setattr(Progress, "__call__", real)
     log = tmp_path / "epochs.jsonl"
     monkeypatch.setenv(EPOCH_LOG_ENV, str(log))
     run_experiment(cfg, tmp_path / "out", data=cifar)

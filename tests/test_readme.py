@@ -4,7 +4,7 @@ import re
 import pandas as pd
 import pytest
 
-from selcore.report import claims
+from selcore.report import catalogue, claims, measures, original_rows, rules
 from selcore.paths import original_results_dir, seed_of, speed_comparison_path
 from selcore.profiles import PROFILE_SEEDS, seed_dir
 from selcore.report.stats import seed_folders
@@ -53,7 +53,7 @@ def test_readme_verdict_counts_match_the_committed_ledger(ledger):
     wide = ledger.loc["sparsity", "n"]
     assert wide == ledger.loc["lottery_accuracy", "n"] == ledger.loc["lottery_savings", "n"] == len(PROFILE_SEEDS["wide"])
     assert f"width 64, seeds 42 to {41 + wide}" in text
-    count, _ = claims.original_full_test(original_results_dir())
+    count, _ = original_rows.original_full_test(original_results_dir())
     assert f"for {count} of its 4 systems" in _readme_finding_and_after()
 
 
@@ -77,10 +77,10 @@ def test_readme_bullets_match_the_committed_ledger(ledger):
             f"({s['their FLOPs, % of Baseline']:.1f}% of its FLOPs, against SEL-95's {s['FLOPs, % of Baseline']:.1f}%), "
             f"and Warmup+SEL's {w['held-out %']:.1f}% after {int(w['Baseline epochs to match'])} "
             f"({w['their FLOPs, % of Baseline']:.1f}%, against {w['FLOPs, % of Baseline']:.1f}%)") in text
-    undecided = ledger[ledger["verdict"] == claims.ORIGINAL_REGIME].index
+    undecided = ledger[ledger["verdict"] == rules.ORIGINAL_REGIME].index
     assert set(undecided) == {"sparsity", "faster", "sel_accuracy", "warmup_recovers", "lottery_accuracy",
                               "communication"}  # the bullet's sparsity, speed, accuracy and communication
-    assert sp["regime"] == claims.WIDE_REGIME and f"SEL-95 zeroed {sp['mean']:.1f}% of the gradient entries" in text
+    assert sp["regime"] == catalogue.WIDE_REGIME and f"SEL-95 zeroed {sp['mean']:.1f}% of the gradient entries" in text
 
 
 def test_readme_figures_match_the_committed_ledger(ledger):
@@ -98,7 +98,7 @@ def test_readme_figures_match_the_committed_ledger(ledger):
             f"{len(PROFILE_SEEDS['wide'])}") in more
     assert fa["rule applied"] == "revised 2026-12-02" and f"SEL-95 saved {fa['ours']}% of the wall-clock" in more
     assert f"(n = {fa['n']} timing rounds on one machine" in more
-    assert ledger.loc["no_early_overfit", "verdict"] == claims.WITHDRAWN and "withdrawn as confounded" in more
+    assert ledger.loc["no_early_overfit", "verdict"] == rules.WITHDRAWN and "withdrawn as confounded" in more
 
 
 def test_readme_calibration_ratios_match_the_committed_runs():
@@ -118,7 +118,7 @@ def test_readme_equal_compute_figures_match_the_committed_runs():
     text = _readme_finding_and_after()
     epochs = pd.read_csv(REPO / "results" / "quick" / "epoch_comparison.csv").set_index("step")
     assert f"took {epochs.loc['sb', 'time_ratio']:.2f} times a dense epoch's wall time" in text
-    from selcore.book.equal_compute import planned_jobs
+    from selcore.book.equal_compute_page import planned_jobs
     from selcore.report import equal_compute as ec
     jobs = planned_jobs("quick", None, "0.25,0.5", "cifar10-jpeg.tar.gz", str(REPO / "results"))
     points = ec.per_point(ec.relative_to_baseline(ec.run_rows(jobs)))
@@ -154,7 +154,7 @@ def test_readme_application_figures_match_the_committed_runs(ledger):
     c = ledger.loc["communication"]
     assert c["regime"].startswith("width 16 until 5 width-64 seeds finish")
     assert "the communication row waits for its data-parallel study (5 seeds" in " ".join(text.split())
-    from selcore.book.applications import planned_jobs
+    from selcore.book.applications_page import planned_jobs
     from selcore.report import applications as app
     jobs = planned_jobs("quick", None, "cifar10-jpeg.tar.gz", str(REPO / "results"))
     runs = app.comm_runs(jobs)
@@ -205,7 +205,7 @@ def test_readme_wide_figures_match_the_committed_runs(ledger16):
     assert (f"Against the Baseline of the same seed, SEL-95 reached {acc} percentage points of held-out accuracy "
             f"with {exe}% of its executed training FLOPs") in text
     per_seed = ledger16.loc["sparsity", "per seed"].split(", ")
-    quick = [str(seed_of(f)) for f in seed_folders(REPO / "results" / "quick") if claims.Seed(f).has("sel95")]
+    quick = [str(seed_of(f)) for f in seed_folders(REPO / "results" / "quick") if measures.Seed(f).has("sel95")]
     assert len(quick) == len(per_seed)  # every quick seed folder holding an SEL-95 run, as the ledger reads them
     assert f"was {_listed(per_seed)}% for seeds {_listed(quick)}" in text
     n, seconds = run_time(REPO / "results" / "wide")
@@ -214,8 +214,8 @@ def test_readme_wide_figures_match_the_committed_runs(ledger16):
 
 
 def test_readme_sparsity_study_figures_match_the_committed_points():
-    from selcore.book import sparsity as page
-    from selcore.engine.sparsity import points_path
+    from selcore.book import sparsity_page as page
+    from selcore.studies.sparsity_study import points_path
     from selcore.report import sparsity as sp
     text = _readme_finding_and_after()
     cells = sp.cells(pd.read_csv(points_path(REPO / "results" / "quick" / "sparsity")))

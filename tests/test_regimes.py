@@ -44,7 +44,7 @@ def test_final_accuracies_hold_every_finished_run_of_the_four_experiments():
 
 
 def test_without_the_originals_csvs_the_regimes_say_so_instead_of_failing(tmp_path, monkeypatch):
-    from selcore.book import finding, regimes as book_regimes
+    from selcore.book import finding, regimes_page as book_regimes
     monkeypatch.setenv("SELCORE_REFERENCE", str(tmp_path / "nowhere"))
     finding.GLUED.clear()
     book_regimes.glue_original("sel95")
@@ -55,7 +55,7 @@ def test_without_the_originals_csvs_the_regimes_say_so_instead_of_failing(tmp_pa
 
 def test_the_regime_table_is_shown_with_one_decimal():
     import re
-    from selcore.book.regimes import regime_styler
+    from selcore.book.regimes_page import regime_styler
     from selcore.report.regimes import curves
     cells = re.findall(r">([0-9.]+)</td>", regime_styler(curves("sel95", REPO / "results")).to_html())
     assert cells and not [c for c in cells if re.fullmatch(r"\d+\.\d{3,}", c)]  # no 6-decimal defaults
@@ -66,7 +66,7 @@ def test_the_width_64_runs_lead_the_chapter_with_their_own_glue_names(tmp_path):
     """Item 2 of the regime issue: the finished width-64 runs, paired with the Baseline of the same seed, glue
     ``<name>_wide_*`` (never the width-16 names); an unfinished width-64 Baseline is not paired; no run says n/a."""
     import shutil
-    from selcore.book import finding, regimes as book_regimes
+    from selcore.book import finding, regimes_page as book_regimes
     wide = RESULTS / "wide" / "seed42"
     for s in (42, 43):
         folder = tmp_path / "wide" / f"seed{s}"

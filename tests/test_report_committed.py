@@ -10,7 +10,7 @@ import pytest
 from selcore.config import ABLATIONS, EXPERIMENTS
 from selcore.paths import RunPaths, csv_path, original_results_dir, speed_comparison_path
 from selcore.report import ablations as abl
-from selcore.report import claims
+from selcore.report import catalogue, claims, rules
 from selcore.report import plots_ablations as pa
 from selcore.report.stats import seed_folders
 from selcore.report.summary import read_history
@@ -68,8 +68,8 @@ def test_ledger_view_states_what_every_row_shares_once():
     assert not compact["ours"].str.contains(r"\(n=").any()  # n has its own column
     assert compact.loc["flops_saved", "ours"] == "64.5" and compact.loc["flops_saved", "n"] == 3  # no spread: a value
     assert detail.loc["flops_saved", "per seed"] == "64.50, 64.50, 64.50"
-    assert compact.loc["sparsity", "verdict"] == claims.ORIGINAL_REGIME and compact.loc["sparsity", "decidable here"] == "no"
-    assert compact.loc["no_early_overfit", "verdict"] == claims.WITHDRAWN
+    assert compact.loc["sparsity", "verdict"] == rules.ORIGINAL_REGIME and compact.loc["sparsity", "decidable here"] == "no"
+    assert compact.loc["no_early_overfit", "verdict"] == rules.WITHDRAWN
     assert table.loc["per_class_gamma", "seeds to decide"] == 15  # 80% power against a 2-point improvement
 
 
@@ -184,7 +184,7 @@ def test_every_chapter_glues_the_ledgers_width_64_n():
     table = claims.ledger(seed_folders(QUICK), "quick", original_results_dir(), committed_speed(),
                           wide=seed_folders(QUICK.parent / "wide"))
     n = int(table.loc["sparsity", "n"])
-    assert table.loc["sparsity", "regime"] == claims.WIDE_REGIME
+    assert table.loc["sparsity", "regime"] == catalogue.WIDE_REGIME
     seen = 0
     for path in sorted((REPO / "book").glob("*.ipynb")):
         for key, value in glued(path.stem).items():

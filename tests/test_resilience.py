@@ -180,7 +180,7 @@ def test_resume_refuses_other_parameters(tmp_path, cifar):
     exp = Experiment(tiny("baseline", num_epochs=3), tmp_path, data=cifar)
     exp.setup()
     exp.plan()
-    exp._checkpoint()
+    exp.save_checkpoint()
     with pytest.raises(ConfigError, match="other parameters.*lr"):
         Experiment(tiny("baseline", num_epochs=3, lr=0.01), tmp_path, data=cifar).run()
 

@@ -1,4 +1,4 @@
-"""The sparsity study (engine.sparsity) and its stand-in for ImageNet weights (engine.standin), on real images."""
+"""The sparsity study (studies.sparsity_study) and its stand-in for ImageNet weights (studies.standin), on real images."""
 from __future__ import annotations
 
 import json
@@ -11,8 +11,8 @@ import torch
 from selcore.config import Config
 from selcore.engine.data import DeviceData, first_per_class, per_class_range
 from selcore.engine.models import WeightsUnavailable, build_model
-from selcore.engine.sparsity import CALIBRATIONS, KEY, SMOKE, Point, Study, points_path, run_study, study_for
-from selcore.engine.standin import StandIn, record_path, train_standin, weights_path
+from selcore.studies.sparsity_study import CALIBRATIONS, KEY, SMOKE, Point, Study, points_path, run_study, study_for
+from selcore.studies.standin import StandIn, record_path, train_standin, weights_path
 
 
 def small(width: int) -> StandIn:
@@ -74,7 +74,7 @@ def test_the_study_records_each_point_and_resumes(tmp_path, cifar):
     assert len(table) == 4 and set(table["start"]) == {"scratch", "stand-in"}
     assert table["sparsity"].between(0, 1).all() and (table["gamma0"] > 0).all()
     assert weights_path(tmp_path, 8).exists() and sum("sparsity study" in m and "ETA" in m for m in logs) == 4
-    from selcore.engine.sparsity import sessions_path
+    from selcore.studies.sparsity_study import sessions_path
     session = json.loads(sessions_path(tmp_path).read_text())
     assert len(session) == 1 and session[0]["points_to_measure"] == 4 and session[0]["git_commit"]
     g = table.set_index(["start", "calibration"])["gamma0"]
@@ -93,7 +93,7 @@ def test_a_point_measures_what_the_sel95_run_trains_first(tiny_results, cifar):
     first epoch (the run made by the tiny_results fixture; the committed quick runs were made by an earlier engine,
     see the chapter)."""
     from conftest import tiny
-    from selcore.engine.sparsity import first_epoch
+    from selcore.studies.sparsity_study import first_epoch
     cfg = tiny("sel95")
     hist = pd.read_csv(tiny_results / "hist_sel95.csv")
     run = json.loads((tiny_results / "run_sel95.json").read_text())
@@ -119,7 +119,7 @@ def test_the_committed_study_is_read_by_the_planned_rule():
     import math
     from pathlib import Path
     from scipy import stats
-    from selcore.book import sparsity as page
+    from selcore.book import sparsity_page as page
     from selcore.report import sparsity as sp
     root = Path(__file__).resolve().parents[1] / "results" / "quick" / "sparsity"
     points = pd.read_csv(points_path(root))

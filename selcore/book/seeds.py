@@ -1,5 +1,5 @@
 """The claims chapter's seed plans: from the first three seeds of each regime, the seeds each inconclusive row needs
-(``report.claims.seed_plan``), written once into the regime's results folder before any further seed runs and read
+(``report.next_seeds.seed_plan``), written once into the regime's results folder before any further seed runs and read
 back unchanged afterwards (the regime issue's rule, book/plans.md)."""
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from IPython.display import Markdown
 
 from ..paths import seed_plan_path
 from ..profiles import results_dir
-from ..report import claims
+from ..report import catalogue, claims, next_seeds
 from .page import table
 from .timing import measured_once
 
@@ -26,9 +26,9 @@ def _today() -> str:
 def width16_plan(ledger: pd.DataFrame, results_root: str | Path) -> pd.DataFrame:
     """The plan for the rows that rest on width 16 for good (no ``WideReading``), from the quick profile's seeds in
     ``ledger``; written to ``results/quick/seed_plan.csv`` the first time, read from there afterwards."""
-    keys = [c.key for c in claims.CLAIMS if c.wide is None]
+    keys = [c.key for c in catalogue.CLAIMS if c.wide is None]
     return measured_once(seed_plan_path(results_dir("quick", results_root)),
-                         lambda: claims.seed_plan(ledger, CAPS["quick"], _today(), keys))
+                         lambda: next_seeds.seed_plan(ledger, CAPS["quick"], _today(), keys))
 
 
 def wide_plan(ledger: pd.DataFrame, results_root: str | Path) -> pd.DataFrame | None:
@@ -36,10 +36,10 @@ def wide_plan(ledger: pd.DataFrame, results_root: str | Path) -> pd.DataFrame | 
     profile's ledger with the width-64 folders); written to ``results/wide/seed_plan.csv`` once every such row rests
     on width 64 (None before), read from there afterwards."""
     path = seed_plan_path(results_dir("wide", results_root))
-    keys = [c.key for c in claims.CLAIMS if c.wide is not None and c.wide.seeds is None]
-    if not path.exists() and not (ledger.loc[keys, "regime"] == claims.WIDE_REGIME).all():
+    keys = [c.key for c in catalogue.CLAIMS if c.wide is not None and c.wide.seeds is None]
+    if not path.exists() and not (ledger.loc[keys, "regime"] == catalogue.WIDE_REGIME).all():
         return None
-    return measured_once(path, lambda: claims.seed_plan(ledger, CAPS["wide"], _today(), keys))
+    return measured_once(path, lambda: next_seeds.seed_plan(ledger, CAPS["wide"], _today(), keys))
 
 
 def planned_keys(results_root: str | Path) -> set[str]:
@@ -53,10 +53,10 @@ def next_step(row: pd.Series, key: str) -> str:
     its regime's cap, 'not decidable at a practical n in this regime'; where a new study with its own fixed seeds
     reads it (``planning.StudyPlan``), that study; else the seeds 80% power asks for, which run only under a
     group-sequential rule written before they run (none is written) or as a new, separately labelled study."""
-    cap = CAPS["wide" if row["regime"] == claims.WIDE_REGIME else "quick"]
+    cap = CAPS["wide" if row["regime"] == catalogue.WIDE_REGIME else "quick"]
     need = row["seeds to decide, next runs"]
-    wide = claims.CLAIM[key].wide
-    if wide is not None and wide.seeds is not None and row["regime"] != claims.WIDE_REGIME:
+    wide = catalogue.CLAIM[key].wide
+    if wide is not None and wide.seeds is not None and row["regime"] != catalogue.WIDE_REGIME:
         return (f"a new study reads it: {wide.measure} ({len(wide.seeds)} seeds for 80% power, fixed before they "
                 "ran; report.planning)")
     if pd.isna(need) or need > cap:
@@ -66,8 +66,8 @@ def next_step(row: pd.Series, key: str) -> str:
 
 
 def power_table(ledger: pd.DataFrame) -> pd.DataFrame:
-    """``claims.power_table`` with each row's next step (``next_step``), as the claims chapter shows it."""
-    out = claims.power_table(ledger)
+    """``next_seeds.power_table`` with each row's next step (``next_step``), as the claims chapter shows it."""
+    out = next_seeds.power_table(ledger)
     out["next"] = [next_step(ledger.loc[k], k) for k in out.index]
     return out
 
@@ -101,7 +101,7 @@ def show(ledger: pd.DataFrame, wide: list, results_root: str | Path, profile: st
     for name, plan in (("width 16", width16_plan(ledger, results_root)),
                        ("width 64", wide_plan(ledger, results_root) if wide else None)):
         if plan is None:
-            out.append(Markdown(f"The {name} plan is not written yet: {wide_done} of {claims.MIN_WIDE_SEEDS} "
+            out.append(Markdown(f"The {name} plan is not written yet: {wide_done} of {catalogue.MIN_WIDE_SEEDS} "
                                 "width-64 seeds have finished every experiment."))
         elif plan.empty:
             out.append(Markdown(f"The {name} plan has no row: no inconclusive row rests on {name}."))

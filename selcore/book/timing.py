@@ -1,5 +1,5 @@
 """Measurements the book keeps beside the runs, made once per profile: the claims chapter's controlled timing of
-SEL-95's step against the Baseline's (``engine.bench.speed_comparison``) and the method chapter's calibration-rules
+SEL-95's step against the Baseline's (``studies.bench.speed_comparison``) and the method chapter's calibration-rules
 table (``calibration_rules``); ``measured_once`` serves the equal-compute chapter's epoch comparison too."""
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from typing import Callable
 
 import pandas as pd
 
-from ..engine.bench import speed_comparison
+from ..studies.bench import speed_comparison
 from ..paths import calibration_rules_path, speed_comparison_path
 from ..profiles import profile_config, results_dir
 

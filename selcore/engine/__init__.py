@@ -6,5 +6,7 @@ training loop, compute accounting, checkpoints and the experiments.
 FLOPs), ``curriculum`` (scorer, scoring, gamma0 calibration), ``difficulty`` (trained-model order),
 ``checkpoint`` (safe two-generation checkpoints), ``record`` (a run's CSV, run.json, checkpoint and resume),
 ``workers`` (data-parallel wiring), ``experiments`` (a registry entry's plan run over the loop),
-``results`` (CSV and run.json writers, environment capture), ``bench`` (throughput against a reference loop).
+``results`` (CSV and run.json writers, environment capture), ``rows`` (the CSV row schema), ``accounting`` (a
+run's cost counters), ``training_state`` (what training changes and a checkpoint keeps), ``callbacks`` (what runs
+after each epoch).
 """

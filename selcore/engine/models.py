@@ -66,7 +66,7 @@ def build_model(width: int = 64, pretrained: bool = False, num_classes: int = 10
     std = sqrt(2 / (9 w)), about half of the default's at width 64. ``pretrained``: every layer but conv1 and fc
     from torchvision's ImageNet weights (``imagenet_state_dict``), as the original adapts them; with
     ``weights_file``, from that file's ResNet-18 state dict, which may be of any width whose shapes match
-    (the sparsity study's stand-ins, ``engine.standin``), adapted the same way."""
+    (the sparsity study's stand-ins, ``studies.standin``), adapted the same way."""
     if conv1_init not in ("default", "kaiming"):
         raise ValueError(f"conv1_init must be 'default' or 'kaiming', not {conv1_init!r}")
     net = CifarResNet18(width, num_classes)

@@ -46,6 +46,17 @@ class RunRecord:
             Config.completed_identity({k: v for k, v in ident.items() if k != "data_source"}) == self.cfg.identity() and \
             ident.get("data_source") == source
 
+    def finished_or_cleared(self, fresh: bool, source: str) -> bool:
+        """``fresh``: delete the run's files (and go on, False); else True if a finished run is there (said once)."""
+        if fresh:
+            self.clear()
+            return False
+        if self.is_finished(source):
+            self.log(f"{self.cfg.experiment}: finished results exist in {self.paths.root}, skipping "
+                     f"(--fresh, or fresh=True, reruns it)")
+            return True
+        return False
+
     def clear(self) -> None:
         """Delete the run's files (``--fresh``)."""
         for p in (self.paths.checkpoint, checkpoint.previous(self.paths.checkpoint), self.paths.run_json,

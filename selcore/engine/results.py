@@ -14,42 +14,6 @@ from typing import Any, Iterable
 
 import torch
 
-from ..registry import spec
-from .data import CLASSES
-
-COMM_COLUMNS = ("comm_bytes", "comm_msg_bytes", "comm_dense_bytes", "comm_tensor_bytes", "comm_density",
-                "comm_steps")
-"""The data-parallel experiments' per-step communication (``comm.GradientExchange.epoch_stats``)."""
-
-
-def columns(experiment: str, classes: Iterable[str] = CLASSES, num_tasks: int = 5) -> list[str]:
-    """CSV columns (the groups come from the experiment's registry entry): the original's ``epoch, [stage,] train_acc, train_loss, test_full, test_100,
-    flops_T, time_s, sparsity, acc_<class>`` (+ ``E_<class>, C_<class>`` for SEL runs), then our
-    ``exec_flops_T`` (executed forward+backward training FLOPs, 1e12, cumulative), ``samples_seen``,
-    ``exec_eval_flops_T`` (executed evaluation FLOPs, cumulative), ``ideal_flops_T`` (training FLOPs with
-    perfect sparse kernels, cumulative: a masked gradient skips its weight-gradient products, a pruned weight all
-    three, ``flops.ideal_sparse_flops`` / ``ideal_pruned_flops``; Lottery Ticket runs recorded before 2026-12-02
-    counted only the weight-gradient products) and ``update_density`` (fraction of weights that
-    changed per step, epoch mean); Selective Backprop adds ``forward_samples``, the adaptive threshold ``gamma``, the
-    data-parallel experiments their stage and ``COMM_COLUMNS``, the Split CIFAR-10 ones their ``task`` and the
-    class-incremental and task-incremental accuracy on every task's test images (``cil_task<t>``, ``til_task<t>``)."""
-    classes, groups = list(classes), spec(experiment).columns
-    cols = ["epoch"] + (["stage"] if "stage" in groups else []) + (["task"] if "task" in groups else [])
-    cols += ["train_acc", "train_loss", "test_full", "test_100", "flops_T", "time_s", "sparsity"]
-    cols += [f"acc_{c}" for c in classes]
-    if "signals" in groups:
-        cols += [f"E_{c}" for c in classes] + [f"C_{c}" for c in classes]
-    cols += ["exec_flops_T", "samples_seen", "exec_eval_flops_T", "ideal_flops_T", "update_density"]
-    if "forward_samples" in groups:
-        cols += ["forward_samples"]  # images that had a selection forward pass (cumulative; their FLOPs are in exec)
-    if "gamma" in groups:
-        cols += ["gamma"]  # the epoch's mean per-step adaptive threshold
-    if "comm" in groups:
-        cols += list(COMM_COLUMNS)
-    if "task" in groups:
-        cols += [f"cil_task{t}" for t in range(1, num_tasks + 1)] + [f"til_task{t}" for t in range(1, num_tasks + 1)]
-    return cols
-
 
 def atomic_write_bytes(path: Path, data: bytes) -> None:
     """Write to ``path.tmp`` then rename: a reader never sees a half-written file."""

@@ -6,7 +6,9 @@ once when the epoch ends.
 from __future__ import annotations
 
 import os
+from contextlib import contextmanager
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import torch
 import torch.nn.functional as F
@@ -152,6 +154,20 @@ class UpdateDensityHook(Hook):
 
     def end_epoch(self, steps):
         return {"update_density": int(self.changed) / max(steps * self.total, 1)}
+
+
+@contextmanager
+def epoch_errors(where: str, checkpoint: Path, device: torch.device, batch_size: int, eval_batch_size: int):
+    """Divergence and out-of-memory inside the block re-raised as one line: ``where`` it happened and the way
+    out (the kept ``checkpoint``; a smaller batch size)."""
+    try:
+        yield
+    except Divergence as e:
+        raise Divergence(f"{where}: {e}; the checkpoint of the last finished epoch is kept ({checkpoint})") from None
+    except torch.OutOfMemoryError:
+        raise ResourceError(f"{where}: out of memory on {device} with batch_size={batch_size} "
+                            f"(eval_batch_size={eval_batch_size}); rerun with a smaller one, "
+                            f"e.g. --set batch_size={max(1, batch_size // 2)}") from None
 
 
 def make_optimizer(net: nn.Module, lr: float, kind: str = "adam") -> torch.optim.Optimizer:

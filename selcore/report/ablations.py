@@ -16,8 +16,9 @@ import pandas as pd
 
 from ..engine.results import read_json
 from ..paths import RunPaths, csv_path
-from .claims import (CLAIM, DIFFERS_FROM_ZERO, difference_reading, frozen_gap, gradient_kept, gradient_sparsity,
-                     weights_moved)
+from .catalogue import CLAIM, DIFFERS_FROM_ZERO
+from .claims import difference_reading
+from .measures import frozen_gap, gradient_kept, gradient_sparsity, weights_moved
 from .plots_ablations import TITLES
 from .stats import PERCENT, PP, UNBOUNDED, Bounds, NONNEGATIVE, format_ci, format_number, holm, mean_ci
 from .summary import read_history
@@ -54,7 +55,7 @@ def effects(rows: pd.DataFrame) -> tuple[pd.DataFrame, dict]:
     """For each of ``COMPARISONS`` whose systems both ran: the held-out accuracy of a minus b (pp), paired by
     seed: the per-seed differences, their mean [95% interval inside [-100, 100] pp] read by
     ``claims.difference_reading``, and the same reading after Holm's adjustment over the comparisons shown (the
-    chapter's family; two-sided p-values, ``claims.DIFFERS_FROM_ZERO``). ``rows`` are ``plots_ablations.last_rows``.
+    chapter's family; two-sided p-values, ``catalogue.DIFFERS_FROM_ZERO``). ``rows`` are ``plots_ablations.last_rows``.
     Returns the table (one row per comparison with its n) and the glue values ``abl_d_<key>`` (mean), ``_txt``
     (with n), ``_read`` and ``_read_holm``."""
     acc = rows.pivot(index="seed", columns="system", values="test_100")
@@ -124,7 +125,7 @@ def _gamma0(folder: Path, experiment: str) -> float:
 def calibration_values(folders: Mapping[int, Path]) -> dict:
     """The calibration rules compared, per seed folder: the train-mode, clean-image threshold over the original
     rule's (``abl_gamma_ratio_txt``, gamma0 from each run.json) and the share of gradient entries each rule's
-    mask zeroed over the stages, % (``abl_calib_sparsity_orig_txt``, ``_old_txt``; ``claims.gradient_sparsity``)."""
+    mask zeroed over the stages, % (``abl_calib_sparsity_orig_txt``, ``_old_txt``; ``measures.gradient_sparsity``)."""
     _, ratio = _ci_text([_gamma0(f, "calib_train_clean") / _gamma0(f, "sel95") for f in folders.values()], 2,
                         NONNEGATIVE)
     values = {"abl_gamma_ratio_txt": ratio}
@@ -136,7 +137,7 @@ def calibration_values(folders: Mapping[int, Path]) -> dict:
 
 def frozen_values(histories: Mapping[str, list[pd.DataFrame]]) -> dict:
     """For each named set of SEL-95% runs (one history per seed, e.g. Adam and SGD): the gradient entries kept
-    and the weights moved per step (%), their difference (pp; ``claims.frozen_gap``) as ``abl_<name>_kept_txt``,
+    and the weights moved per step (%), their difference (pp; ``measures.frozen_gap``) as ``abl_<name>_kept_txt``,
     ``_moved_txt``, ``_frozen_txt``, and the verdict of the claims ledger's "frozen" rule on it
     (``abl_<name>_frozen_verdict``)."""
     values = {}

@@ -404,7 +404,7 @@ def regime_curves(baseline: dict[str, dict[int, pd.DataFrame]], sel95: dict[str,
 
 
 def sparsity_study(points: pd.DataFrame, cells: pd.DataFrame, original: float | None, rule: float):
-    """The sparsity study (``engine.sparsity``'s points, ``report.sparsity.cells``): the first SEL epoch's sparsity
+    """The sparsity study (``studies.sparsity_study``'s points, ``report.sparsity.cells``): the first SEL epoch's sparsity
     (%) against the width, one panel per calibration rule, one colour per start; each seed a dot, each cell's mean
     with its 95% interval; the decision rule's threshold and the original's value as horizontal lines."""
     calibrations = list(dict.fromkeys(cells["calibration"]))

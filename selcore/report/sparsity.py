@@ -1,4 +1,4 @@
-"""The sparsity study read back (``engine.sparsity``'s points table): each cell over its seeds, the plans page's
+"""The sparsity study read back (``studies.sparsity_study``'s points table): each cell over its seeds, the plans page's
 decision rule, and which factor decides.
 
 The rule (fixed on the book's plans page, book/plans.md): a cell *reaches the original's regime*
@@ -23,7 +23,7 @@ CALIBRATION_TITLES = {"eval": "eval mode, augmented (the original's)",
 
 
 def read_points(path: Path | str) -> pd.DataFrame:
-    """The study's points table (``engine.sparsity.points_path``)."""
+    """The study's points table (``studies.sparsity_study.points_path``)."""
     return pd.read_csv(path)
 
 

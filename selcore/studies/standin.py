@@ -1,4 +1,4 @@
-"""A stand-in for ImageNet weights, for the sparsity study (``engine.sparsity``; its recipe is fixed on the book's
+"""A stand-in for ImageNet weights, for the sparsity study (``studies.sparsity_study``; its recipe is fixed on the book's
 plans page).
 
 The recipe (``StandIn``'s defaults):
@@ -26,10 +26,10 @@ import torch
 
 from ..config import Config
 from ..profiles import profile_config
-from . import checkpoint, execution
-from .data import CIFAR10, DeviceData
-from .models import build_model
-from .train import evaluate, make_optimizer, train_epoch
+from ..engine import checkpoint, execution
+from ..engine.data import CIFAR10, DeviceData
+from ..engine.models import build_model
+from ..engine.train import evaluate, make_optimizer, train_epoch
 
 
 @dataclass(frozen=True)

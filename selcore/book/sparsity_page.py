@@ -12,9 +12,9 @@ from IPython.display import display
 from ..engine.data import load_cifar10
 from ..engine.experiments import resolve_device
 from ..engine.results import read_json
-from ..engine.sparsity import Study, missing, points_path, run_study, study_for
-from ..engine.sparsity import finished as finished_points
-from ..engine.standin import record_path
+from ..studies.sparsity_study import Study, missing, points_path, run_study, study_for
+from ..studies.sparsity_study import finished as finished_points
+from ..studies.standin import record_path
 from ..paths import RunPaths, default_source, sparsity_study_dir
 from ..profiles import results_dir, seed_dir
 from ..report import plots
@@ -164,7 +164,7 @@ def engine_note(points: pd.DataFrame, results_root: str) -> str:
 
 
 def run(profile: str, data: str, results_root: str) -> SparsityStudy:
-    """The study of ``profile`` (``engine.sparsity.study_for``) in ``<results_root>/<profile>/sparsity``: the points
+    """The study of ``profile`` (``studies.sparsity_study.study_for``) in ``<results_root>/<profile>/sparsity``: the points
     not yet there are measured (the images are loaded only then), the cells read, ``sp_*`` glued."""
     study = study_for(profile)
     root = sparsity_study_dir(results_dir(profile, results_root))

@@ -39,14 +39,14 @@ import torch.nn.functional as F
 import torchvision.transforms as T
 from PIL import Image
 
-from . import curriculum, execution
+from ..engine import curriculum, execution
 from .. import schedules
 from ..config import Config
-from .data import MEAN, STD, DeviceData, load_cifar10
-from .experiments import resolve_device
-from .flops import ExecutedFlops
-from .selection import SelectiveBackprop, TopFraction
-from .train import SELHook, UpdateDensityHook, evaluate, make_optimizer, test_logits, train_epoch
+from ..engine.data import MEAN, STD, DeviceData, load_cifar10
+from ..engine.experiments import resolve_device
+from ..engine.flops import ExecutedFlops
+from ..engine.selection import SelectiveBackprop, TopFraction
+from ..engine.train import SELHook, UpdateDensityHook, evaluate, make_optimizer, test_logits, train_epoch
 
 BENCH_CSV = Path("benchmarks") / "bench.csv"
 

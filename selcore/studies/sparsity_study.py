@@ -6,7 +6,7 @@ rule and one seed: it scores them, calibrates gamma0 and trains one epoch of sta
 the share of gradient entries the mask zeroed in that epoch.
 
 * width: 16, 32, 64;
-* start: ``scratch`` (the profile's fresh network) or ``stand-in`` (``engine.standin``'s weights of that width,
+* start: ``scratch`` (the profile's fresh network) or ``stand-in`` (``studies.standin``'s weights of that width,
   adapted as the original adapts ImageNet weights);
 * calibration: ``eval`` (the original code's rule: evaluation-mode BatchNorm, augmented images) or ``train``
   (this project's earlier rule: training-mode BatchNorm, clean images);
@@ -29,9 +29,9 @@ import torch
 
 from ..config import Config
 from ..profiles import profile_config
-from .curriculum import compute_curriculum, first_stage_sparsity
-from .data import CIFAR10, DeviceData
-from .results import environment
+from ..engine.curriculum import compute_curriculum, first_stage_sparsity
+from ..engine.data import CIFAR10, DeviceData
+from ..engine.results import environment
 from .standin import StandIn, train_standin
 
 WIDTHS = (16, 32, 64)

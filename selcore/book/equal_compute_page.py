@@ -12,7 +12,7 @@ import pandas as pd
 from IPython.display import display
 
 from ..config import ConfigError
-from ..engine.bench import compare_epochs
+from ..studies.bench import compare_epochs
 from ..paths import default_source
 from ..paths import epoch_comparison_path, portable_path
 from ..profiles import parse_seeds, profile_config, results_dir
@@ -38,7 +38,7 @@ class EqualCompute:
     runs: pd.DataFrame       # one row per (method, point, seed): report.run_rows + relative_to_baseline
     points: pd.DataFrame     # per (method, point): report.per_point
     cheapest: pd.DataFrame   # per target accuracy: report.cheapest_per_target
-    epochs: pd.DataFrame     # Selective Backprop's epoch vs a dense one: engine.bench.compare_epochs
+    epochs: pd.DataFrame     # Selective Backprop's epoch vs a dense one: studies.bench.compare_epochs
     epochs_file: str
     jobs: list[Job]
     records: list
