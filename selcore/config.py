@@ -63,7 +63,7 @@ EXPERIMENT_HELP = "; ".join(f"{family}: {', '.join(registry.names(family))}" for
 class Config:
     """All tunable values of one experiment run. Defaults reproduce the original SEL protocol."""
 
-    experiment: str = _f("baseline", "which experiment: " + EXPERIMENT_HELP)
+    experiment: str = _f(registry.BASELINE, "which experiment: " + EXPERIMENT_HELP)
     # --- data -------------------------------------------------------------------------------
     data: str = _f("torchvision", "CIFAR-10 source: 'torchvision' (download) or a path to an "
                    "image-folder tree train/<class>/*, test/<class>/* or a .tar/.tar.gz of one")

@@ -10,8 +10,9 @@ from scipy import stats as sps
 
 from selcore.paths import original_results_dir
 from selcore.report import catalogue, claims, measures, original_rows, rules
+from selcore.report.power import power_one_sided, seeds_for_power
 from selcore.report.stats import (NONNEGATIVE, PERCENT, PP, SAVED, UNBOUNDED, Bounds, bounds_of, holm, mean_ci,
-                                  p_greater, p_less, power_one_sided, seeds_for_power)
+                                  p_greater, p_less)
 from selcore.report.stats import seed_folders
 from tests.conftest import REPO
 

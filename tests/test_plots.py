@@ -9,7 +9,7 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 import pytest  # noqa: E402
 
-from selcore.report import figdata, plots  # noqa: E402
+from selcore.report import figdata, plots, plots_compute  # noqa: E402
 from selcore.config import EXPERIMENT_TITLES, EXPERIMENTS  # noqa: E402
 from selcore.engine.data import CLASSES  # noqa: E402
 from selcore.engine.rows import columns  # noqa: E402
@@ -192,7 +192,7 @@ def test_comparison_table_over_seeds_is_the_mean(tmp_path):
 def test_compute_views_shows_three_views(tmp_path):
     ax = plots.compute_views(seed_results(tmp_path)).axes[0]
     labels = [t.get_text() for t in ax.get_legend().get_texts()]
-    assert labels == list(plots.COMPUTE_VIEWS.values())
+    assert labels == list(plots_compute.COMPUTE_VIEWS.values())
     ax = plots.compute_views(load_results(write_folder(tmp_path / "orig", original_format=True))).axes[0]
     assert any("no exec_flops_T" in t.get_text() for t in ax.texts)
 

@@ -74,6 +74,34 @@ def test_no_module_outside_the_registry_tests_an_experiments_name():
     assert {k: v for k, v in found.items() if v} == {}
 
 
+def _names_one(node: ast.AST) -> bool:
+    """A literal experiment name, a collection of them, or a lookup by one (``EXCHANGE["ddp_dense"]``)."""
+    return _is_names(node) or (isinstance(node, ast.Subscript) and _is_names(node.slice))
+
+
+def result_selections(source: str) -> list[tuple[int, str]]:
+    """(line, code) of every comparison in ``source`` with a side that names an experiment by hand: the way a
+    report module would select a named run's results (``runs.experiment == "baseline"``, ``"baseline" in
+    table.index``, ``st["exchange"] != EXCHANGE["ddp_dense"]``) instead of asking the registry
+    (``registry.BASELINE``, ``registry.names(...)``, an entry's fields)."""
+    found = [n for n in ast.walk(ast.parse(source))
+             if isinstance(n, ast.Compare) and any(_names_one(side) for side in (n.left, *n.comparators))]
+    return sorted((n.lineno, ast.get_source_segment(source, n).splitlines()[0]) for n in found)
+
+
+def test_the_selection_test_finds_what_it_is_for():
+    src = ('rows = runs[runs.experiment == "baseline"]\nif "sel95" not in table.index: pass\n'
+           'st = st[st["exchange"] != EXCHANGE["ddp_dense"]]\nrows = runs[runs.experiment == BASELINE]\n'
+           'x = s.last("sel95", "test_100")\n')
+    assert [line for line, _ in result_selections(src)] == [1, 2, 3]
+
+
+def test_no_report_module_selects_results_by_a_name_typed_by_hand():
+    found = {str(p.relative_to(REPO)): result_selections(p.read_text())
+             for p in sorted((REPO / "selcore" / "report").rglob("*.py"))}
+    assert {k: v for k, v in found.items() if v} == {}
+
+
 def test_every_experiment_is_one_entry_with_what_it_is():
     assert ALL_EXPERIMENTS == tuple(s.name for s in registry.SPECS) and len(NAMES) == len(registry.SPECS)
     assert set(s.family for s in registry.SPECS) == set(registry.FAMILIES)

@@ -1,6 +1,6 @@
 """The claims chapter's seed plans: from the first three seeds of each regime, the seeds each inconclusive row needs
 (``report.next_seeds.seed_plan``), written once into the regime's results folder before any further seed runs and read
-back unchanged afterwards (the regime issue's rule, book/plans.md)."""
+back unchanged afterwards (the rule on book/plans.md)."""
 from __future__ import annotations
 
 import datetime as dt

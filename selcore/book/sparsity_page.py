@@ -17,7 +17,7 @@ from ..studies.sparsity_study import finished as finished_points
 from ..studies.standin import record_path
 from ..paths import RunPaths, default_source, sparsity_study_dir
 from ..profiles import results_dir, seed_dir
-from ..report import plots
+from ..report import plots_regimes
 from ..report import sparsity as report
 from ..report.regimes import ORIGINAL, curves, finished, later_sparsity, run_row
 from ..report.stats import PERCENT, format_ci, mean_ci, seed_values
@@ -194,5 +194,5 @@ def run(profile: str, data: str, results_root: str) -> SparsityStudy:
     glue_value("sp_later_quick", later_text(runs, "width 16"))
     glue_value("sp_later_wide", later_text(runs, "width 64, from scratch"))
     glue_value("sp_later_original", later_text(runs, ORIGINAL))
-    glue_figure("sp_fig", plots.sparsity_study(points, cells, original, report.RULE))
+    glue_figure("sp_fig", plots_regimes.sparsity_study(points, cells, original, report.RULE))
     return SparsityStudy(study, points, cells, root, results_root, runs)

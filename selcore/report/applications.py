@@ -10,14 +10,18 @@ from matplotlib.ticker import MaxNLocator
 
 from ..config import COMMUNICATION, CONTINUAL, EXPERIMENT_TITLES
 from ..engine import continual
-from ..registry import spec
+from ..registry import names, spec
 from ..sweep.plan import Job
-from .plots import figure_axes
+from .axes import figure_axes
 from .stats import PP, bounds_of, format_ci, format_number, mean_ci, seed_values
 from .sweep import experiment_runs
 
 EXCHANGE = {e: spec(e).label for e in COMMUNICATION}
 """What each data-parallel experiment's exchange sends (its registry label)."""
+SPARSE_EXCHANGES = tuple(e for e in COMMUNICATION if spec(e).exchange != "dense")
+"""The data-parallel experiments that send part of the gradient (their registry entry's ``exchange``)."""
+SEL_EXCHANGE = names("communication", exchange="sel")[0]
+"""The data-parallel experiment that sends SEL's kept entries (its per-tensor estimate is drawn beside it)."""
 SPLIT = {e: spec(e).label for e in CONTINUAL}
 """Each Split CIFAR-10 variant (its registry label)."""
 COLORS = {name: f"C{i}" for i, name in enumerate(list(EXCHANGE) + list(SPLIT))}
@@ -105,7 +109,7 @@ def comm_table(summary: pd.DataFrame) -> pd.DataFrame:
 def stage_table(stages: pd.DataFrame) -> pd.DataFrame:
     """``comm_stages`` over the seeds, per exchange and stage, as text."""
     st = _stats(stages, ["exchange", "stage"], ("sent_pct", "msg_pct", "tensor_pct", "density"))
-    st = st[st["exchange"] != EXCHANGE["ddp_dense"]]
+    st = st[st["exchange"].isin([EXCHANGE[e] for e in SPARSE_EXCHANGES])]
 
     def ci(r, m, **kw):
         return format_ci(r[m], r[f"{m} lo"], r[f"{m} hi"], **kw) if pd.notna(r[m]) else "-"
@@ -196,13 +200,13 @@ def figure(stages: pd.DataFrame, split: pd.DataFrame):
         ax.errorbar(st[x], st[y], yerr=yerr, color=color, linestyle=style, marker="o", capsize=3, label=label)
         ax.scatter(frame[x], frame[y], color=color, alpha=0.25, s=12)
 
-    for e in ("ddp_sel", "ddp_topk"):
+    for e in SPARSE_EXCHANGES:
         g = stages[stages.experiment == e]
         if not g.empty:
             line(axes[0], g, "stage", "sent_pct", f"{EXCHANGE[e]}: sent", COLORS[e])
-    g = stages[stages.experiment == "ddp_sel"]
+    g = stages[stages.experiment == SEL_EXCHANGE]
     if not g.empty:
-        line(axes[0], g, "stage", "tensor_pct", "SEL: per-tensor estimate", COLORS["ddp_sel"], "--")
+        line(axes[0], g, "stage", "tensor_pct", "SEL: per-tensor estimate", COLORS[SEL_EXCHANGE], "--")
     axes[0].axhline(100, color="0.5", linewidth=1, label="dense all-reduce")
     axes[0].set(xlabel="SEL stage", ylabel="bytes per worker per step (% of dense)",
                 title="(a) gradient exchange, data-parallel SEL-95")

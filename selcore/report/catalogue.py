@@ -35,7 +35,7 @@ SAME = WideReading()
 
 
 MIN_WIDE_SEEDS = 3
-"""A row rests on the width-64 runs once this many seeds have finished every experiment it needs (the regime issue's
+"""A row rests on the width-64 runs once this many seeds have finished every experiment it needs (a regime's
 first three seeds); until then on width 16, and the ledger says how many width-64 seeds have finished."""
 
 

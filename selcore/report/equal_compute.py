@@ -10,7 +10,7 @@ import pandas as pd
 
 from ..registry import BASELINE, SPECS, spec
 from ..sweep.plan import Job
-from .plots import figure_axes
+from .axes import figure_axes
 from .stats import bounds_of, epoch_seconds, format_ci, format_number, mean_ci, seed_values
 from .sweep import experiment_runs
 
@@ -54,7 +54,7 @@ def run_rows(jobs: Sequence[Job]) -> pd.DataFrame:
 def relative_to_baseline(runs: pd.DataFrame) -> pd.DataFrame:
     """``runs`` with ``exec_pct`` and ``wall_pct``: each run's executed FLOPs and wall time as % of its seed's full
     Baseline run."""
-    base = runs[(runs.experiment == "baseline") & (runs.budget == 0)].set_index("seed")
+    base = runs[(runs.experiment == BASELINE) & (runs.budget == 0)].set_index("seed")
     out = runs.copy()
     out["exec_pct"] = 100 * out["exec_flops_T"] / out["seed"].map(base["exec_flops_T"])
     out["wall_pct"] = 100 * out["wall_s"] / out["seed"].map(base["wall_s"])
@@ -111,7 +111,7 @@ def cheapest_per_target(points: pd.DataFrame, targets: Sequence[float]) -> pd.Da
 
 def targets(points: pd.DataFrame, fractions=(0.8, 0.9, 1.0)) -> list[float]:
     """Target accuracies: the given fractions of the full Baseline's mean held-out accuracy (rounded to 0.1)."""
-    base = points[(points.experiment == "baseline") & (points.budget == 0)]["test_100"].iloc[0]
+    base = points[(points.experiment == BASELINE) & (points.budget == 0)]["test_100"].iloc[0]
     return [round(f * base, 1) for f in fractions]
 
 

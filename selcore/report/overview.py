@@ -9,7 +9,8 @@ import pandas as pd
 
 from ..config import EXPERIMENTS
 from ..paths import csv_path
-from .plots import COLORS, new_axes
+from .axes import new_axes
+from .figdata import COLORS
 from .protocol import protocol_costs
 from .regimes import REGIMES, finished
 from .summary import PUBLISHED, read_history

@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from .stats import POWER, seeds_for_power
+from .power import POWER, seeds_for_power
 
 
 @dataclass(frozen=True)
@@ -30,7 +30,7 @@ CONFIRMATORY = {
     "wide": Confirmatory("width 64 (wide)", (42, 43, 44, 45, 46, 47), "2026-12-07",
                          "the six width-64 seeds committed on that date, each with the four experiments"),
 }
-"""Each regime's confirmatory seeds, fixed on 2026-12-07 as the seeds already run (the verdicts issue's rule)."""
+"""Each regime's confirmatory seeds, fixed on 2026-12-07 as the seeds already run then (book/plans.md)."""
 
 
 @dataclass(frozen=True)
@@ -55,7 +55,7 @@ class StudyPlan:
 
     @property
     def n(self) -> int | None:
-        """Seeds for ``POWER`` (``stats.seeds_for_power``)."""
+        """Seeds for ``POWER`` (``power.seeds_for_power``)."""
         return seeds_for_power(self.margin, self.sd)
 
 

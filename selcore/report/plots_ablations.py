@@ -25,7 +25,7 @@ from ..config import ABLATIONS, EXPERIMENTS, EXPERIMENT_TITLES
 from ..engine.results import read_json
 from ..paths import csv_path, run_json_path
 from .figdata import pareto_front
-from .plots import new_axes
+from .axes import new_axes
 from .stats import Bounds, bounds_of, format_columns, mean_ci
 from .summary import read_history
 

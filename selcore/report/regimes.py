@@ -1,7 +1,7 @@
 """One experiment in several regimes, as data: the book's width-16 runs (``quick``), the same protocol at the
 paper's width from scratch (``wide``) and the original release's published run (width 64 from ImageNet weights on
 all 50,000 images, one seed). Only finished runs are read; a run still training, or never started, is left out.
-``selcore.book.regimes_page`` glues and shows them; ``plots.regime_curves`` draws them.
+``selcore.book.regimes_page`` glues and shows them; ``plots_regimes.regime_curves`` draws them.
 """
 from __future__ import annotations
 

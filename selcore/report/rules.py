@@ -10,7 +10,7 @@ point is the plain mean) are read by its ``Rule``, through the equivalent one-si
 * ``differs from x``: confirmed if the interval excludes x; never refuted (an interval cannot show equality); the
   ablations chapter reads its paired differences by this rule with x = 0;
 * otherwise, and always with fewer than 2 seeds: "inconclusive at this n", with the seeds for 80% power against
-  the rule's margin (``stats.seeds_for_power``).
+  the rule's margin (``power.seeds_for_power``).
 
 Where a regime this book ran can decide a claim is a ``Decidable``; a rule is revised only in the open
 (``Revision``): date, old rule, new rule, why; the new rule reads only runs started on or after its date.
@@ -23,7 +23,8 @@ from typing import Callable
 
 import pandas as pd
 
-from .stats import Bounds, p_greater, p_less, seeds_for_power
+from .power import seeds_for_power
+from .stats import Bounds, p_greater, p_less
 
 TESTED = ("confirmed", "refuted", "inconclusive at this n")
 """The verdicts of a row read by a test."""
@@ -109,7 +110,7 @@ class Rule:
         return (self.value - self.tol, self.value + self.tol) if self.kind == "near" else (self.value,)
 
     def seeds_needed(self, st: dict, assumed: float | None) -> int | None:
-        """Seeds for 80% power (``stats.seeds_for_power``) to clear this rule's margin (``margin``: the true value
+        """Seeds for 80% power (``power.seeds_for_power``) to clear this rule's margin (``margin``: the true value
         ``assumed``, fixed with the claim, against the threshold; never the observed mean), with the per-seed
         standard deviation on the interval's scale as measured in ``st``. None where no margin exists or more than
         1,000 seeds are needed."""
@@ -164,4 +165,4 @@ class Revision:
     rule: Rule
     why: str
     measure: str = ""
-    values: Callable[[list["Seed"], pd.DataFrame], list[float]] | None = None
+    values: Callable[[list, pd.DataFrame], list[float]] | None = None  # (measures.Seed list, timing) -> values

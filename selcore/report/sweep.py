@@ -9,7 +9,7 @@ import pandas as pd
 from ..engine.results import read_json
 from ..paths import RunPaths
 from ..sweep.plan import Job
-from .plots import figure_axes
+from .axes import figure_axes
 from .stats import format_ci, format_columns, format_number, over_seeds
 from .summary import read_history
 
