@@ -9,7 +9,8 @@ import torch
 from selcore.config import Config, ConfigError
 from selcore.engine import checkpoint, execution, train
 from selcore.engine.data import DeviceData
-from selcore.engine.experiments import Experiment, run_experiment
+from selcore.engine.callbacks import Progress
+from selcore.engine.experiments import run_experiment
 from selcore.engine.models import build_model
 
 from selcore.paths import RunPaths
@@ -56,10 +57,10 @@ def test_a_run_in_each_mode_resumes_to_the_uninterrupted_runs_csv(tmp_path, cifa
     two epochs and resumed, bit for bit the run that was not interrupted; the checkpoint holds the plain network's
     keys. (A compiled SEL-95 run is not reproducible within one process: see ``execution``'s module doc.)"""
     calls = {"n": 0}
-    real = Experiment._progress
+    real = Progress.__call__
 
-    def progress(self, bar, ph, res):
-        real(self, bar, ph, res)
+    def progress(self, run, ph, res):
+        real(self, run, ph, res)
         calls["n"] += 1
         if calls["n"] == 2:
             raise KeyboardInterrupt
@@ -69,10 +70,10 @@ def test_a_run_in_each_mode_resumes_to_the_uninterrupted_runs_csv(tmp_path, cifa
         ref, out = tmp_path / name / "ref", tmp_path / name / "out"
         run_experiment(cfg, ref, data=cifar)
         calls["n"] = 0
-        monkeypatch.setattr(Experiment, "_progress", progress)
+        monkeypatch.setattr(Progress, "__call__", progress)
         with pytest.raises(KeyboardInterrupt):
             run_experiment(cfg, out, data=cifar)
-        monkeypatch.setattr(Experiment, "_progress", real)
+        monkeypatch.setattr(Progress, "__call__", real)
         state = checkpoint.load(RunPaths(out, name).checkpoint)
         assert "conv1.weight" in state["net"] and state["pos"] != [0, 0]
         run_experiment(cfg, out, data=cifar)

@@ -8,7 +8,8 @@ import torch
 
 from selcore.engine import checkpoint
 from selcore.config import ALL_EXPERIMENTS, COMMUNICATION
-from selcore.engine.experiments import Experiment, run_experiment
+from selcore.engine.callbacks import Progress
+from selcore.engine.experiments import run_experiment
 from tests.conftest import tiny
 
 pytestmark = pytest.mark.slow  # real training runs, interrupted and resumed: minutes on a CPU
@@ -18,16 +19,16 @@ SIZE = dict(train_per_class=30, num_epochs=3, lth_pretrain_epochs=2, warmup_epoc
 
 def _interrupt_after(monkeypatch, n_epochs: int):
     calls = {"n": 0}
-    real = Experiment._progress
+    real = Progress.__call__
 
-    def progress(self, bar, ph, res):
-        real(self, bar, ph, res)
+    def progress(self, run, ph, res):  # Ctrl-C right after the epoch's checkpoint (progress is the last callback)
+        real(self, run, ph, res)
         calls["n"] += 1
         if calls["n"] == n_epochs:
             raise KeyboardInterrupt
 
-    monkeypatch.setattr(Experiment, "_progress", progress)
-    return lambda: monkeypatch.setattr(Experiment, "_progress", real)
+    monkeypatch.setattr(Progress, "__call__", progress)
+    return lambda: monkeypatch.setattr(Progress, "__call__", real)
 
 
 @pytest.mark.parametrize("name", [e for e in ALL_EXPERIMENTS if e not in COMMUNICATION])  # workers: test_applications
