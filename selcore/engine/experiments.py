@@ -1,8 +1,10 @@
 """An experiment run: its registry entry's plan executed over one training loop, resumable epoch by epoch.
 
-``Experiment.run`` sets up the data, the network and its optimizer, asks the registry entry for its plan (phases and
-the charges made before training, ``registry.Plan``), runs the phases' epochs with the hooks each phase's typed parts
-call for, and writes one CSV row per logged epoch and a checkpoint after every epoch (``record.RunRecord``).
+``Experiment.run`` sets up the data and the trained objects (``training_state.TrainingState``), asks the registry
+entry for its plan (phases and the charges made before training, ``registry.Plan``), and runs the phases' epochs with
+the hooks each phase's typed parts call for. After every epoch the run's counters (``accounting.Accounting``) take the
+epoch, and the end-of-epoch callbacks (``callbacks.standard_callbacks``) evaluate and write the CSV row of a logged
+epoch (``rows.RowSchema``), the checkpoint (``record.RunRecord``) and the progress.
 Rerunning the same call continues from the last checkpoint; a finished experiment skips itself. An experiment
 with a gradient exchange runs as data-parallel workers (``workers``).
 """
