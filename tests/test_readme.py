@@ -74,7 +74,7 @@ def test_readme_bullets_match_the_committed_ledger(ledger):
     s, w = eq.loc["sel95"], eq.loc["warmup"]
     assert ledger.loc["equal_compute_original", "verdict"] == "refuted"
     assert (f"its Baseline passed SEL-95's final {s['held-out %']:.1f}% after {int(s['Baseline epochs to match'])} epoch "
-            f"({s['their FLOPs, % of Baseline']:.1f}% of its FLOPs, against SEL-95's {s['FLOPs, % of Baseline']:.1f}%), "
+            f"({s['their FLOPs, % of Baseline']:.1f}% of a full Baseline run's FLOPs, against SEL-95's {s['FLOPs, % of Baseline']:.1f}%), "
             f"and Warmup+SEL's {w['held-out %']:.1f}% after {int(w['Baseline epochs to match'])} "
             f"({w['their FLOPs, % of Baseline']:.1f}%, against {w['FLOPs, % of Baseline']:.1f}%)") in text
     undecided = ledger[ledger["verdict"] == rules.ORIGINAL_REGIME].index
