@@ -53,10 +53,10 @@ class Experiment:
         self.device = resolve_device(cfg.device)
         self._raw = data
         self.data: DeviceData | None = None
+        self.state: TrainingState | None = None
         self.account = Accounting()
         self.rows: list[dict] = []
-        self.pos = (0, 0)  # (phase, epochs done in it)
-        self.resumed = False
+        self.pos, self.resumed = (0, 0), False  # (phase, epochs done in it); continued from a checkpoint
 
     @property
     def source(self) -> str:
@@ -117,7 +117,7 @@ class Experiment:
         data = self.data
         fields = {"identity": self.record.identity(self.source) if data else None, "seed": self.cfg.seed,
                   "data_source": data.source if data else self.cfg.data, "train_images": len(data) if data else None,
-                  "num_params": self.state.num_params if data else None, "prior_cost": self.account.prior,
+                  "num_params": self.state.num_params if self.state else None, "prior_cost": self.account.prior,
                   "workers": self.cfg.world_size if self.spec.exchange else 1, "epochs_logged": len(self.rows)}
         self.record.write_run_json(status, fields, self.device, extra)
 

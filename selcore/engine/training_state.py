@@ -32,6 +32,7 @@ class TrainingState:
     gen: torch.Generator
     mask_gen: torch.Generator
     selectors: dict
+    num_params: int
     exchange: comm.GradientExchange | None = None
     masks: dict[str, torch.Tensor] = field(default_factory=dict)
     initial_state: dict | None = None
@@ -53,11 +54,7 @@ class TrainingState:
         mask_gen = torch.Generator(device=device)
         mask_gen.manual_seed(cfg.seed + MASK_SEED_OFFSET)
         selectors = {"sb": SelectiveBackprop(cfg.sb_beta, cfg.sb_history), "topk": TopFraction(cfg.sb_fraction)}
-        return cls(net, train_net, eval_net, opt, gen, mask_gen, selectors, grad_exchange)
-
-    @property
-    def num_params(self) -> int:
-        return count_params(self.net)
+        return cls(net, train_net, eval_net, opt, gen, mask_gen, selectors, count_params(net), grad_exchange)
 
     def keep_initial_weights(self) -> None:
         """Keep the initial weights for a later rewind (once)."""
