@@ -8,7 +8,7 @@ import pytest
 
 from selcore.book import seeds as seed_plans
 from selcore.engine.results import read_json, write_json
-from selcore.paths import original_results_dir, seed_plan_path, speed_comparison_path
+from selcore.paths import original_results_dir, seed_of, seed_plan_path, speed_comparison_path
 from selcore.report import catalogue, claims, measures, next_seeds, original_rows, rules, width_moves
 from selcore.report.planning import CONFIRMATORY
 from selcore.report.stats import seed_folders
@@ -86,6 +86,11 @@ def test_the_moves_table_compares_each_row_at_both_widths(three_wide, speed):
     assert set(moves.index) == WIDE_ROWS
     assert moves.loc["sparsity", "moved"] == "yes: inconclusive at this n -> confirmed"
     assert moves.loc["warmup_recovers", "moved"] == "not yet: 0 width-64 seed(s) finished"
+    assert moves.loc["communication", "moved"] == "not yet: 0 of its 5 width-64 seeds finished"  # a study's own seeds
+    committed = width_moves.regime_moves(seed_folders(QUICK), seed_folders(WIDE), "quick", original_results_dir(), speed)
+    done = sum(measures.Seed(f).has("ddp_sel") for f in seed_folders(WIDE) if seed_of(f) in (42, 43, 44, 45, 46))
+    assert committed.loc["communication", "moved"] in (f"not yet: {done} of its 5 width-64 seeds finished", "no",
+                                                       ) or committed.loc["communication", "moved"].startswith("yes")
     one = width_moves.regime_moves(seed_folders(QUICK), three_wide[:1], "quick", original_results_dir(), speed)
     assert one.loc["sparsity", "moved"] == "not yet: 1 width-64 seed(s) finished"
     text = width_moves.moves_text(moves)
@@ -173,12 +178,13 @@ def test_a_plan_is_shown_beside_where_its_rows_stand_now(tmp_path, speed):
         assert shown.loc[key, "n, this execution"] == now.loc[key, "n"]
         assert shown.loc[key, "reading, this execution"] == now.loc[key, "reading (unadjusted)"]
     assert list(shown.columns[5:9]) == ["more seeds to run", "n, this execution", "reading, this execution", "then"]
-    # the chapter's table: a column per claim, the plan's fields as rows, in the plan's order
+    # the chapter's table: a row per claim, its key columns first, the date in the caption
     table = seed_plans.plan_table(plan, now)
-    assert list(table.columns) == list(plan["claim"]) and table.index[0] == "regime" and table.index[-1] == "written"
-    assert table.loc["n, this execution"].tolist() == now.loc[plan["key"], "n"].tolist()
+    assert list(table["claim"]) == list(plan["claim"]) and list(table.columns[:3]) == [
+        "claim", "n when written", "per seed when written"] and table.columns[-1] == "then"
+    assert table["n, this execution"].tolist() == now.loc[plan["key"], "n"].tolist()
     [styled, _] = seed_plans.show(now, [], tmp_path, "quick")  # written above; no width-64 folders here
-    assert list(styled.data.columns) == list(plan["claim"]) and "per claim (a column)" in styled.caption
+    assert list(styled.data["claim"]) == list(plan["claim"]) and f"written on {plan['written'].iloc[0]}" in styled.caption
 
 
 def test_each_inconclusive_row_says_what_happens_to_it_next():
@@ -260,7 +266,7 @@ def test_equal_compute_in_the_original_regime_from_its_csvs():
     assert t.loc["sel95", "their time (s)"] == pytest.approx(45.3, abs=0.1)
     found, short, verdict = original_rows.equal_compute_reading(original_results_dir())
     assert verdict == "refuted" and "Baseline epoch 1: 80.0% at 3.3%" in found
-    assert short.startswith("SEL-95%: matched by 1 dense epoch(s), 3.3% vs 42.5% of the FLOPs")
+    assert short.startswith("SEL-95%: 1 dense epoch (3.3% vs 42.5% of the FLOPs); Warmup+SEL: 3 dense epochs (10.0% vs")
 
 
 def test_the_paper_protocol_ratios_come_from_the_protocol():
@@ -273,3 +279,18 @@ def test_the_paper_protocol_ratios_come_from_the_protocol():
     assert r.loc["warmup", "paper: images trained"] == 670_000 and r.loc["lottery", "paper: images, % of Baseline"] == 150
     run = measures.Seed(WIDE / "seed42")
     assert 100 - run.saving("sel95", "exec_flops_T") == pytest.approx(r.loc["sel95", "wide: FLOPs, % of Baseline"], abs=0.1)
+
+
+def test_a_run_still_training_is_not_read(tmp_path, speed):
+    """A width-64 seed whose data-parallel run is still training (run.json: running) does not count towards the
+    communication study's seeds, and its partial CSV is not read."""
+    folder = tmp_path / "wide" / "seed42"
+    folder.mkdir(parents=True)
+    for name in ("hist_ddp_sel.csv", "run_ddp_sel.json"):
+        shutil.copy(WIDE / "seed42" / name, folder / name)
+    assert measures.Seed(folder).has("ddp_sel")
+    info = read_json(folder / "run_ddp_sel.json")
+    write_json(folder / "run_ddp_sel.json", {**info, "status": "running"})
+    assert not measures.Seed(folder).has("ddp_sel")
+    done, enough = claims.wide_progress(catalogue.CLAIM["communication"], [folder])
+    assert done == [] and enough == 5

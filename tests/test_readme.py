@@ -65,7 +65,9 @@ def test_readme_bullets_match_the_committed_ledger(ledger):
     f, z, lot, sp = (ledger.loc[k] for k in ("flops_saved", "frozen", "lottery_savings", "sparsity"))
     paper = 100 - protocol.protocol_costs("paper").loc["sel95", "FLOPs, % of Baseline"]
     assert (f"\"SEL-95 saves 99% of training FLOPs\": {f['verdict']}.** It executed {f['mean']:.1f}% fewer training "
-            f"FLOPs than the Baseline (n = {f['n']}); counted from the paper's own protocol, {paper:.1f}%") in text
+            f"FLOPs than the Baseline (the same for each of the {f['n']} seeds: the protocol's image counts fix it); "
+            f"counted from the paper's own protocol, {paper:.1f}%") in text
+    assert len(set(f["per seed"].split(", "))) == 1  # "the same for each seed"
     assert (f"\"Zeroed gradients freeze their weights\": {z['verdict']}.**" in text and
             f"by {z['mean']:.1f} percentage points (n = {z['n']})" in text)
     assert f"\"The Lottery Ticket saves 80% of FLOPs\": {lot['verdict']}.**" in text
@@ -81,6 +83,13 @@ def test_readme_bullets_match_the_committed_ledger(ledger):
     assert set(undecided) == {"sparsity", "faster", "sel_accuracy", "warmup_recovers", "lottery_accuracy",
                               "communication"}  # the bullet's sparsity, speed, accuracy and communication
     assert sp["regime"] == catalogue.WIDE_REGIME and f"SEL-95 zeroed {sp['mean']:.1f}% of the gradient entries" in text
+    fa = ledger.loc["faster"]
+    assert f"at width 16 it saved {fa['mean']:.1f}% of the wall-clock time on this CPU" in text
+    from selcore.studies.sparsity_study import points_path
+    from selcore.report import sparsity as sp_study
+    effect = sp_study.effects(sp_study.cells(pd.read_csv(points_path(REPO / "results" / "quick" / "sparsity"))))["start"]
+    low, high = re.search(r"by ([\d.]+) to ([\d.]+) percentage points", effect).groups()
+    assert f"lowered the share zeroed by {low} to {high} percentage points" in text
 
 
 def test_readme_figures_match_the_committed_ledger(ledger):

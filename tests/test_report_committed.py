@@ -62,12 +62,15 @@ def test_ledger_equals_the_books_claims_page():
 
 def test_ledger_view_states_what_every_row_shares_once():
     table = claims.ledger(seed_folders(QUICK), "quick", original_results_dir())
-    text, compact, detail = claims.ledger_view(table, "profile quick, CPU")
+    text, compact, detail, reads = claims.ledger_view(table, "profile quick, CPU")
     assert text.startswith("Every row: profile quick, CPU;") and "Holm's, over the 10 rows read by a test" in text
     assert list(compact.columns) == claims.VERDICT_COLUMNS  # the key columns, nothing wider
     assert not compact["ours"].str.contains(r"\(n=").any()  # n has its own column
     assert compact.loc["flops_saved", "ours"] == "64.5" and compact.loc["flops_saved", "n"] == 3  # no spread: a value
     assert detail.loc["flops_saved", "per seed"] == "64.50, 64.50, 64.50"
+    assert reads.loc["faster", "regime"] == "width 16: the controlled timing was made there"
+    assert compact.loc["faster", "regime"] == "width 16"
+    assert compact.loc["full_test", "regime"] == "the original's runs" and "evidence" in reads.columns
     assert compact.loc["sparsity", "verdict"] == rules.ORIGINAL_REGIME and compact.loc["sparsity", "decidable here"] == "no"
     assert compact.loc["no_early_overfit", "verdict"] == rules.WITHDRAWN
     assert table.loc["per_class_gamma", "seeds to decide"] == 15  # 80% power against a 2-point improvement

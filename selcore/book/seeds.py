@@ -84,10 +84,14 @@ def progress(plan: pd.DataFrame, ledger: pd.DataFrame) -> pd.DataFrame:
 
 
 def plan_table(plan: pd.DataFrame, ledger: pd.DataFrame) -> pd.DataFrame:
-    """``progress(plan, ledger)`` as the chapter shows it: a column per claim and a row per field of the plan (the
-    plan's long text fields, such as ``then``, would otherwise push its last columns out of the page's width)."""
-    shown = progress(plan, ledger).drop(columns=["key"]).set_index("claim")
-    return shown.T.rename_axis(index="", columns="claim")
+    """``progress(plan, ledger)`` as the chapter shows it: a row per claim with the plan's key columns (n and
+    per-seed values when it was written, the seeds to decide, how many more it ran, the n and unadjusted reading of
+    this execution, then what the plan expected). The regime and the date, the same for every row, go to the
+    caption (``show``)."""
+    shown = progress(plan, ledger)
+    return shown.rename(columns={"n now": "n when written", "per seed": "per seed when written"})[
+        ["claim", "n when written", "per seed when written", "seeds to decide", "more seeds to run",
+         "n, this execution", "reading, this execution", "then"]]
 
 
 def show(ledger: pd.DataFrame, wide: list, results_root: str | Path, profile: str) -> list:
@@ -106,9 +110,9 @@ def show(ledger: pd.DataFrame, wide: list, results_root: str | Path, profile: st
         elif plan.empty:
             out.append(Markdown(f"The {name} plan has no row: no inconclusive row rests on {name}."))
         else:
-            out.append(table(plan_table(plan, ledger).style,
-                             f"The {name} seed plan, written on the date shown before any further seed ran: per "
-                             "claim (a column), the seeds its interval would need under the rule for the next runs "
+            out.append(table(plan_table(plan, ledger).style.hide(axis="index"),
+                             f"The {name} seed plan, written on {plan['written'].iloc[0]} before any further seed "
+                             "ran: per claim, the seeds its interval would need under the rule for the next runs "
                              "(unadjusted), and how many more seeds to run for it (none where that exceeds "
                              f"{CAPS['quick' if name == 'width 16' else 'wide']}); then, from this execution's "
                              "ledger, the n the claim's row now reads and its verdict (unadjusted)."))

@@ -70,7 +70,7 @@ class Claim:
         if self.kind == "table":
             return "the original's CSVs"
         if self.paper_only:
-            return "the full protocol only"
+            return "width 16: the original's figure is an absolute one of the full protocol"
         if self.revision and self.revision.values is not None:
             return "width 16: the controlled timing was made there"
         return "width 16: the wide profile does not run " + ", ".join(e for e in self.needs if e not in EXPERIMENTS)
@@ -148,7 +148,7 @@ CLAIMS = (
           "the original's own CSVs: systems whose printed Full-test figure is not their full-test column",
           (), lambda s: float("nan"), Rule("at_most", 0.0), bounds=NONNEGATIVE, kind="table",
           decidable=Decidable(True, "computed from the original's own CSVs")),
-    Claim("equal_compute_original", "SEL's accuracy is worth its compute (no shorter dense run matches it)",
+    Claim("equal_compute_original", "Implied: SEL's accuracy is worth its compute (no shorter dense run matches it)",
           "implied: SEL-95 77.5% and Warmup+SEL 85.3% at a fraction of the Baseline's compute",
           "the original's own runs (seed 42): fewest dense Baseline epochs that match each system's final "
           "held-out accuracy, and their executed FLOPs against the system's",

@@ -14,6 +14,7 @@ implementation check of a planned feature we built (its target met by constructi
 """
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Callable
 
@@ -53,10 +54,7 @@ def regime_seeds(c: Claim, folders: list[Path | str], wide: list[Path | str] | N
     reading with seeds of its own, a study fixed before it ran, waits for all of them); else the ``folders`` (width
     16 at the quick profile) with a regime saying why."""
     if c.wide is not None and wide:
-        needs = c.wide.needs or c.needs
-        pool = [Path(f) for f in wide if c.wide.seeds is None or seed_of(Path(f)) in c.wide.seeds]
-        done = [s for s in (Seed(f) for f in pool) if all(s.has(e) for e in needs)]
-        enough = len(c.wide.seeds) if c.wide.seeds is not None else min_wide
+        done, enough = wide_progress(c, wide, min_wide)
         if len(done) >= enough:
             return WIDE_REGIME, done, c.wide.measure or c.measure, c.wide.value or c.value
         note = f"width 16 until {enough} width-64 seeds finish ({len(done)} so far)"
@@ -64,6 +62,28 @@ def regime_seeds(c: Claim, folders: list[Path | str], wide: list[Path | str] | N
         note = c.regime_note()
     seeds = [Seed(Path(f)) for f in folders]
     return note, [s for s in seeds if c.needs and all(s.has(e) for e in c.needs)], c.measure, c.value
+
+
+def wide_progress(c: Claim, wide: list[Path | str], min_wide: int = MIN_WIDE_SEEDS) -> tuple[list[Seed], int]:
+    """Row ``c``'s width-64 progress: the seeds of ``wide`` (its study's own seeds where it has them) that finished
+    every experiment it needs there, and how many it waits for (its study's seeds, else ``min_wide``)."""
+    needs = c.wide.needs or c.needs
+    pool = [Path(f) for f in wide if c.wide.seeds is None or seed_of(Path(f)) in c.wide.seeds]
+    done = [s for s in (Seed(f) for f in pool) if all(s.has(e) for e in needs)]
+    return done, len(c.wide.seeds) if c.wide.seeds is not None else min_wide
+
+
+def short_regime(regime: str) -> str:
+    """``regime`` in a few words for the compact table: ``width 64``, ``width 16``, ``width 16 (k of N width-64
+    seeds)`` while a row waits for its width-64 seeds, or ``the original's runs``; the ledger's ``regime`` column keeps
+    the whole text (why, and which seeds)."""
+    waiting = re.match(r"width 16 until (\d+) width-64 seeds finish \((\d+) so far\)", regime)
+    if waiting:
+        return f"width 16 ({waiting[2]} of {waiting[1]} width-64 seeds)"
+    if regime == WIDE_REGIME:
+        return "width 64"
+    return "width 16" if regime.startswith("width 16") else "the original's runs" if regime.startswith(
+        "the original's") else regime
 
 
 def finished_wide_seeds(wide: list[Path | str]) -> int:
@@ -240,7 +260,7 @@ def counts_text(table: pd.DataFrame) -> str:
     claim = primary["claim"]
     decided = {v: k for v, k in claim.items() if v in TESTED}
     return (f"Of the original's {size['claim']} claims about its results, {sum(decided.values())} can be decided in a "
-            f"regime this book ran: {listing(decided)} (after Holm's adjustment). {claim[ORIGINAL_REGIME]} need the "
+            f"regime this book ran: {listing(decided)} (after Holm's adjustment for multiple comparisons). {claim[ORIGINAL_REGIME]} need the "
             f"original's regime and {claim[WITHDRAWN]} was withdrawn as confounded. Of its {size['plan']} future "
             f"plans, which this book built: {listing(primary['plan'])}. From the original's own CSVs "
             f"({size['table']} checks): {listing(primary['table'])}.")
@@ -250,12 +270,14 @@ VERDICT_COLUMNS = ["claim", "original", "ours", "regime", "n", "reading", "verdi
 """The compact ledger's columns, key columns first (``ledger_view``)."""
 
 
-def ledger_view(table: pd.DataFrame, conditions: str) -> tuple[str, pd.DataFrame, pd.DataFrame]:
+def ledger_view(table: pd.DataFrame, conditions: str) -> tuple[str, pd.DataFrame, pd.DataFrame, pd.DataFrame]:
     """The ledger as the claims chapter shows it: a sentence stating once what every row shares (``conditions``,
     such as the profile, hardware and data); a compact verdict table (``VERDICT_COLUMNS``: claim, the original's
-    figure, ours (mean [95% interval], or the value where no seed varies it), regime, n, the reading in our regime
-    and the verdict on the original's claim, both Holm's, and whether a regime here can decide it); and the detail
-    per row (measured quantity, per-seed values, rule, unadjusted and Holm-adjusted p and readings, evidence)."""
+    figure, ours (mean [95% interval], or the value where no seed varies it), regime in a few words
+    (``short_regime``), n, the reading in our regime and the verdict on the original's claim, both Holm's, and
+    whether a regime here can decide it); each row's test (ours, per-seed values, one-sided p and Holm's p, the
+    unadjusted reading, the rule); and what each row reads (the measured quantity, the whole regime text, what stands
+    beside it, the evidence for ``decidable here``)."""
     def p_text(p):
         return "" if pd.isna(p) else format_number(p, sig=2)
 
@@ -266,11 +288,11 @@ def ledger_view(table: pd.DataFrame, conditions: str) -> tuple[str, pd.DataFrame
             f"and verdict are Holm's, over {family_text(table)}.")
     compact = table[VERDICT_COLUMNS].copy()
     compact["n"] = compact["n"].astype(int)
+    compact["regime"] = [short_regime(r) for r in table["regime"]]
     compact["ours"] = [r["short"] or ((f"{r['ours'].split(' [')[0]}" if r["lo"] == r["hi"] else r["ours"])
                                       if r["n"] >= 2 else r["ours"]) for _, r in table.iterrows()]
-    detail = table[["claim", "measured", "per seed", "rule", "beside", "evidence"]].copy()
-    detail.insert(2, "ours", table["ours"])
-    detail.insert(4, "p", [p_text(p) for p in table["p"]])
-    detail.insert(5, "p (Holm)", [p_text(p) for p in table["p (Holm)"]])
-    detail.insert(6, "reading (unadjusted)", table["reading (unadjusted)"])
-    return text, compact, detail
+    tests = pd.DataFrame({"claim": table["claim"], "ours": table["ours"], "per seed": table["per seed"],
+                          "p": [p_text(p) for p in table["p"]], "p (Holm)": [p_text(p) for p in table["p (Holm)"]],
+                          "reading (unadjusted)": table["reading (unadjusted)"], "rule": table["rule"]})
+    reads = table[["claim", "measured", "regime", "beside", "evidence"]].copy()
+    return text, compact, tests, reads

@@ -11,7 +11,7 @@ from ..engine.continual import forgetting
 from ..engine.results import read_json
 from ..paths import RunPaths, csv_path
 from .applications import accuracy_matrix
-from .summary import read_history
+from .summary import read_history, run_status
 
 
 def controlled_saving(seeds: list["Seed"], speed: pd.DataFrame) -> list[float]:
@@ -54,7 +54,9 @@ class Seed:
         self._h: dict[str, pd.DataFrame] = {}
 
     def has(self, e: str) -> bool:
-        return csv_path(self.folder, e).exists()
+        """Whether ``e`` finished in this folder: its CSV exists and its run.json, where there is one, says
+        finished (a run still training, or stopped, is not read)."""
+        return csv_path(self.folder, e).exists() and run_status(self.folder, e) in (None, "finished")
 
     def hist(self, e: str) -> pd.DataFrame:
         if e not in self._h:

@@ -44,7 +44,7 @@ def equal_compute_reading(original: Path | str) -> tuple[str, str, str]:
         parts.append(f"{r['system']} {r['held-out %']:.1f}% at {r['FLOPs, % of Baseline']:.1f}% of the Baseline's "
                      f"FLOPs ({r['time (s)']:.0f} s); Baseline epoch {k}: {r['Baseline held-out % then']:.1f}% at "
                      f"{r['their FLOPs, % of Baseline']:.1f}% ({r['their time (s)']:.0f} s)")
-        short.append(f"{r['system']}: matched by {k} dense epoch(s), {r['their FLOPs, % of Baseline']:.1f}% vs "
-                     f"{r['FLOPs, % of Baseline']:.1f}% of the FLOPs")
+        short.append(f"{r['system']}: {k} dense epoch{'s' if k > 1 else ''} ({r['their FLOPs, % of Baseline']:.1f}% "
+                     f"vs {r['FLOPs, % of Baseline']:.1f}% of the FLOPs)")
     verdict = "refuted" if beaten == len(t) else "confirmed" if beaten == 0 else "inconclusive at this n"
     return "; ".join(parts), "; ".join(short), verdict

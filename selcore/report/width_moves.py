@@ -6,15 +6,16 @@ from pathlib import Path
 
 import pandas as pd
 
-from .catalogue import CLAIMS, WIDE_REGIME
-from .claims import ledger
+from .catalogue import CLAIM, CLAIMS, WIDE_REGIME
+from .claims import ledger, wide_progress
 
 
 def regime_moves(folders: list[Path | str], wide: list[Path | str], profile: str,
                  original: Path | str | None = None, speed: pd.DataFrame | None = None) -> pd.DataFrame:
     """Claim by claim, for each row the width-64 runs can read (a ``WideReading``): its reading at width 16 (the
     ``folders``) and at width 64 (every finished ``wide`` seed, however few), unadjusted, and whether the verdict
-    moves. With fewer than 2 width-64 seeds no interval exists there, and the row says so."""
+    moves. With fewer than 2 width-64 seeds no interval exists there, and the row says so; a study with seeds of its own
+    (``WideReading.seeds``) says how many of them have finished."""
     w16 = ledger(folders, profile, original, speed)
     w64 = ledger(folders, profile, original, speed, wide=wide, min_wide=1)
     keys = [c.key for c in CLAIMS if c.wide is not None]
@@ -22,7 +23,11 @@ def regime_moves(folders: list[Path | str], wide: list[Path | str], profile: str
     for k in keys:
         a, b = w16.loc[k], w64.loc[k]
         read64 = b["regime"] == WIDE_REGIME
-        if not read64 or b["n"] < 2:
+        study = CLAIM[k].wide.seeds is not None
+        if study and not read64:  # a study with seeds of its own: how many of them have finished
+            done, enough = wide_progress(CLAIM[k], wide)
+            moved = f"not yet: {len(done)} of its {enough} width-64 seeds finished"
+        elif not read64 or b["n"] < 2:
             moved = f"not yet: {int(b['n']) if read64 else 0} width-64 seed(s) finished"
         else:
             ra, rb = a["reading (unadjusted)"], b["reading (unadjusted)"]
