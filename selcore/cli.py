@@ -6,15 +6,16 @@ import sys
 
 from .config import ALL_EXPERIMENTS, Config, ConfigError, did_you_mean
 from .paths import default_source
-from .profiles import PROFILES, changed_fields, check_profile, default_profile, profile_config, results_dir, seed_dir
+from .profiles import (PROFILES, changed_fields, check_profile, default_profile, profile_config, rerun_root,
+                       results_dir, run_folder)
 
 
 CHOICES = " | ".join(PROFILES)
 PROFILE_RULE = "paper where CUDA is available, else quick"
 """The one default of --profile, for run, chapter, experiment and sweep."""
 OUT_RULE = ("results/<profile>/seed<k>/ for the profile's own configuration (the book's runs: finished ones are "
-            "reused), runs/<name>-<changed fields>/<profile>/seed<k>/ for another")
-"""The one rule for where results go by default (``book.params.variant_root``)."""
+            "reused), runs/<profile>/<changed fields>/seed<k>/ for another")
+"""The one rule for where results go by default, in words (``profiles.run_folder`` and ``profiles.rerun_root``)."""
 
 
 def chosen_profile(profile: str | None) -> str:
@@ -69,7 +70,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="a chapter parameter, as with papermill; repeatable")
     c.add_argument("--profile", default=None, help=f"{CHOICES} (default: {PROFILE_RULE})")
     c.add_argument("--data", default="", help="CIFAR-10 source (default: $SELCORE_DATA or torchvision)")
-    c.add_argument("--out", default=None, help="executed notebook (default: runs/<name>[-<parameters>]/<profile>/"
+    c.add_argument("--out", default=None, help="executed notebook (default: runs/<profile>/[<parameters>/]"
                                                "<name>.ipynb; its results: " + OUT_RULE + ")")
 
     cs = sub.add_parser("chapters", help="each chapter's parameters with their defaults and meanings")
@@ -281,11 +282,10 @@ def main(argv=None) -> int:
                 overrides.append(f"data={args.data or default_source()}")
             cfg = cfg.with_overrides(overrides)
             # lazy, see the note at the top of main
-            from .book.params import DEFAULT_RESULTS_ROOT, variant_root
             from .engine.experiments import run_experiment
             from .report.summary import experiment_line
             changed = changed_fields(cfg, profile_config(profile, args.name, data=cfg.data))
-            out = args.out or seed_dir(profile, cfg.seed, variant_root(args.name, changed, DEFAULT_RESULTS_ROOT))
+            out = args.out or run_folder(profile, cfg.seed, changed, rerun_root(changed))
             path = run_experiment(cfg, out, fresh=args.fresh)
             print(experiment_line(path, args.name))
             print(f"results: {path}")

@@ -19,10 +19,10 @@ from __future__ import annotations
 import json
 import os
 from pathlib import Path
-from typing import Any
+from typing import Any, Mapping
 
 from .config import Config, ConfigError, did_you_mean
-from .paths import default_source, seed_folder_name
+from .paths import default_source, seed_folder_name, setting_name
 
 _QUICK: dict[str, Any] = dict(width=16, train_per_class=500, test_per_class=500, num_epochs=8, lth_pretrain_epochs=4,
                               stage_epochs=(2, 2, 2, 2, 2), warmup_epochs=2, warmup_per_class=100, task_epochs=3)
@@ -89,9 +89,34 @@ def parse_seeds(seeds: Any, profile: str) -> list[int]:
     return list(dict.fromkeys(out))
 
 
-def seed_dir(profile: str, seed: int, root: str | Path = "results") -> Path:
-    """The results folder of one seed: ``<root>/<profile>/seed<seed>`` (the original's layout inside)."""
-    return results_dir(profile, root) / seed_folder_name(seed)
+BOOK_ROOT = "results"
+"""The results root the book reads: the profiles' own runs and the sweeps' (committed for quick and wide)."""
+RERUN_ROOT = "runs"
+"""The results root of a rerun with a changed configuration from ``experiment`` or ``chapter`` (git-ignored)."""
+
+
+def run_folder(profile: str, seed: int, changed: Mapping[str, Any] | None = None,
+               root: str | Path = BOOK_ROOT) -> Path:
+    """Where one run's results go, for every command (the CLI's ``experiment``, the chapters, the sweeps):
+    ``<root>/<profile>/seed<k>`` for the profile's own configuration and ``<root>/<profile>/<setting>/seed<k>`` for
+    one that differs from it in ``changed`` (``paths.setting_name``, e.g. ``percentile30``), so that the same
+    configuration always lands in the same folder and a finished run is reused."""
+    setting = setting_name(changed or {})
+    base = results_dir(profile, root)
+    return (base / setting if setting else base) / seed_folder_name(seed)
+
+
+def rerun_root(changed: Mapping[str, Any] | None, root: str | Path = BOOK_ROOT) -> str:
+    """The results root of an ``experiment`` or ``chapter`` run: ``root``, except that a changed configuration under
+    the book's root goes to ``RERUN_ROOT``, so that a rerun with other parameters never writes among the results the
+    book reads (a sweep, a study the book reads, keeps its root)."""
+    return RERUN_ROOT if changed and str(root) == BOOK_ROOT else str(root)
+
+
+def seed_dir(profile: str, seed: int, root: str | Path = BOOK_ROOT) -> Path:
+    """The results folder of one seed under the profile's own configuration: ``run_folder`` with nothing changed,
+    ``<root>/<profile>/seed<seed>`` (the original's layout inside)."""
+    return run_folder(profile, seed, None, root)
 
 
 def default_profile() -> str:

@@ -64,8 +64,8 @@ def test_each_experiment_csv_has_schema_and_rows(smoke_book, name):
 
 @pytest.mark.slow
 def test_sgd_contrast_was_run(smoke_book):
-    df = pd.read_csv(smoke_book / "results" / "smoke" / "sgd" / f"seed{SEED}" / "hist_sel95.csv")
-    info = json.loads((smoke_book / "results" / "smoke" / "sgd" / f"seed{SEED}" / "run_sel95.json").read_text())
+    df = pd.read_csv(smoke_book / "results" / "smoke" / "optimizersgd" / f"seed{SEED}" / "hist_sel95.csv")
+    info = json.loads((smoke_book / "results" / "smoke" / "optimizersgd" / f"seed{SEED}" / "run_sel95.json").read_text())
     assert info["config"]["optimizer"] == "sgd" and len(df) == ROWS["sel95"]
 
 

@@ -118,12 +118,11 @@ def test_one_rule_for_the_profile_and_the_output_of_run_chapter_experiment_and_s
 
 
 def test_a_chapter_variant_keeps_its_notebook_and_its_results_in_one_folder(tmp_path):
-    from selcore.book.params import variant_root
     from selcore.book.runbook import chapter_notebook
-    from selcore.profiles import results_dir
+    from selcore.profiles import rerun_root, run_folder
     notebook = chapter_notebook("sel95", {"percentile": 70}, "smoke", tmp_path)  # run_chapter's default --out
-    results = tmp_path / results_dir("smoke", variant_root("sel95", {"percentile": 70}, "results"))
-    assert results == notebook.parent == tmp_path / "runs" / "sel95-percentile70" / "smoke"
+    results = tmp_path / run_folder("smoke", 42, {"percentile": 70.0}, rerun_root({"percentile": 70.0}))
+    assert results.parent == notebook.parent == tmp_path / "runs" / "smoke" / "percentile70"
 
 
 def test_help_imports_neither_torch_nor_the_engine():

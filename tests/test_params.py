@@ -78,14 +78,20 @@ def test_an_unknown_chapter_fails_before_a_run_is_announced(tmp_path):
     assert said == [] and not (tmp_path / "x.ipynb").exists()
 
 
-def test_a_changed_configuration_writes_under_runs_never_results():
+def test_one_rule_places_every_run():
+    """``profiles.run_folder``: the profile's own configuration in ``<root>/<profile>/seed<k>``, a changed one in
+    ``<root>/<profile>/<setting>/seed<k>``; ``rerun_root`` sends a changed configuration of ``experiment`` or
+    ``chapter`` to ``runs/`` unless the caller chose a root. A sweep's job lands where the rule says."""
+    from selcore.profiles import rerun_root, run_folder
+    from selcore.sweep.plan import plan_sweep
     ref = profile_config("smoke", "sel95", seed=42)
     changed = changed_fields(profile_config("smoke", "sel95", seed=43, percentile=70), ref)
     assert changed == {"percentile": 70.0}
-    root = params.variant_root("sel95", changed, "results")
-    assert root == str(Path("runs") / "sel95-percentile70")
-    assert params.variant_root("sel95", {}, "results") == "results"              # the profile's own runs
-    assert params.variant_root("sel95", changed, "elsewhere") == "elsewhere"     # the caller chose a root
+    assert run_folder("smoke", 43, changed, rerun_root(changed)) == Path("runs") / "smoke" / "percentile70" / "seed43"
+    assert run_folder("smoke", 42, {}, rerun_root({})) == Path("results") / "smoke" / "seed42"  # the profile's own
+    assert rerun_root(changed, "elsewhere") == "elsewhere"                                    # the caller chose a root
+    [job] = plan_sweep("smoke", ["baseline"], [42], {"percentile": [70]}, "d.tar.gz")
+    assert Path(job.root) == run_folder("smoke", 42, {"percentile": 70}).resolve()
 
 
 def test_chapter_command_fails_fast_on_a_typo_and_writes_nothing(tmp_path):

@@ -36,7 +36,7 @@ def glued(chapter: str) -> dict:
 @pytest.fixture(scope="module")
 def folders():
     main = {s: QUICK / f"seed{s}" for s in SEEDS}
-    return main, {s: QUICK / "sgd" / f"seed{s}" for s in SEEDS}
+    return main, {s: QUICK / "optimizersgd" / f"seed{s}" for s in SEEDS}
 
 
 def committed_speed():

@@ -23,7 +23,7 @@ from ..config import Config, ConfigError
 from ..engine.experiments import run_experiment
 from ..engine.results import read_json
 from ..paths import RunPaths
-from ..profiles import changed_fields, parse_seeds, profile_config, seed_dir
+from ..profiles import changed_fields, parse_seeds, profile_config, rerun_root, run_folder, seed_dir
 from ..registry import BASELINE, spec
 from ..report import interactive, plots
 from ..report.regimes import REGIMES, finished, regime_label
@@ -31,7 +31,6 @@ from ..report.stats import NONNEGATIVE, PP, bounds_of, format_ci, format_number,
 from ..report.summary import PUBLISHED, read_history, run_status
 from .finding import glue
 from .page import banner, csv_link, table
-from .params import variant_root
 
 SEED_METRICS = {"held-out accuracy (%)": "test_100", "full-test accuracy (%)": "test_full",
                 "proxy FLOPs (T)": "flops_T", "executed FLOPs (T)": "exec_flops_T",
@@ -265,20 +264,22 @@ def config_table(configs: dict[int, Config]):
 
 def run(configs: dict[int, Config], profile: str, results_root: str = "results",
                 fresh: bool = False) -> ChapterRuns:
-    """Run every seed's configuration into ``results_root/<profile>/seed<k>`` (resuming, or skipping a finished
-    run) and return the runs. A configuration that differs from the profile's (a chapter parameter or a setting)
-    writes under ``runs/<chapter>-<setting>/`` instead when ``results_root`` is the default (``params.variant_root``).
+    """Run every seed's configuration into its folder (``profiles.run_folder``: ``results_root/<profile>/seed<k>``
+    for the profile's own configuration; resuming, or skipping a finished run) and return the runs. A configuration
+    that differs from the profile's (a chapter parameter or a setting) goes to ``runs/<profile>/<setting>/seed<k>``
+    when ``results_root`` is the default (``profiles.rerun_root``).
     Trains the Baseline of a seed where its folder has none (a rerun with other parameters, a profile not run before),
     then glues the chapter's headline (``ChapterRuns.headline``) and the runs its registry entry is
     ``compared_with``."""
     cfg = next(iter(configs.values()))
     name = cfg.experiment
     changed = changed_fields(cfg, profile_config(profile, name, data=cfg.data, seed=cfg.seed))
-    root = variant_root(name, changed, results_root)
-    if root != str(results_root):
+    root = rerun_root(changed, results_root)
+    folders = {s: run_folder(profile, s, changed, root) for s in configs}
+    if changed:
         print(f"parameters differ from the {profile} profile's ({', '.join(f'{k}={v}' for k, v in changed.items())}): "
-              f"results go to {root}/{profile}/, not {results_root}/ (pass results_root to choose)")
-    folders = {s: seed_dir(profile, s, root) for s in configs}
+              f"results go to {folders[next(iter(configs))].parent}/, not {seed_dir(profile, next(iter(configs)), results_root).parent}/ "
+              f"(pass results_root to choose the root)")
     histories = {s: read_history(run_experiment(c, folders[s], fresh=fresh)) for s, c in configs.items()}
     for s, c in configs.items():  # the headline compares with the Baseline of the same seed and configuration
         if name != BASELINE and not RunPaths(folders[s], BASELINE).csv.exists():

@@ -3,9 +3,8 @@ other parameters writes.
 
 ``declared_parameters`` (the names of the cell), ``chapter_parameters`` (names, defaults and help, as papermill
 reads them: ``python -m selcore chapters``), ``accept`` (called by every chapter right after its parameters:
-a name papermill injected that the chapter does not declare fails there, before any training), and
-``variant_root`` (a chapter run with parameters that change the profile's configuration writes its results to a
-folder of its own, named by those parameters, never to the results the other chapters read).
+a name papermill injected that the chapter does not declare fails there, before any training). Where a run's
+results go is ``profiles.run_folder``'s rule, for the chapters as for every other command.
 """
 from __future__ import annotations
 
@@ -16,15 +15,12 @@ from pathlib import Path
 from typing import Any, Mapping
 
 from ..config import ConfigError, did_you_mean
-from ..paths import setting_name
-from ..profiles import check_profile, parse_seeds
+from ..profiles import BOOK_ROOT, RERUN_ROOT, check_profile, parse_seeds
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 CHAPTERS_DIR = REPO_ROOT / "chapters"
-DEFAULT_RESULTS_ROOT = "results"
-"""The results every chapter reads (committed for the quick profile)."""
-VARIANTS_ROOT = "runs"
-"""Where reruns with other parameters go (git-ignored): ``runs/<chapter>-<setting>/<profile>/seed<k>``."""
+DEFAULT_RESULTS_ROOT = BOOK_ROOT
+"""The results every chapter reads (committed for the quick and wide profiles)."""
 _PLAIN = (str, int, float, bool, list, tuple, dict, type(None))
 _KERNEL_NAMES = {"In", "Out", "get_ipython", "exit", "quit", "open"}
 
@@ -120,19 +116,4 @@ def accept(chapter: str, namespace: Mapping[str, Any], chapters_dir: Path = CHAP
         root = namespace.get("results_root", DEFAULT_RESULTS_ROOT)
         print(f"{chapter}: relative paths are read from the repository, {chapters_dir.parent}: results under "
               f"{chapters_dir.parent / str(root)} (a rerun with other parameters: under "
-              f"{chapters_dir.parent / VARIANTS_ROOT})")
-
-
-def variant_name(chapter: str, changed: Mapping[str, Any]) -> str:
-    """``<chapter>-<field><value>-...``, e.g. ``sel95-percentile70``: the folder of a rerun with other parameters
-    (the fields named by ``paths.setting_name``, as a sweep's folders are)."""
-    return "-".join([chapter] + ([setting_name(changed)] if changed else []))
-
-
-def variant_root(chapter: str, changed: Mapping[str, Any], results_root: str) -> str:
-    """The results root a chapter writes under: ``results_root`` itself when the configuration is the profile's
-    or the caller chose another root; otherwise ``runs/<variant>`` so that a rerun with other parameters never
-    touches the results the other chapters read."""
-    if not changed or str(results_root) != DEFAULT_RESULTS_ROOT:
-        return str(results_root)
-    return str(Path(VARIANTS_ROOT) / variant_name(chapter, changed))
+              f"{chapters_dir.parent / RERUN_ROOT})")

@@ -5,7 +5,7 @@ Everything the status chapter shows is read here from artifacts the runs leave b
 * the executed notebooks of the book folder (papermill's metadata: start, end, duration, exception;
   the runner's ``metadata.selcore``: profile and data source),
 * each experiment's ``run_<name>.json`` in every seed folder ``<results_root>/<profile>/seed<k>/`` (and in
-  sub-studies such as ``<profile>/sgd/seed<k>/``),
+  sub-studies such as ``<profile>/optimizersgd/seed<k>/``),
 * the software versions and the hardware of the machine executing the status page, and the git commit (the
   environment capture of ``selcore.engine.results``, the one every run.json records).
 
@@ -141,7 +141,7 @@ def executed_notebooks(book_dir: str | Path, exclude: Iterable[str] = ("status",
 
 def run_files(results_root: str | Path, profile: str) -> list[Path]:
     """Every ``run_<experiment>.json`` under ``<results_root>/<profile>``: the per-seed folders
-    (``seed<k>/``), sub-studies holding their own seed folders (``sgd/seed<k>/``), and a folder in the
+    (``seed<k>/``), sub-studies holding their own seed folders (``optimizersgd/seed<k>/``), and a folder in the
     original single-seed layout (run files directly in ``<profile>/``). Checkpoint folders are skipped."""
     folder = Path(results_root) / profile
     if not folder.is_dir():

@@ -22,11 +22,11 @@ from pathlib import Path
 import yaml
 
 from ..config import ConfigError, did_you_mean
-from ..paths import portable_path
+from ..paths import portable_path, setting_name
 from ..procs import stderr_to
-from ..profiles import check_profile
+from ..profiles import RERUN_ROOT, check_profile
 from .epochbar import EpochBar, clock
-from .params import VARIANTS_ROOT, check_declared, declared_parameters, source_notebook, variant_name
+from .params import check_declared, declared_parameters, source_notebook
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
@@ -238,16 +238,16 @@ def run_book(profile: str, data: str = "", only: list[str] | None = None, force:
 
 def chapter_notebook(name: str, params: dict, profile: str, repo: Path = REPO_ROOT) -> Path:
     """Where ``python -m selcore chapter`` puts a chapter's notebook by default:
-    ``runs/<name>-<param><value>.../<profile>/<name>.ipynb``, the folder its results of a changed configuration go to
-    (``params.variant_root``)."""
-    return Path(repo) / VARIANTS_ROOT / variant_name(name, params) / profile / f"{name}.ipynb"
+    ``runs/<profile>/[<setting>/]<name>.ipynb``, the setting named by the parameters (``paths.setting_name``), so that
+    a chapter rerun with a changed configuration keeps its notebook beside its results (``profiles.run_folder``:
+    ``runs/<profile>/<setting>/seed<k>``)."""
+    return Path(repo) / RERUN_ROOT / profile / setting_name(params) / f"{name}.ipynb"
 
 
 def run_chapter(name: str, profile: str, data: str = "", params: dict | None = None, out: Path | str | None = None,
                 repo: Path = REPO_ROOT, log=print) -> Path:
     """Execute one chapter with other parameters into a place of its own: ``out`` or
-    ``runs/<name>-<param><value>.../<profile>/<name>.ipynb``, the folder where the chapter itself sends the results
-    of a changed configuration (``params.variant_root``); returns the executed notebook's path."""
+    ``chapter_notebook``; returns the executed notebook's path."""
     check_profile(profile)
     repo = Path(repo).resolve()
     source_notebook(name, repo / "chapters")  # an unknown chapter fails here, before anything is announced

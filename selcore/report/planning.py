@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from .power import POWER, seeds_for_power
+from .power import seeds_for_power
 
 
 @dataclass(frozen=True)

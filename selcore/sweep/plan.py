@@ -2,8 +2,8 @@
 what must finish before it starts.
 
 A *setting* is the set of ``Config`` fields in which a job differs from its profile (the grid's values and any
-fixed ``--set``); its runs go to ``results/<profile>/<setting>/seed<k>/`` (``paths.setting_name``, e.g.
-``percentile30``), and a setting equal to the profile's own goes to the book's ``results/<profile>/seed<k>/``, so
+fixed ``--set``); its runs go to ``results/<profile>/<setting>/seed<k>/`` (``profiles.run_folder``, the rule every
+command follows; the setting named by ``paths.setting_name``, e.g. ``percentile30``), and a setting equal to the profile's own goes to the book's ``results/<profile>/seed<k>/``, so
 that a sweep reuses, and is reused by, the book's runs. Jobs come in two waves:
 
 * wave 0: one ``curriculum`` job per distinct cached curriculum that a staged experiment of the sweep needs
@@ -21,7 +21,7 @@ from typing import Any, Sequence
 from ..config import ALL_EXPERIMENTS, Config, ConfigError, coerce, did_you_mean
 from ..engine.curriculum import curriculum_path
 from ..paths import seed_folder_name, setting_name
-from ..profiles import PROFILE_SEEDS, PROFILES, changed_fields, check_profile, profile_config, results_dir
+from ..profiles import PROFILE_SEEDS, PROFILES, changed_fields, check_profile, profile_config, run_folder
 from ..registry import BASELINE, spec
 
 NOT_SWEPT = ("experiment", "seed", "data", "data_cache", "device", "progress")
@@ -128,7 +128,6 @@ def plan_sweep(profile: str | Sequence[str], experiments: Sequence[str], seeds: 
 
 
 def _plan_profile(jobs: dict, profile: str, experiments, seeds, grid, data, fixed, results_root) -> None:
-    base = results_dir(profile, results_root).resolve()
     for point in grid_points(grid):
         for seed in seeds:
             wanted = list(experiments)
@@ -137,8 +136,9 @@ def _plan_profile(jobs: dict, profile: str, experiments, seeds, grid, data, fixe
             for exp in wanted:
                 cfg = profile_config(profile, exp, data=data, **{**(fixed or {}), **point}).replace(
                     seed=seed, progress="log")
-                setting = setting_name(changed_fields(cfg, profile_config(profile, exp, data=data)))
-                root = (base / setting if setting else base) / seed_folder_name(seed)
+                changed = changed_fields(cfg, profile_config(profile, exp, data=data))
+                setting = setting_name(changed)
+                root = run_folder(profile, seed, changed, results_root).resolve()
                 need = spec(exp).needs
                 cur = str(curriculum_path(cfg, root)) if "curriculum" in need else ""
                 if cur:
