@@ -196,3 +196,10 @@ def test_ledger_on_real_runs(ablation_results):
     assert set(led["verdict"]) <= set(rules.VERDICTS)
     assert led.loc["flops_saved", "n"] == 1 and led.loc["sel_accuracy", "verdict"] == rules.ORIGINAL_REGIME
     assert led.loc["full_test", "ours"] == "the original's CSVs are not here"  # none given: nothing computed
+
+
+def test_one_run_is_written_as_one_run():
+    from selcore.report import ablations as abl
+    assert abl.over_text([42]) == "one run, seed 42" and abl.over_text([42, 43]) == "mean [95% CI] over n = 2 seeds"
+    assert abl.shown_n(1) is None and abl.shown_n(3) == 3
+    assert stats.format_ci(18.6, float("nan"), float("nan"), abl.shown_n(1)) == "18.6"

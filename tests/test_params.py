@@ -245,3 +245,17 @@ def test_papermill_from_another_folder_checks_first_and_works_from_the_repositor
     printed = "".join("".join(o.get("text", "")) for c in json.loads(out.read_text())["cells"] for o in c.get("outputs", []))
     assert f"results under {REPO / 'results'}" in printed
     assert not (tmp_path / "results").exists()  # nothing written under the folder papermill was started from
+
+
+def test_a_chapter_launches_each_configuration_where_the_rule_places_it():
+    """``book.launch``: the configurations of a chapter, seed by seed, each in ``profiles.run_folder``'s folder
+    (SGD is a setting of its own: ``optimizersgd``)."""
+    from selcore.book.launch import configs_for, folder_of
+    from selcore.profiles import run_folder
+    cfgs = configs_for("smoke", ["sel95", "baseline"], [42, 43], optimizer="sgd", device=None)
+    assert [(c.experiment, c.seed, c.optimizer) for c in cfgs] == [
+        ("sel95", 42, "sgd"), ("baseline", 42, "sgd"), ("sel95", 43, "sgd"), ("baseline", 43, "sgd")]
+    assert folder_of(cfgs[2], "smoke", "results") == run_folder("smoke", 43, {"optimizer": "sgd"}) == \
+        Path("results") / "smoke" / "optimizersgd" / "seed43"
+    own = configs_for("smoke", ["sel95"], [42])[0]
+    assert folder_of(own, "smoke", "results") == Path("results") / "smoke" / "seed42"

@@ -23,13 +23,14 @@ from ..config import Config, ConfigError
 from ..engine.experiments import run_experiment
 from ..engine.results import read_json
 from ..paths import RunPaths
-from ..profiles import changed_fields, parse_seeds, profile_config, rerun_root, run_folder, seed_dir
+from ..profiles import changed_fields, parse_seeds, profile_config, rerun_root, seed_dir
 from ..registry import BASELINE, spec
 from ..report import interactive, plots
 from ..report.regimes import REGIMES, finished, regime_label
 from ..report.stats import NONNEGATIVE, PP, bounds_of, format_ci, format_number, mean_ci
 from ..report.summary import PUBLISHED, read_history, run_status
 from .finding import glue
+from .launch import folder_of, launch
 from .page import banner, csv_link, table
 
 SEED_METRICS = {"held-out accuracy (%)": "test_100", "full-test accuracy (%)": "test_full",
@@ -275,12 +276,13 @@ def run(configs: dict[int, Config], profile: str, results_root: str = "results",
     name = cfg.experiment
     changed = changed_fields(cfg, profile_config(profile, name, data=cfg.data, seed=cfg.seed))
     root = rerun_root(changed, results_root)
-    folders = {s: run_folder(profile, s, changed, root) for s in configs}
+    folders = {s: folder_of(c, profile, root) for s, c in configs.items()}
     if changed:
+        first = next(iter(configs))
         print(f"parameters differ from the {profile} profile's ({', '.join(f'{k}={v}' for k, v in changed.items())}): "
-              f"results go to {folders[next(iter(configs))].parent}/, not {seed_dir(profile, next(iter(configs)), results_root).parent}/ "
+              f"results go to {folders[first].parent}/, not {seed_dir(profile, first, results_root).parent}/ "
               f"(pass results_root to choose the root)")
-    histories = {s: read_history(run_experiment(c, folders[s], fresh=fresh)) for s, c in configs.items()}
+    histories = {s: read_history(p) for s, p in zip(configs, launch(list(configs.values()), profile, root, fresh))}
     for s, c in configs.items():  # the headline compares with the Baseline of the same seed and configuration
         if name != BASELINE and not RunPaths(folders[s], BASELINE).csv.exists():
             print(f"seed {s}: no Baseline in {folders[s]}; training it for the comparison (same configuration)")

@@ -38,9 +38,19 @@ COMPARISONS = {
 """Each paired comparison: (system a, system b, what a minus b isolates)."""
 
 
+def shown_n(n: int) -> int | None:
+    """The n a text value carries: ``n`` over several seeds, none for one run (its sentence says 'one run')."""
+    return int(n) if n > 1 else None
+
+
+def over_text(seeds: list[int]) -> str:
+    """What the chapter's values are over: 'mean [95% CI] over n = k seeds', or 'one run, seed s'."""
+    return f"mean [95% CI] over n = {len(seeds)} seeds" if len(seeds) > 1 else f"one run, seed {seeds[0]}"
+
+
 def _ci_text(values, digits: int = 1, bounds: Bounds = UNBOUNDED) -> tuple[dict, str]:
     s = mean_ci(values, bounds=bounds)
-    return s, format_ci(s["mean"], s["lo"], s["hi"], s["n"], digits=digits)
+    return s, format_ci(s["mean"], s["lo"], s["hi"], shown_n(s["n"]), digits=digits)
 
 
 def digits_apart(s: dict, x: float = 0.0, digits: int = 1, most: int = 4) -> int:
@@ -66,7 +76,7 @@ def effects(rows: pd.DataFrame) -> tuple[pd.DataFrame, dict]:
         diffs = (acc[a] - acc[b]).dropna()
         s = mean_ci(diffs, bounds=PP)
         digits = digits_apart(s)
-        text = format_ci(s["mean"], s["lo"], s["hi"], s["n"], digits=digits)
+        text = format_ci(s["mean"], s["lo"], s["hi"], shown_n(s["n"]), digits=digits)
         p = 2 * DIFFERS_FROM_ZERO.pvalues(s)[0] if s["n"] >= 2 else float("nan")
         found.append((key, a, b, what, s, digits, min(1.0, p)))
         values.update({f"abl_d_{key}": float(s["mean"]), f"abl_d_{key}_txt": text,
@@ -102,9 +112,9 @@ def system_values(stats: pd.DataFrame) -> dict:
     values = {}
     for system, r in stats.iterrows():
         n = int(r["n"])
-        values[f"abl_{system}_acc_txt"] = format_ci(r["test_100"], r["test_100 lo"], r["test_100 hi"], n)
+        values[f"abl_{system}_acc_txt"] = format_ci(r["test_100"], r["test_100 lo"], r["test_100 hi"], shown_n(n))
         values[f"abl_{system}_exec_txt"] = format_ci(r["exec_flops_T"], r["exec_flops_T lo"], r["exec_flops_T hi"],
-                                                     n, digits=4)
+                                                     shown_n(n), digits=4)
         values[f"abl_{system}_acc"], values[f"abl_{system}_exec"] = float(r["test_100"]), float(r["exec_flops_T"])
     sel = stats.loc["sel95"]
     values.update({
