@@ -161,8 +161,11 @@ def test_readme_application_figures_match_the_committed_runs(ledger):
             f"less") in text
     assert len(seeds) == f["n"] == 4 and f["rule applied"] == "revised 2026-12-02"
     c = ledger.loc["communication"]
-    assert c["regime"].startswith("width 16 until 5 width-64 seeds finish")
-    assert "the communication row waits for its data-parallel study (5 seeds" in " ".join(text.split())
+    assert c["regime"] == catalogue.WIDE_REGIME and c["n"] == 5 and c["per seed"].count(", ") == 4
+    assert (f"a worker saved {c['ours']}% of a dense all-reduce's bytes: the communication row reads {c['reading']} "
+            f"after Holm's adjustment in this regime") in text and c["verdict"] == rules.ORIGINAL_REGIME
+    assert f"kept entries ({c['beside'].rsplit(': ', 1)[1]}%) is an upper bound on that saving" in text
+    assert f"a data-parallel SEL-95 worker sent {c['mean']:.1f}% fewer bytes than a dense" in _bullets()
     from selcore.book.applications_page import planned_jobs
     from selcore.report import applications as app
     jobs = planned_jobs("quick", None, "cifar10-jpeg.tar.gz", str(REPO / "results"))

@@ -20,8 +20,8 @@ from .stats import NONNEGATIVE, PERCENT, PP, SAVED, UNBOUNDED, Bounds
 @dataclass(frozen=True)
 class WideReading:
     """How a row reads the width-64 (``wide``) runs: the measure and value there when they differ from the row's
-    own (the bytes a SEL worker would send: estimated from SEL-95's kept entries, since the wide profile runs no
-    data-parallel experiment), and the experiments they need."""
+    own, the experiments they need, the study's own fixed seeds where it has them (the data-parallel communication
+    study), and a quantity shown beside the row (the estimate from SEL-95's kept entries)."""
     needs: tuple = ()
     value: Callable[[Seed], float] | None = None
     measure: str = ""
