@@ -4,6 +4,7 @@ from __future__ import annotations
 import json
 
 import nbformat
+import pandas as pd
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_output
 
 from selcore.book import provenance
@@ -152,3 +153,11 @@ def test_the_status_page_sums_the_runs_per_study_and_folds_the_full_table():
     assert main["finished"] <= main["runs"] and "42" in main["seeds"]
     html = provenance.folded(runs.style.hide(axis="index"), "Every run")
     assert html.startswith("<details><summary>Every run</summary>") and html.count("<tr") == len(runs) + 1
+
+
+def test_a_column_with_one_value_is_stated_once_not_repeated():
+    runs = pd.DataFrame({"group": ["main", "sgd"], "seed": [42, 42], "experiment": ["sel95", "sel95"],
+                         "status": ["finished", "finished"], "device": ["cpu", "cpu"], "git commit": ["a", "b"]})
+    varying, same = provenance.split_constant(runs)
+    assert list(varying.columns) == ["group", "seed", "experiment", "status", "git commit"]
+    assert same == {"device": "cpu"}

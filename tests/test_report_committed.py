@@ -58,6 +58,9 @@ def test_ledger_equals_the_books_claims_page():
         assert int(row["n"]) == int(book[f"claim_{key}_n"]), key
         assert row["per seed"] == book[f"claim_{key}_per_seed"], key
     assert claims.counts_text(table) == book["claims_counts_text"]
+    assert claims.counts_brief(table) == book["claims_counts_brief"] and claims.counts_brief(table).startswith(
+        "Of the original's 11 claims about its results, 4 can be decided here (3 refuted, 1 inconclusive at this n, "
+        "after Holm's adjustment for multiple comparisons), 6 need the original's regime and 1 was withdrawn")
 
 
 def test_ledger_view_states_what_every_row_shares_once():

@@ -212,6 +212,15 @@ def run_summary(runs: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def split_constant(runs: pd.DataFrame, keep: tuple[str, ...] = ("group", "seed", "experiment", "status")
+                   ) -> tuple[pd.DataFrame, dict[str, str]]:
+    """``runs`` without the columns that hold one value in every row (``keep`` always stays), and those values by
+    column: a table keeps only what tells its rows apart, and the page states the rest once."""
+    same = {c: str(runs[c].iloc[0]) for c in runs.columns
+            if c not in keep and len(runs) and runs[c].astype(str).nunique() == 1}
+    return runs.drop(columns=list(same)), same
+
+
 def folded(styler, summary: str) -> str:
     """A table as HTML folded under one line (``<details>``): the full table a page keeps below its summary."""
     return f"<details><summary>{summary}</summary>\n\n{styler.to_html()}\n</details>"

@@ -266,6 +266,19 @@ def counts_text(table: pd.DataFrame) -> str:
             f"({size['table']} checks): {listing(primary['table'])}.")
 
 
+def counts_brief(table: pd.DataFrame) -> str:
+    """The first sentence of ``counts_text`` alone, shorter: how many of the original's claims a regime here can
+    decide and their verdicts (Holm's), how many need the original's regime or were withdrawn (the first page's
+    abstract; the table below it gives the plans and the checks of the original's CSVs)."""
+    claim = counts(table)["claim"]
+    decided = {v: k for v, k in claim.items() if v in TESTED and k}
+    listing = ", ".join(f"{k} {v}" for v, k in decided.items()) or "none"
+    return (f"Of the original's {int((table['kind'] == 'claim').sum())} claims about its results, "
+            f"{sum(decided.values())} can be decided here ({listing}, after Holm's adjustment for multiple "
+            f"comparisons), {claim[ORIGINAL_REGIME]} need the original's regime and {claim[WITHDRAWN]} was withdrawn "
+            f"as confounded.")
+
+
 VERDICT_COLUMNS = ["claim", "original", "ours", "regime", "n", "reading", "verdict", "decidable here"]
 """The compact ledger's columns, key columns first (``ledger_view``)."""
 
