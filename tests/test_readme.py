@@ -102,7 +102,7 @@ def test_readme_figures_match_the_committed_ledger(ledger):
     history = claims.row_history("lottery_accuracy", seed_folders(REPO / "results" / "quick"), "quick",
                                  seed_folders(REPO / "results" / "wide"))
     confirmed = history.loc[history["reading (unadjusted)"] == "confirmed", "n"].tolist()
-    assert f"it read confirmed at n = {' and '.join(map(str, confirmed[-2:]))}" in more
+    assert f"it read confirmed at n = {_listed([str(n) for n in confirmed])}" in more
     assert (f"they would need {int(lot['seeds to decide'])} and {int(w['seeds to decide'])} seeds, more than the "
             f"{len(PROFILE_SEEDS['wide'])}") in more
     assert fa["rule applied"] == "revised 2026-12-02" and f"SEL-95 saved {fa['ours']}% of the wall-clock" in more

@@ -3,7 +3,6 @@ registry tests an experiment's name (what an experiment is lives in its entry)."
 from __future__ import annotations
 
 import ast
-from pathlib import Path
 
 import pytest
 import torch

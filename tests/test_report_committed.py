@@ -69,7 +69,8 @@ def test_ledger_view_states_what_every_row_shares_once():
     assert text.startswith("Every row: profile quick, CPU;") and "Holm's, over the 10 rows read by a test" in text
     assert list(compact.columns) == claims.VERDICT_COLUMNS  # the key columns, nothing wider
     assert not compact["ours"].str.contains(r"\(n=").any()  # n has its own column
-    assert compact.loc["flops_saved", "ours"] == "64.5" and compact.loc["flops_saved", "n"] == 3  # no spread: a value
+    assert compact.loc["flops_saved", "ours"] == "64.5%" and compact.loc["flops_saved", "n"] == 3  # no spread: a value
+    assert compact.loc["lottery_accuracy", "ours"].endswith("] pp") and compact.loc["full_test", "n"] == "–"
     assert detail.loc["flops_saved", "per seed"] == "64.50, 64.50, 64.50"
     assert reads.loc["faster", "regime"] == "width 16: the controlled timing was made there"
     assert compact.loc["faster", "regime"] == "width 16"
@@ -204,3 +205,12 @@ def test_every_chapter_glues_the_ledgers_width_64_n():
                 assert int(m.group(1)) == n, f"{path.name}: {key} = {value}, the ledger reads n = {n}"
                 seen += 1
     assert seen >= 20
+
+
+def test_the_experiment_chapters_quote_the_originals_full_test_from_its_csv():
+    """The original's README prints 77.5 as SEL-95's full-test accuracy; its CSV says 77.26 (the ledger's
+    discrepancy row): the chapter quotes the CSV."""
+    from selcore.report.summary import read_history
+    for name in ("baseline", "lottery", "sel95", "warmup"):
+        csv = read_history(csv_path(original_results_dir(), name))["test_full"].iloc[-1]
+        assert float(glued(name)[f"{name}_published_test_full"]) == pytest.approx(csv), name

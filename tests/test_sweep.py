@@ -11,7 +11,7 @@ import pytest
 from tests.conftest import default_sigint
 
 from selcore.cli import main
-from selcore.config import Config, ConfigError
+from selcore.config import ConfigError
 from selcore.paths import setting_name
 from selcore.profiles import parse_seeds
 from selcore.sweep.plan import Job, parse_experiments, parse_grid, plan_sweep

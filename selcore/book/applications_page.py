@@ -112,6 +112,7 @@ def run(profile: str, data: str, results_root: str, seeds: Any, executor: str = 
     for key, text in report.finding(comm, split_runs, split, comm_runs).items():
         glue_value(f"app_{key}", text)
     glue_value("app_n", str(int(min(comm["n"].min(), split["n"].min()))))
+    glue_value("app_split_seeds", ", ".join(str(int(s)) for s in sorted(split_runs["seed"].unique())))
     glue_value("app_workers", str(int(comm_runs["workers"].iloc[0])))
     glue_value("app_tasks", str(int(split["task"].max())))
     last = split_runs[split_runs["task"] == split_runs["task"].max()]

@@ -60,9 +60,10 @@ def glue_regime(name: str, profile: str, results_root: str | Path = "results") -
 
 def regime_styler(runs: dict[str, dict[int, pd.DataFrame]]):
     """``regime_table`` as the page shows it: accuracies and sparsities with one decimal, FLOPs with two, seconds and
-    epochs whole."""
+    epochs whole; a value a run did not log (the original's executed FLOPs) as 'not logged', never 'nan'."""
     return regime_table(runs).style.format(  # one call: a second format() would reset the other columns' precision
-        {"executed FLOPs (T)": "{:.2f}", "time (s)": "{:.0f}", "epochs": "{:d}"}, precision=1)
+        {"executed FLOPs (T)": "{:.2f}", "time (s)": "{:.0f}", "epochs": "{:d}"}, precision=1,
+        na_rep="not logged")  # the original's CSVs log no executed FLOPs
 
 
 def headline(name: str, results_root: str | Path = "results", profile: str = "wide",

@@ -162,7 +162,7 @@ CLAIMS = (
           decidable=Decidable(False, "withdrawn: no regime here measures it cleanly"),
           withdrawn="training accuracy is read on each stage's own window, which the curriculum makes its easiest "
                     "images: a larger train-test gap arises by construction. A fixed, class-balanced probe set "
-                    "logged every epoch would need every curriculum run again, which this CPU cannot do now"),
+                    "logged every epoch would need every curriculum run again, more CPU time than this book's regimes have"),
     Claim("frozen", "Frozen knowledge stays frozen (zeroed gradients leave weights unchanged)", "qualitative",
           "SEL-95 (Adam): weights changed per step minus gradient entries kept, pp", ("sel95",),
           lambda s: frozen_gap(s.hist("sel95")), Rule("at_most", 0.0), bounds=PP, wide=SAME,

@@ -73,6 +73,19 @@ def wide_progress(c: Claim, wide: list[Path | str], min_wide: int = MIN_WIDE_SEE
     return done, len(c.wide.seeds) if c.wide.seeds is not None else min_wide
 
 
+def unit_of(measured: str) -> str:
+    """The unit a ``measured`` text names after a comma (``... saved vs Baseline, %`` -> ``%``, ``..., pp`` ->
+    `` pp``), as a suffix for a value; empty where it names none."""
+    m = re.search(r",\s*(%|pp)(,|$)", measured)
+    return "" if m is None else ("%" if m[1] == "%" else " pp")
+
+
+def with_unit(text: str, unit: str) -> str:
+    """``text`` (a value, or a value and its interval) with ``unit`` after the value and after the interval:
+    ``64.5%``, ``97.0 [95.5, 98.4]%``, ``2.7 [-1.2, 6.6] pp``."""
+    return text + unit if unit and text and text[0] in "-0123456789" else text
+
+
 def short_regime(regime: str) -> str:
     """``regime`` in a few words for the compact table: ``width 64``, ``width 16``, ``width 16 (k of N width-64
     seeds)`` while a row waits for its width-64 seeds, or ``the original's runs``; the ledger's ``regime`` column keeps
@@ -276,7 +289,8 @@ def counts_brief(table: pd.DataFrame) -> str:
     return (f"Of the original's {int((table['kind'] == 'claim').sum())} claims about its results, "
             f"{sum(decided.values())} can be decided here ({listing}, after Holm's adjustment for multiple "
             f"comparisons), {claim[ORIGINAL_REGIME]} need the original's regime and {claim[WITHDRAWN]} was withdrawn "
-            f"as confounded.")
+            f"as confounded. The table adds the {int((table['kind'] == 'plan').sum())} future plans this book built "
+            f"and {int((table['kind'] == 'table').sum())} checks computed from the original's own CSVs.")
 
 
 VERDICT_COLUMNS = ["claim", "original", "ours", "regime", "n", "reading", "verdict", "decidable here"]
@@ -300,10 +314,11 @@ def ledger_view(table: pd.DataFrame, conditions: str) -> tuple[str, pd.DataFrame
             f"while the printed mean is the plain mean; a value no seed varies is shown alone); the primary reading "
             f"and verdict are Holm's, over {family_text(table)}.")
     compact = table[VERDICT_COLUMNS].copy()
-    compact["n"] = compact["n"].astype(int)
+    compact["n"] = [int(n) if n else "–" for n in compact["n"]]  # nothing averaged: no n
     compact["regime"] = [short_regime(r) for r in table["regime"]]
-    compact["ours"] = [r["short"] or ((f"{r['ours'].split(' [')[0]}" if r["lo"] == r["hi"] else r["ours"])
-                                      if r["n"] >= 2 else r["ours"]) for _, r in table.iterrows()]
+    compact["ours"] = [r["short"] or with_unit((f"{r['ours'].split(' [')[0]}" if r["lo"] == r["hi"] else r["ours"])
+                                               if r["n"] >= 2 else r["ours"], unit_of(r["measured"]))
+                       for _, r in table.iterrows()]
     tests = pd.DataFrame({"claim": table["claim"], "ours": table["ours"], "per seed": table["per seed"],
                           "p": [p_text(p) for p in table["p"]], "p (Holm)": [p_text(p) for p in table["p (Holm)"]],
                           "reading (unadjusted)": table["reading (unadjusted)"], "rule": table["rule"]})

@@ -26,7 +26,7 @@ class Confirmatory:
 CONFIRMATORY = {
     "quick": Confirmatory("width 16 (quick)", (42, 43, 44, 45, 46, 47, 48), "2026-12-07",
                           "every quick seed folder committed on that date: seeds 42-44 ran every experiment, 45-48 "
-                          "the rows earlier seed plans gave them"),
+                          "the rows the width-16 seed plan gave them"),
     "wide": Confirmatory("width 64 (wide)", (42, 43, 44, 45, 46, 47), "2026-12-07",
                          "the six width-64 seeds committed on that date, each with the four experiments"),
 }
