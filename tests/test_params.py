@@ -259,3 +259,21 @@ def test_a_chapter_launches_each_configuration_where_the_rule_places_it():
         Path("results") / "smoke" / "optimizersgd" / "seed43"
     own = configs_for("smoke", ["sel95"], [42])[0]
     assert folder_of(own, "smoke", "results") == Path("results") / "smoke" / "seed42"
+
+
+def test_the_kernels_shutdown_interrupt_line_is_dropped_and_nothing_else():
+    """jupyter_client interrupts a kernel before shutting it down; ipykernel then may log 'KeyboardInterrupt caught in
+    kernel.' at the end of a successful run. accept() drops that line from the kernel's log, once, and keeps the rest."""
+    import logging
+    from types import SimpleNamespace
+    log = logging.getLogger("test-kernel-log")
+    records = []
+    handler = logging.Handler()
+    handler.emit = records.append
+    log.addHandler(handler)
+    kernel = SimpleNamespace(log=log)
+    params.quiet_shutdown_interrupt(kernel)
+    params.quiet_shutdown_interrupt(kernel)  # a second chapter cell: one filter
+    log.error("KeyboardInterrupt caught in kernel.")
+    log.error("Exception in message handler:")
+    assert [r.getMessage() for r in records] == ["Exception in message handler:"] and len(log.filters) == 1

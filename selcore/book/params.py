@@ -99,12 +99,36 @@ def check_declared(chapter: str, names, chapters_dir: Path = CHAPTERS_DIR,
     return declared
 
 
+SHUTDOWN_INTERRUPT = "KeyboardInterrupt caught in kernel"
+"""What ipykernel logs when a SIGINT lands while it handles a message. jupyter_client sends every kernel a SIGINT just
+before shutting it down, so a chapter that ran to the end can print it ('[IPKernelApp] ERROR | ...') as papermill
+closes the kernel; a Ctrl-C during a cell is reported by the cell, not by this line."""
+
+
+def quiet_shutdown_interrupt(kernel: Any = None) -> None:
+    """Drop ``SHUTDOWN_INTERRUPT`` from the log of ``kernel`` (default: the running IPython kernel, if any), so that a
+    successful papermill run ends without an error line; every other kernel log line stays."""
+    if kernel is None:
+        try:
+            from IPython import get_ipython
+        except ImportError:
+            return
+        kernel = getattr(get_ipython(), "kernel", None)
+    log = getattr(kernel, "log", None)
+    if log is not None and not any(getattr(f, "__name__", "") == "drop_shutdown_interrupt" for f in log.filters):
+        def drop_shutdown_interrupt(record) -> bool:
+            return SHUTDOWN_INTERRUPT not in record.getMessage()
+        log.addFilter(drop_shutdown_interrupt)
+
+
 def accept(chapter: str, namespace: Mapping[str, Any], chapters_dir: Path = CHAPTERS_DIR) -> None:
     """A chapter's first step, before its data and engine are imported: fail at once if papermill passed a parameter
     that ``chapter`` does not declare (a typo such as ``-p percentil 70`` is only a warning in papermill), naming the
     parameters it does accept, or a profile or seeds that do not exist; then work from the repository root, so that
     the chapter's relative paths (``results_root``, ``book_dir``, ``runs/``) mean the same folders whichever folder
-    papermill was started from, and say where its results go."""
+    papermill was started from, and say where its results go. Also keeps jupyter_client's shutdown interrupt out of
+    the kernel's log (``quiet_shutdown_interrupt``)."""
+    quiet_shutdown_interrupt()
     declared = declared_parameters(source_notebook(chapter, chapters_dir))
     check_declared(chapter, undeclared(namespace, declared), declared=declared)
     if "profile" in namespace:
