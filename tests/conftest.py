@@ -50,6 +50,7 @@ GROUPS = {"documented_run": "documented", "slurm": "slurm"}
 (``pytest -n 2 --dist loadgroup``, as CI runs it): a session fixture is built once per worker."""
 
 
+@pytest.hookimpl(tryfirst=True)  # before pytest-xdist's own hook, which names each item by the group it finds
 def pytest_collection_modifyitems(config, items):
     """Put each test that uses a fixture of ``GROUPS`` (directly or through another fixture) in that fixture's
     xdist group, so that ``--dist loadgroup`` builds it once."""
