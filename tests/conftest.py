@@ -45,22 +45,6 @@ def global_state_kept():
             dict.update(mpl.rcParams, rc)
 
 
-GROUPS = {"documented_run": "documented", "slurm": "slurm"}
-"""Tests that share one expensive session fixture run on one worker when the suite runs in parallel
-(``pytest -n 2 --dist loadgroup``, as CI runs it): a session fixture is built once per worker."""
-
-
-@pytest.hookimpl(tryfirst=True)  # before pytest-xdist's own hook, which names each item by the group it finds
-def pytest_collection_modifyitems(config, items):
-    """Put each test that uses a fixture of ``GROUPS`` (directly or through another fixture) in that fixture's
-    xdist group, so that ``--dist loadgroup`` builds it once."""
-    for item in items:
-        for fixture, group in GROUPS.items():
-            if fixture in getattr(item, "fixturenames", ()):
-                item.add_marker(pytest.mark.xdist_group(group))
-                break
-
-
 @pytest.fixture(autouse=True)
 def _keep_global_state():
     """Every test leaves the process as it found it (see ``global_state_kept``)."""
