@@ -110,7 +110,7 @@ def quiet_shutdown_interrupt(kernel: Any = None) -> None:
     successful papermill run ends without an error line; every other kernel log line stays."""
     if kernel is None:
         try:
-            from IPython import get_ipython
+            from IPython import get_ipython  # here: only a chapter's kernel has one, and the CLI must not import it
         except ImportError:
             return
         kernel = getattr(get_ipython(), "kernel", None)
