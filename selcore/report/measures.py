@@ -52,11 +52,14 @@ class Seed:
     def __init__(self, folder: Path):
         self.folder = Path(folder)
         self._h: dict[str, pd.DataFrame] = {}
+        self._finished: dict[str, bool] = {}
 
     def has(self, e: str) -> bool:
         """Whether ``e`` finished in this folder: its CSV exists and its run.json, where there is one, says
-        finished (a run still training, or stopped, is not read)."""
-        return csv_path(self.folder, e).exists() and run_status(self.folder, e) in (None, "finished")
+        finished (a run still training, or stopped, is not read). Read once per experiment."""
+        if e not in self._finished:
+            self._finished[e] = csv_path(self.folder, e).exists() and run_status(self.folder, e) in (None, "finished")
+        return self._finished[e]
 
     def hist(self, e: str) -> pd.DataFrame:
         if e not in self._h:
