@@ -9,7 +9,7 @@ import pytest
 from selcore.book import seeds as seed_plans
 from selcore.engine.results import read_json, write_json
 from selcore.paths import original_results_dir, seed_of, seed_plan_path, speed_comparison_path
-from selcore.report import catalogue, claims, measures, next_seeds, original_rows, rules, width_moves
+from selcore.report import catalogue, claims, measures, next_seeds, original_rows, row_regime, rules, width_moves
 from selcore.report.planning import CONFIRMATORY
 from selcore.report.stats import seed_folders
 from selcore.report.summary import read_history
@@ -63,6 +63,22 @@ def test_a_row_rests_on_width_64_once_three_seeds_have_finished_what_it_needs(th
     assert table.loc["forgetting", "regime"].startswith("width 16: the wide profile does not run")
     # the width-64 communication study waits for all its fixed seeds' data-parallel runs
     assert table.loc["communication", "regime"] == "width 16 until 5 width-64 seeds finish (0 so far)"
+    # the compact table's few words come from the same regime, not from parsing its text
+    assert two.loc["sparsity", "regime, short"] == "width 16 (2 of 3 width-64 seeds)"
+    assert table.loc["sparsity", "regime, short"] == "width 64"
+    assert table.loc["forgetting", "regime, short"] == "width 16"
+    assert table.loc["communication", "regime, short"] == "width 16 (0 of 5 width-64 seeds)"
+    assert table.loc["full_test", "regime, short"] == "the original's runs"
+
+
+def test_a_row_regime_writes_its_long_and_short_texts_from_one_value():
+    waiting = row_regime.RowRegime(done=1, waited=3)
+    assert (waiting.text, waiting.short) == ("width 16 until 3 width-64 seeds finish (1 so far)",
+                                             "width 16 (1 of 3 width-64 seeds)")
+    assert (row_regime.RowRegime(wide=True).text, row_regime.RowRegime(wide=True).short) == (catalogue.WIDE_REGIME,
+                                                                                             "width 64")
+    note = catalogue.CLAIM["faster"].regime_note()
+    assert row_regime.RowRegime(why=note).text == note and row_regime.RowRegime(why=note).short == "width 16"
 
 
 def test_the_bytes_a_sel_worker_would_send_are_estimated_from_the_kept_entries():
@@ -124,14 +140,14 @@ def test_a_seed_plan_is_written_once_and_read_back_unchanged(tmp_path, speed, th
     pd.testing.assert_frame_equal(seed_plans.width16_plan(later, tmp_path), first)
     # the width-64 plan waits for three seeds that finished every experiment its rows need
     with_wide = claims.ledger(FIRST3, "quick", original_results_dir(), speed, wide=three_wide)
-    assert seed_plans.wide_plan(with_wide, tmp_path) is None and claims.finished_wide_seeds(three_wide) == 0
+    assert seed_plans.wide_plan(with_wide, tmp_path) is None and row_regime.finished_wide_seeds(three_wide) == 0
     [_, waiting] = seed_plans.show(with_wide, three_wide, tmp_path, "quick")
     assert waiting.data == "The width 64 plan is not written yet: 0 of 3 width-64 seeds have finished every experiment."
     for f in three_wide:  # every experiment finished in each (seed 42's runs thrice): the plan is written, once
         for name in ("lottery", "warmup"):
             for kind in ("hist_{}.csv", "run_{}.json"):
                 shutil.copy(WIDE / "seed42" / kind.format(name), f / kind.format(name))
-    assert claims.finished_wide_seeds(three_wide) == 3
+    assert row_regime.finished_wide_seeds(three_wide) == 3
     done = claims.ledger(FIRST3, "quick", original_results_dir(), speed, wide=three_wide)
     assert (done.loc[list(WIDE_ROWS - {"communication"}), "regime"] == "width 64 (wide)").all()
     assert done.loc["communication", "regime"].startswith("width 16 until 5")  # its own study: no ddp_sel here
@@ -292,5 +308,5 @@ def test_a_run_still_training_is_not_read(tmp_path, speed):
     info = read_json(folder / "run_ddp_sel.json")
     write_json(folder / "run_ddp_sel.json", {**info, "status": "running"})
     assert not measures.Seed(folder).has("ddp_sel")
-    done, enough = claims.wide_progress(catalogue.CLAIM["communication"], [folder])
+    done, enough = row_regime.wide_progress(catalogue.CLAIM["communication"], [folder])
     assert done == [] and enough == 5

@@ -222,3 +222,16 @@ def test_function_local_imports_say_why(findings):
                      "or say why they must wait):\n" + "\n".join(bad))
 
 
+
+
+# ----------------------------------------------------------------------------- sizes a reader can hold
+def test_the_engine_loop_and_the_report_modules_stay_small():
+    """The run loop and the reporting layer stay readable: ``Experiment`` at most 150 lines and its ``run`` at most
+    40 (the rest lives in callbacks and the row schema); no report module over 300 lines."""
+    tree = ast.parse((REPO / PACKAGE / "engine" / "experiments.py").read_text())
+    [cls] = [n for n in tree.body if isinstance(n, ast.ClassDef) and n.name == "Experiment"]
+    [run] = [f for f in cls.body if isinstance(f, ast.FunctionDef) and f.name == "run"]
+    assert cls.end_lineno - cls.lineno + 1 <= 150 and run.end_lineno - run.lineno + 1 <= 40
+    long = {p.name: n for p in (REPO / PACKAGE / "report").glob("*.py")
+            if (n := len(p.read_text().splitlines())) > 300}
+    assert not long, long

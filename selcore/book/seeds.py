@@ -11,7 +11,7 @@ from IPython.display import Markdown
 
 from ..paths import seed_plan_path
 from ..profiles import results_dir
-from ..report import catalogue, claims, next_seeds
+from ..report import catalogue, next_seeds, row_regime
 from .page import table
 from .timing import measured_once
 
@@ -101,7 +101,7 @@ def show(ledger: pd.DataFrame, wide: list, results_root: str | Path, profile: st
     if profile != "quick":
         return [Markdown(f"Seed plans are made from the quick and wide profiles' runs; this is profile {profile}.")]
     out = []
-    wide_done = claims.finished_wide_seeds(wide)
+    wide_done = row_regime.finished_wide_seeds(wide)
     for name, plan in (("width 16", width16_plan(ledger, results_root)),
                        ("width 64", wide_plan(ledger, results_root) if wide else None)):
         if plan is None:

@@ -16,16 +16,14 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import Callable
 
 import pandas as pd
 
 from ..config import EXPERIMENTS
 from ..paths import seed_of
-from .catalogue import MIN_WIDE_SEEDS, WIDE_REGIME, Claim, CLAIMS, CLAIM, DIFFERS_FROM_ZERO
-from .measures import Seed
+from .catalogue import MIN_WIDE_SEEDS, CLAIMS, CLAIM, DIFFERS_FROM_ZERO
 from .original_rows import equal_compute_reading, original_full_test
-from .planning import CONFIRMATORY
+from .row_regime import confirmatory, regime_seeds
 from .rules import TESTED, ORIGINAL_REGIME, WITHDRAWN, VERDICTS, KINDS, SIDE, Rule, decide
 from .stats import Bounds, format_ci, format_number, holm, mean_ci
 
@@ -40,39 +38,6 @@ def difference_reading(s: dict) -> str:
     return "the interval includes zero: no difference is shown at this n"
 
 
-def confirmatory(folders: list[Path | str], profile: str) -> list[Path]:
-    """The seed folders of ``folders`` that the regime of ``profile`` fixed as its confirmatory seeds
-    (``planning.CONFIRMATORY``); every folder for a profile without a fixed design (``smoke``, ``paper``)."""
-    design = CONFIRMATORY.get(profile)
-    return [Path(f) for f in folders if design is None or seed_of(Path(f)) in design.seeds]
-
-
-def regime_seeds(c: Claim, folders: list[Path | str], wide: list[Path | str] | None,
-                 min_wide: int = MIN_WIDE_SEEDS) -> tuple[str, list[Seed], str, Callable[[Seed], float]]:
-    """Which runs row ``c`` reads: (regime, seeds, measure, value). The width-64 (``wide``) seeds that finished
-    every experiment it needs there, once there are ``min_wide`` of them and the row has a ``WideReading`` (a
-    reading with seeds of its own, a study fixed before it ran, waits for all of them); else the ``folders`` (width
-    16 at the quick profile) with a regime saying why."""
-    if c.wide is not None and wide:
-        done, enough = wide_progress(c, wide, min_wide)
-        if len(done) >= enough:
-            return WIDE_REGIME, done, c.wide.measure or c.measure, c.wide.value or c.value
-        note = f"width 16 until {enough} width-64 seeds finish ({len(done)} so far)"
-    else:
-        note = c.regime_note()
-    seeds = [Seed(Path(f)) for f in folders]
-    return note, [s for s in seeds if c.needs and all(s.has(e) for e in c.needs)], c.measure, c.value
-
-
-def wide_progress(c: Claim, wide: list[Path | str], min_wide: int = MIN_WIDE_SEEDS) -> tuple[list[Seed], int]:
-    """Row ``c``'s width-64 progress: the seeds of ``wide`` (its study's own seeds where it has them) that finished
-    every experiment it needs there, and how many it waits for (its study's seeds, else ``min_wide``)."""
-    needs = c.wide.needs or c.needs
-    pool = [Path(f) for f in wide if c.wide.seeds is None or seed_of(Path(f)) in c.wide.seeds]
-    done = [s for s in (Seed(f) for f in pool) if all(s.has(e) for e in needs)]
-    return done, len(c.wide.seeds) if c.wide.seeds is not None else min_wide
-
-
 def unit_of(measured: str) -> str:
     """The unit a ``measured`` text names after a comma (``... saved vs Baseline, %`` -> ``%``, ``..., pp`` ->
     `` pp``), as a suffix for a value; empty where it names none."""
@@ -84,27 +49,6 @@ def with_unit(text: str, unit: str) -> str:
     """``text`` (a value, or a value and its interval) with ``unit`` after the value and after the interval:
     ``64.5%``, ``97.0 [95.5, 98.4]%``, ``2.7 [-1.2, 6.6] pp``."""
     return text + unit if unit and text and text[0] in "-0123456789" else text
-
-
-def short_regime(regime: str) -> str:
-    """``regime`` in a few words for the compact table: ``width 64``, ``width 16``, ``width 16 (k of N width-64
-    seeds)`` while a row waits for its width-64 seeds, or ``the original's runs``; the ledger's ``regime`` column keeps
-    the whole text (why, and which seeds)."""
-    waiting = re.match(r"width 16 until (\d+) width-64 seeds finish \((\d+) so far\)", regime)
-    if waiting:
-        return f"width 16 ({waiting[2]} of {waiting[1]} width-64 seeds)"
-    if regime == WIDE_REGIME:
-        return "width 64"
-    return "width 16" if regime.startswith("width 16") else "the original's runs" if regime.startswith(
-        "the original's") else regime
-
-
-def finished_wide_seeds(wide: list[Path | str]) -> int:
-    """How many width-64 seed folders of ``wide`` have finished every experiment that the four experiments' rows
-    read there (the count ``regime_seeds`` compares with ``MIN_WIDE_SEEDS``; a study with seeds of its own is left
-    out)."""
-    needs = {e for c in CLAIMS if c.wide is not None and c.wide.seeds is None for e in (c.wide.needs or c.needs)}
-    return sum(all(Seed(Path(f)).has(e) for e in needs) for f in wide)
 
 
 def rule_text(rule: Rule, bounds: Bounds) -> str:
@@ -139,7 +83,8 @@ def ledger(folders: list[Path | str], profile: str, original: Path | str | None 
     folders, wide = confirmatory(folders, profile), confirmatory(wide or [], "wide")
     rows = []
     for c in CLAIMS:
-        regime, ran, measure, value = regime_seeds(c, folders, wide, min_wide)
+        where, ran, measure, value = regime_seeds(c, folders, wide, min_wide)
+        regime = where.text
         if c.revision and c.revision.values is not None:  # it reads a timing, not the runs' own clocks
             timed = speed is not None and not speed.empty and str(speed["time_utc"].min())[:10] >= c.revision.date
             rule = c.revision.rule if timed else c.rule
@@ -157,8 +102,8 @@ def ledger(folders: list[Path | str], profile: str, original: Path | str | None 
                            f"{', '.join(str(seed_of(s.folder)) for s in new)})")
         st = mean_ci(vals, bounds=c.bounds)
         p_conf, p_ref = rule.pvalues(st)
-        bound = [c.wide.bound(s) for s in ran] if regime == WIDE_REGIME and c.wide and c.wide.bound else []
-        row = {"claim": c.claim, "kind": c.kind, "regime": regime, "original": c.original, "measured": measure,
+        bound = [c.wide.bound(s) for s in ran] if where.wide and c.wide and c.wide.bound else []
+        row = {"claim": c.claim, "kind": c.kind, "regime": regime, "regime, short": where.short, "original": c.original, "measured": measure,
                "per seed": ", ".join(format_number(v, 2) for v in vals), "n": st["n"],
                "ours": format_ci(st["mean"], st["lo"], st["hi"]) if st["n"] else "not run", "short": "",
                "interval": st["method"], "rule": ("full protocol only; " if c.paper_only else "") +
@@ -180,7 +125,7 @@ def ledger(folders: list[Path | str], profile: str, original: Path | str | None 
                "_confirm": p_conf <= p_ref if not pd.isna(p_conf) else None}
         if c.kind == "table":
             row.update(n=0, p=float("nan"), interval="computed from the original's CSVs, no training",
-                       regime="the original's (its published runs)")
+                       regime="the original's (its published runs)", **{"regime, short": "the original's runs"})
             if original is None or not Path(original).exists():
                 row.update(**{"reading (unadjusted)": "inconclusive at this n"},
                            ours="the original's CSVs are not here")
@@ -301,7 +246,7 @@ def ledger_view(table: pd.DataFrame, conditions: str) -> tuple[str, pd.DataFrame
     """The ledger as the claims chapter shows it: a sentence stating once what every row shares (``conditions``,
     such as the profile, hardware and data); a compact verdict table (``VERDICT_COLUMNS``: claim, the original's
     figure, ours (mean [95% interval], or the value where no seed varies it), regime in a few words
-    (``short_regime``), n, the reading in our regime and the verdict on the original's claim, both Holm's, and
+    (``RowRegime.short``), n, the reading in our regime and the verdict on the original's claim, both Holm's, and
     whether a regime here can decide it); each row's test (ours, per-seed values, one-sided p and Holm's p, the
     unadjusted reading, the rule); and what each row reads (the measured quantity, the whole regime text, what stands
     beside it, the evidence for ``decidable here``)."""
@@ -315,7 +260,7 @@ def ledger_view(table: pd.DataFrame, conditions: str) -> tuple[str, pd.DataFrame
             f"and verdict are Holm's, over {family_text(table)}.")
     compact = table[VERDICT_COLUMNS].copy()
     compact["n"] = [int(n) if n else "–" for n in compact["n"]]  # nothing averaged: no n
-    compact["regime"] = [short_regime(r) for r in table["regime"]]
+    compact["regime"] = table["regime, short"]
     compact["ours"] = [r["short"] or with_unit((f"{r['ours'].split(' [')[0]}" if r["lo"] == r["hi"] else r["ours"])
                                                if r["n"] >= 2 else r["ours"], unit_of(r["measured"]))
                        for _, r in table.iterrows()]

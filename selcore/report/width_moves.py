@@ -7,7 +7,8 @@ from pathlib import Path
 import pandas as pd
 
 from .catalogue import CLAIM, CLAIMS, WIDE_REGIME
-from .claims import ledger, wide_progress
+from .claims import ledger
+from .row_regime import wide_progress
 
 
 def regime_moves(folders: list[Path | str], wide: list[Path | str], profile: str,
