@@ -2,7 +2,7 @@
 import pytest
 import torch
 
-from selcore.engine.flops import ExecutedFlops, proxy_flops
+from selcore.engine.flops import PER_IMAGE, ExecutedFlops, measure_flops, proxy_flops
 from selcore.engine.models import build_model
 
 
@@ -32,6 +32,23 @@ def test_executed_flops_of_resnet18_and_that_training_weights_are_untouched():
     assert torch.equal(net.conv1.weight, before) and net.conv1.weight.grad is None
     # the proxy is two orders of magnitude below what runs
     assert f.train(1) / proxy_flops(11_173_962, 1) > 100
+
+
+def test_a_batch_costs_its_size_times_one_images_count_measured_once_per_architecture():
+    """Every counted product is linear in the batch: the per-image count times b equals a direct count of a batch of
+    b, for the batch sizes the runs use and their remainders; a second model of the same architecture and width
+    reuses the count, another width measures its own."""
+    PER_IMAGE.clear()
+    net = build_model(8)
+    f = ExecutedFlops(net)
+    for b in (2, 7, 32, 64, 200):  # training mode needs two images per batch-norm channel
+        assert f.train(b) == measure_flops(net, "train", b)
+    for b in (1, 7, 64, 200):
+        assert f.forward(b) == measure_flops(net, "forward", b)
+    assert len(PER_IMAGE) == 2
+    ExecutedFlops(build_model(8)).train(64)  # same architecture: no new measurement
+    assert len(PER_IMAGE) == 2
+    assert ExecutedFlops(build_model(16)).train(64) > f.train(64) and len(PER_IMAGE) == 3
 
 
 def test_a_pruned_network_skips_all_three_products_of_its_pruned_weights():

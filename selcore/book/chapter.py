@@ -281,13 +281,14 @@ def run(configs: dict[int, Config], profile: str, results_root: str = "results",
     name = cfg.experiment
     changed = changed_fields(cfg, profile_config(profile, name, data=cfg.data, seed=cfg.seed))
     root = rerun_root(changed, results_root)
-    folders = {s: folder_of(c, profile, root) for s, c in configs.items()}
     if changed:
         first = next(iter(configs))
         print(f"parameters differ from the {profile} profile's ({', '.join(f'{k}={v}' for k, v in changed.items())}): "
-              f"results go to {folders[first].parent}/, not {seed_dir(profile, first, results_root).parent}/ "
-              f"(pass results_root to choose the root)")
-    histories = {s: read_history(p) for s, p in zip(configs, launch(list(configs.values()), profile, root, fresh))}
+              f"results go to {folder_of(configs[first], profile, root).parent}/, not "
+              f"{seed_dir(profile, first, results_root).parent}/ (pass results_root to choose the root)")
+    csvs = dict(zip(configs, launch(list(configs.values()), profile, root, fresh)))
+    histories = {s: read_history(p) for s, p in csvs.items()}
+    folders = {s: p.parent for s, p in csvs.items()}  # each run's CSV lies in the folder the rule gave it
     for s, c in configs.items():  # the headline compares with the Baseline of the same seed and configuration
         if name != BASELINE and not RunPaths(folders[s], BASELINE).csv.exists():
             print(f"seed {s}: no Baseline in {folders[s]}; training it for the comparison (same configuration)")

@@ -43,33 +43,35 @@ def ideal_pruned_flops(train_flops: float, forward_flops: float, sparsity: float
     return train_flops - sparsity * min(train_flops, 3 * forward_flops)
 
 
+PER_IMAGE: dict[tuple, int] = {}
+"""Executed FLOPs per image, by (architecture, image shape, mode): measured once per process (``ExecutedFlops``)."""
+
+
 class ExecutedFlops:
-    """Executed FLOPs of one model architecture, measured per batch shape and cached.
+    """Executed FLOPs of one model architecture, per batch shape.
 
     ``train(b)``: forward + cross-entropy + backward of a batch of b images in training mode.
-    ``forward(b)``: an inference forward pass (evaluation, difficulty scoring)."""
+    ``forward(b)``: an inference forward pass (evaluation, difficulty scoring).
+
+    Every product torch's counter counts (convolutions and matrix products, forward and backward) is linear in the
+    batch, so a batch of b images costs b times one image's count. That count is measured once per architecture
+    (its module tree, ``repr``) and image shape in a process, on a batch of two (a batch-norm layer in training mode
+    needs more than one value per channel), and shared by every run of that architecture (``PER_IMAGE``)."""
 
     def __init__(self, net: nn.Module, image_shape=(3, 32, 32)):
-        self._meta = copy.deepcopy(net).to("meta")
-        self._shape = image_shape
-        self._cache: dict[tuple[str, int], int] = {}
+        self._net = net
+        self._shape = tuple(image_shape)
+        self._arch = (type(net).__qualname__, repr(net), self._shape)
+
+    def per_image(self, mode: str) -> int:
+        """Executed FLOPs of one image in ``mode`` ('train' or 'forward'), measured once per architecture."""
+        key = (*self._arch, mode)
+        if key not in PER_IMAGE:
+            PER_IMAGE[key] = measure_flops(self._net, mode, 2, self._shape) // 2
+        return PER_IMAGE[key]
 
     def _count(self, mode: str, batch: int) -> int:
-        key = (mode, batch)
-        if key not in self._cache:
-            x = torch.empty(batch, *self._shape, device="meta")
-            y = torch.zeros(batch, dtype=torch.long, device="meta")
-            with FlopCounterMode(display=False) as counter:
-                if mode == "train":
-                    self._meta.train()
-                    F.cross_entropy(self._meta(x), y).backward()
-                    self._meta.zero_grad(set_to_none=True)
-                else:
-                    self._meta.eval()
-                    with torch.no_grad():
-                        self._meta(x)
-            self._cache[key] = int(counter.get_total_flops())
-        return self._cache[key]
+        return batch * self.per_image(mode)
 
     def train(self, batch: int) -> int:
         return self._count("train", batch)
@@ -85,3 +87,21 @@ class ExecutedFlops:
     def forward_pass(self, samples: int, batch_size: int) -> int:
         full, rest = divmod(samples, batch_size)
         return full * self.forward(batch_size) + (self.forward(rest) if rest else 0)
+
+
+def measure_flops(net: nn.Module, mode: str, batch: int, image_shape=(3, 32, 32)) -> int:
+    """Executed FLOPs of one pass of a batch of ``batch`` images through a copy of ``net`` on the ``meta`` device
+    (no compute, the trained weights untouched), counted by ``torch.utils.flop_counter``: 'train' is forward,
+    cross-entropy and backward in training mode, 'forward' an inference forward pass."""
+    meta = copy.deepcopy(net).to("meta")
+    x = torch.empty(batch, *image_shape, device="meta")
+    y = torch.zeros(batch, dtype=torch.long, device="meta")
+    with FlopCounterMode(display=False) as counter:
+        if mode == "train":
+            meta.train()
+            F.cross_entropy(meta(x), y).backward()
+        else:
+            meta.eval()
+            with torch.no_grad():
+                meta(x)
+    return int(counter.get_total_flops())
