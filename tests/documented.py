@@ -93,18 +93,25 @@ class DocumentedRun:
 
 def run_documented(dest: Path, data: Path) -> DocumentedRun:
     """Run every documented command, in page order, in a copy of the repository at ``dest``; stop at the first
-    that fails (the later ones may need its output)."""
+    that fails (the later ones may need its output). A command that runs the same argv as one before it (the
+    reproducing page repeats several of the README's) is recorded with that run's result, not run again."""
     repo = copy_of_repo(dest)
     run = DocumentedRun(repo, dict(os.environ, SELCORE_DATA=str(data), PYTHONPATH=str(repo)))
+    seen: dict[tuple, subprocess.CompletedProcess] = {}
     for page in PAGES:
         for command in documented_commands((REPO / page).read_text()):
             argv = adapted(command, data)
             if argv is None:
                 continue
+            if tuple(argv) in seen:  # written on both pages (or twice on one): it ran above, with this result
+                run.ran.append((page, command, seen[tuple(argv)]))
+                run.seconds.append(0.0)
+                continue
             t0 = time.perf_counter()
             r = subprocess.run(argv, cwd=repo, env=run.env, capture_output=True, text=True, timeout=TIMEOUT_S)
             run.ran.append((page, command, r))
             run.seconds.append(round(time.perf_counter() - t0, 1))
+            seen[tuple(argv)] = r
             if r.returncode != 0:
                 run.failed = f"{page}: {command}\n{r.stdout[-2000:]}\n{r.stderr[-3000:]}"
                 return run

@@ -4,16 +4,31 @@ import pytest
 
 from selcore.cli import main
 from selcore.config import Config
-from selcore.studies.bench import MODES, append_csv, fastest_passing, format_fastest, mode_name, run_bench
+from selcore.studies.bench import MODES, append_csv, fastest_passing, format_fastest, mode_name
 from tests.conftest import tiny
 
 
-@pytest.mark.slow
-def test_bench_rows_ratios_and_csv(tmp_path, data_tar, capsys):
-    out = tmp_path / "bench.csv"
-    cfg = tiny("sel95", data=str(data_tar), batch_size=16)
+def logged(stdout: str) -> list[str]:
+    """The messages a bench run logged, from its printed output: a message's indented lines (the accuracy check's
+    rows) stay with it."""
     lines = []
-    df = run_bench(cfg, images=40, repeats=1, out_csv=out, log=lines.append, check_epochs=1, check_images=100)
+    for line in stdout.splitlines():
+        if line.startswith("  ") and lines:
+            lines[-1] += "\n" + line
+        else:
+            lines.append(line)
+    return lines
+
+
+@pytest.mark.slow
+def test_bench_rows_ratios_and_csv(tmp_path, documented_run):
+    """The README's ``python -m selcore bench`` as the documented commands ran it (at the smoke size, 100 images,
+    one repeat, one accuracy-check epoch): its table, printed ratios and CSV."""
+    run = documented_run.result("python -m selcore bench --data PATH")
+    assert run.returncode == 0, run.stderr[-2000:]
+    lines = logged(run.stdout)
+    out = documented_run.repo / "benchmarks" / "bench.csv"  # the copy's: this run's rows only
+    df = pd.read_csv(out)
     eager = df[(df.engine == "eager") & (df.timing == "sequential")]
     assert list(eager.step) == ["dense", "dense+density", "sel", "sel+density", "eval@1000", "eval@200", "sb",
                                 "sb_topk"]
@@ -50,9 +65,11 @@ def test_bench_rows_ratios_and_csv(tmp_path, data_tar, capsys):
     [fastest] = [m for m in lines if m.startswith("fastest mode within the eager spread") or m.startswith("no execution")]
     assert fastest.endswith("the default for new runs (Config): eager") or "(they differ)" in fastest \
         or fastest.startswith("no execution")
-    assert lines[-1] == f"appended to {out}" and len(pd.read_csv(out)) == len(df)
-    append_csv(df, out)  # a second run appends its rows under the same header (one bench run in this test: minutes)
-    saved = pd.read_csv(out)
+    assert lines[-1] == "appended to benchmarks/bench.csv" and len(df) == 1 + 8 + 3 * len(MODES)
+    again = tmp_path / "bench.csv"
+    for _ in range(2):  # a second run appends its rows under the same header
+        append_csv(df, again)
+    saved = pd.read_csv(again)
     assert len(saved) == 2 * len(df) and list(saved.columns) == list(df.columns)
 
 

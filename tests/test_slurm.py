@@ -9,21 +9,26 @@ Skipped, with the reason, where no Slurm cluster is up; under CI (``CI`` or ``SE
 from __future__ import annotations
 
 import json
+import multiprocessing
 import os
 import shutil
 import subprocess
 import time
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 import pandas as pd
 import pytest
+import torch
 
 from selcore.cli import main
+from selcore.engine.experiments import run_experiment
+from selcore.profiles import profile_config
 from selcore.sweep.status import SweepRecord, queued_jobs, status_table
 
-EPOCHS = 15  # long enough (about a second an epoch at the smoke size) to stop a job in the middle: each Baseline
-# is stopped once its CSV shows 3 epochs (polled every 0.1 s), 12 epochs before its end; the uninterrupted
-# references run the same 2 x 15 epochs again
+EPOCHS = 8  # long enough (seconds an epoch at the smoke size on one CPU) to stop a job in the middle: each
+# Baseline is stopped once its CSV shows 3 epochs (polled every 0.1 s), 5 epochs before its end; the uninterrupted
+# references run the same epochs again, one process per seed (each on one thread, as each job ran)
 
 
 IDLE_WAIT_S = 600  # how long to wait for a busy node (another user's jobs) before giving up
@@ -94,12 +99,19 @@ def _release(job_id: str) -> None:
     subprocess.run(["scontrol", "update", f"JobId={job_id}", "StartTime=now"], check=True)
 
 
+def uninterrupted(job: tuple[int, str, str]) -> None:
+    """The uninterrupted references of one seed (seed, data, folder): its Baseline and oracle order, run as the
+    sweep's jobs ran them (one thread, ``--cpus 1``); a function of this module, so that a spawned process can run
+    it."""
+    seed, data, folder = job
+    torch.set_num_threads(1)
+    for exp in ("baseline", "oracle_order"):
+        cfg = profile_config("smoke", exp, data=data, num_epochs=EPOCHS).replace(seed=seed, progress="none")
+        run_experiment(cfg, folder)
+
+
 @pytest.mark.slow
 def test_requeued_jobs_resume_and_equal_uninterrupted_runs(slurm, sweeps, tmp_path, data_tar, capsys):
-    import torch
-
-    from selcore.profiles import profile_config
-    from selcore.engine.experiments import run_experiment
     results = tmp_path / "results"
     args = ["sweep", "--profile", "smoke", "--experiments", "oracle_order", "--seeds", "42,43",
             "--set", f"num_epochs={EPOCHS}", "--executor", "slurm", "--cpus", "1", "--mem-gb", "2", "--time", "30",
@@ -132,7 +144,9 @@ def test_requeued_jobs_resume_and_equal_uninterrupted_runs(slurm, sweeps, tmp_pa
     rows = {r["job"]: r for r in status_table(record)}
     assert {r["state"] for r in rows.values()} == {"finished"}, rows
 
-    torch.set_num_threads(1)  # as each job ran (--cpus 1)
+    with ProcessPoolExecutor(2, mp_context=multiprocessing.get_context("spawn")) as pool:  # the two seeds at once
+        list(pool.map(uninterrupted, [(seed, str(data_tar), str(tmp_path / "by-hand" / f"seed{seed}"))
+                                      for seed in (42, 43)]))
     for seed in (42, 43):
         info = json.loads((folder[seed] / "run_baseline.json").read_text())
         assert info["resumed"] is True
@@ -144,9 +158,6 @@ def test_requeued_jobs_resume_and_equal_uninterrupted_runs(slurm, sweeps, tmp_pa
         # equal to an uninterrupted run, cost columns included (no epoch counted twice)
         by_hand = tmp_path / "by-hand" / f"seed{seed}"
         for exp in ("baseline", "oracle_order"):
-            cfg = profile_config("smoke", exp, data=str(data_tar), num_epochs=EPOCHS).replace(seed=seed,
-                                                                                           progress="none")
-            run_experiment(cfg, by_hand)
             swept, ref = (pd.read_csv(f / f"hist_{exp}.csv") for f in (folder[seed], by_hand))
             assert len(swept) == (EPOCHS if exp == "baseline" else 5)
             pd.testing.assert_frame_equal(swept.drop(columns="time_s"), ref.drop(columns="time_s"))
