@@ -149,20 +149,27 @@ def argv_command(argv=None) -> str:
     return next((a for a in (sys.argv[1:] if argv is None else argv) if not a.startswith("-")), "")
 
 
+OUR_ERRORS = {"selcore.book.runbook": ("ChapterFailed",), "selcore.engine.checkpoint": ("CheckpointError",),
+              "selcore.engine.data": ("DataError",), "selcore.engine.models": ("WeightsUnavailable",),
+              "selcore.engine.train": ("Divergence", "ResourceError")}
+"""The errors of modules that import torch which a command reports in one line, by module (``report``)."""
+
+
+def loaded_errors() -> tuple[type, ...]:
+    """The classes of ``OUR_ERRORS`` whose modules this process has imported: a class never imported cannot have
+    been raised, so an error found before the engine loads is reported without loading it (a typo costs no torch
+    import)."""
+    return tuple(getattr(sys.modules[m], n) for m, names in OUR_ERRORS.items() if m in sys.modules for n in names)
+
+
 def report(err: Exception) -> int | None:
     """Report a command's error in one line and return the exit status (2; 130 for a chapter stopped by Ctrl-C),
     or None for an error that is not one of ours (a bug: its traceback is shown)."""
-    # Lazy: their modules import torch, and --help and the light commands must not (see the note in main).
-    from .book.runbook import ChapterFailed, Interrupted
-    from .engine.checkpoint import CheckpointError
-    from .engine.data import DataError
-    from .engine.models import WeightsUnavailable
-    from .engine.train import Divergence, ResourceError
-    if isinstance(err, Interrupted):  # the runner stopped the kernel cleanly; its message says how to resume
-        print(str(err), file=sys.stderr)
+    runbook = sys.modules.get("selcore.book.runbook")
+    if runbook is not None and isinstance(err, runbook.Interrupted):  # the runner stopped the kernel cleanly; its
+        print(str(err), file=sys.stderr)                                # message says how to resume
         return 130
-    if isinstance(err, (ConfigError, DataError, WeightsUnavailable, FileNotFoundError, ValueError, ChapterFailed,
-                        Divergence, ResourceError, CheckpointError)):
+    if isinstance(err, (ConfigError, FileNotFoundError, ValueError, *loaded_errors())):
         print(f"error: {err}", file=sys.stderr)
         return 2
     return None

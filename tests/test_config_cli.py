@@ -73,6 +73,21 @@ def test_cli_bad_input_is_one_line_and_starts_no_work(tmp_path, args, words):
     assert not list(tmp_path.glob("run_*.json")) and not list(tmp_path.glob("hist_*.csv"))
 
 
+def test_an_error_found_before_the_engine_loads_is_reported_without_loading_it(tmp_path):
+    """A typo in an experiment's name or a bad parameter value is told in one line before torch is imported (a
+    fraction of a second), and an error class of an engine module is still reported in one line once loaded."""
+    code = ("import sys\nfrom selcore.cli import main\n"
+            f"assert main(['experiment', 'sel50', '--profile', 'quick', '--out', {str(tmp_path)!r}]) == 2\n"
+            f"assert main(['experiment', 'sel95', '--profile', 'quick', '--out', {str(tmp_path)!r}, '--set', 'percentile=100']) == 2\n"
+            "print('torch' in sys.modules)")
+    r = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0 and r.stdout.strip() == "False", r.stderr
+    assert r.stderr.count("error: ") == 2 and "did you mean 'sel95'?" in r.stderr
+    from selcore.cli import loaded_errors, report
+    from selcore.engine.data import DataError
+    assert DataError in loaded_errors() and report(DataError("no images")) == 2
+
+
 @pytest.mark.slow
 def test_cli_corrupt_and_nine_class_data(tmp_path, data_tar):
     cut = tmp_path / "cut.tar.gz"
