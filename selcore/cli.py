@@ -202,10 +202,11 @@ def main(argv=None) -> int:
         if args.cmd == "run":
             # lazy, see the note at the top of main
             from .book.runbook import run_book
-            from .engine.models import require_weights
             profile = chosen_profile(args.profile)
             base = profile_config(profile, "baseline")
-            require_weights(base.pretrained, base.weights_file)  # the paper profile's ImageNet weights, before any work
+            if base.pretrained:  # the paper profile's ImageNet weights, before any work
+                from .engine.models import require_weights  # lazy, see the note at the top of main
+                require_weights(base.pretrained, base.weights_file)
             if args.fresh:
                 # lazy, see the note at the top of main
                 import shutil
