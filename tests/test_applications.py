@@ -192,13 +192,15 @@ def test_data_parallel_runs_in_two_processes_and_counts_its_bytes(tmp_path, cifa
 
 
 @pytest.mark.slow
-def test_ctrl_c_stops_both_workers_and_the_rerun_resumes_to_the_same_numbers(tmp_path, data_tar):
+def test_ctrl_c_stops_both_workers_and_the_rerun_resumes_to_the_same_numbers(tmp_path, data_tar, request):
     """A real SIGINT to the process group of the command (as a terminal's Ctrl-C) in the middle of a top-k run
     (the residuals must survive), then the same command again."""
     args = [sys.executable, "-m", "selcore", "experiment", "ddp_topk", "--profile", "smoke", "--data", str(data_tar),
             "--set", "progress=log", "--set", "train_per_class=60", "--set", "stage_epochs=2,2,2,2,2"]
-    ref = subprocess.run(args + ["--out", str(tmp_path / "ref")], cwd=REPO, capture_output=True, text=True)
-    assert ref.returncode == 0, ref.stderr[-2000:]
+    ref_log = (tmp_path / "ref.log").open("w")  # a file, not a pipe: nobody reads it while both run
+    ref = subprocess.Popen(args + ["--out", str(tmp_path / "ref")], cwd=REPO, stdout=ref_log,
+                           stderr=subprocess.STDOUT)  # the uninterrupted reference, run alongside
+    request.addfinalizer(lambda: (ref.kill(), ref.wait(), ref_log.close()))
     out = tmp_path / "out"
     p = subprocess.Popen(args + ["--out", str(out)], cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                          text=True, start_new_session=True, preexec_fn=default_sigint)
@@ -213,6 +215,7 @@ def test_ctrl_c_stops_both_workers_and_the_rerun_resumes_to_the_same_numbers(tmp
     _, err = p.communicate(timeout=120)
     assert p.returncode == 130, err[-2000:]
     assert "Traceback" not in err and json.loads((out / "run_ddp_topk.json").read_text())["status"] == "interrupted"
+    assert ref.wait(timeout=600) == 0, (tmp_path / "ref.log").read_text()[-2000:]
     again = subprocess.run(args + ["--out", str(out)], cwd=REPO, capture_output=True, text=True)
     assert again.returncode == 0, again.stderr[-2000:]
     assert json.loads((out / "run_ddp_topk.json").read_text())["resumed"] is True
