@@ -77,6 +77,8 @@ def test_a_row_regime_writes_its_long_and_short_texts_from_one_value():
                                              "width 16 (1 of 3 width-64 seeds)")
     assert (row_regime.RowRegime(wide=True).text, row_regime.RowRegime(wide=True).short) == (catalogue.WIDE_REGIME,
                                                                                              "width 64")
+    original = row_regime.RowRegime(original=True)
+    assert (original.text, original.short) == ("the original's (its published runs)", "the original's runs")
     note = catalogue.CLAIM["faster"].regime_note()
     assert row_regime.RowRegime(why=note).text == note and row_regime.RowRegime(why=note).short == "width 16"
 

@@ -67,8 +67,6 @@ class Claim:
         """Why a row is not read from the width-64 runs (empty where it is)."""
         if self.wide is not None:
             return ""
-        if self.kind == "table":
-            return "the original's CSVs"
         if self.paper_only:
             return "width 16: the original's figure is an absolute one of the full protocol"
         if self.revision and self.revision.values is not None:

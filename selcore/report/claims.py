@@ -124,8 +124,7 @@ def ledger(folders: list[Path | str], profile: str, original: Path | str | None 
                "decidable here": "yes" if c.decidable.here else "no", "evidence": c.decidable.evidence,
                "_confirm": p_conf <= p_ref if not pd.isna(p_conf) else None}
         if c.kind == "table":
-            row.update(n=0, p=float("nan"), interval="computed from the original's CSVs, no training",
-                       regime="the original's (its published runs)", **{"regime, short": "the original's runs"})
+            row.update(n=0, p=float("nan"), interval="computed from the original's CSVs, no training")
             if original is None or not Path(original).exists():
                 row.update(**{"reading (unadjusted)": "inconclusive at this n"},
                            ours="the original's CSVs are not here")

@@ -16,8 +16,10 @@ from .planning import CONFIRMATORY
 @dataclass(frozen=True)
 class RowRegime:
     """The regime a row reads: width 64 (``wide``), width 16 while it waits for ``waited`` width-64 seeds of which
-    ``done`` have finished, width 16 for a stated reason (``why``), or the original's CSVs."""
+    ``done`` have finished, width 16 for a stated reason (``why``), or the original's published runs
+    (``original``: a row computed from its CSVs)."""
     wide: bool = False
+    original: bool = False
     why: str = ""                 # why a row is not read at width 64 (``Claim.regime_note``)
     done: int | None = None       # while it waits: its width-64 seeds finished so far
     waited: int | None = None     # and how many it waits for
@@ -27,6 +29,8 @@ class RowRegime:
         """The ledger's ``regime`` column: the whole text (why, and how many seeds)."""
         if self.wide:
             return WIDE_REGIME
+        if self.original:
+            return "the original's (its published runs)"
         if self.waited is not None:
             return f"width 16 until {self.waited} width-64 seeds finish ({self.done} so far)"
         return self.why
@@ -39,7 +43,7 @@ class RowRegime:
             return "width 64"
         if self.waited is not None:
             return f"width 16 ({self.done} of {self.waited} width-64 seeds)"
-        return "the original's runs" if self.why.startswith("the original's") else "width 16"
+        return "the original's runs" if self.original else "width 16"
 
 
 def confirmatory(folders: list[Path | str], profile: str) -> list[Path]:
@@ -55,6 +59,8 @@ def regime_seeds(c: Claim, folders: list[Path | str], wide: list[Path | str] | N
     every experiment it needs there, once there are ``min_wide`` of them and the row has a ``WideReading`` (a
     reading with seeds of its own, a study fixed before it ran, waits for all of them); else the ``folders`` (width
     16 at the quick profile) with a regime saying why."""
+    if c.kind == "table":
+        return RowRegime(original=True), [], c.measure, c.value
     if c.wide is not None and wide:
         done, enough = wide_progress(c, wide, min_wide)
         if len(done) >= enough:
