@@ -65,6 +65,13 @@ PROFILE_SEEDS = _ByProfile({"paper": (42, 43, 44), "quick": (42, 43, 44), "wide"
 six are its confirmatory seeds (``report.planning.CONFIRMATORY``). Seeds a plan adds for a few width-16 rows only
 are run by ``sweep --seeds`` and read by the claims chapter alone."""
 
+PROFILE_JOB_CPUS = _ByProfile({"paper": 0, "quick": 0, "wide": 0, "smoke": 1})
+"""CPUs (torch threads) per job of a chapter's sweep where the chapter's ``cpus`` parameter is 0. 0: every CPU of
+the machine for one job at a time, the thread count of the book's other runs (on a CPU, results depend on it in the
+last bits). The smoke profile's jobs are so small that starting a process and importing torch dominate them, so it
+runs a single-thread job per CPU: on this project's 2-core machine its three sweep chapters took 163 s so, against
+248 s one job at a time."""
+
 
 def parse_seeds(seeds: Any, profile: str) -> list[int]:
     """Seeds as a chapter parameter or ``sweep --seeds`` give them: None or '' (the profile's seeds), an int, a list,

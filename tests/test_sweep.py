@@ -10,12 +10,14 @@ import pytest
 
 from tests.conftest import default_sigint
 
+from selcore.book.launch import chapter_resources
 from selcore.cli import main
 from selcore.config import ConfigError
 from selcore.paths import setting_name
 from selcore.profiles import parse_seeds
 from selcore.sweep.plan import Job, parse_experiments, parse_grid, plan_sweep
 from selcore.sweep.status import SweepRecord, job_state, status_table
+from selcore.sweep.submit import local_parallelism
 
 REPO = Path(__file__).resolve().parents[1]
 DATA_NAME = "cifar10-jpeg.tar.gz"  # runs are matched by the data source's file name
@@ -113,6 +115,25 @@ def test_cli_errors_are_one_line(capsys, tmp_path, monkeypatch):
 
 
 @pytest.mark.slow
+def test_a_chapters_jobs_take_the_profiles_threads_unless_told(monkeypatch):
+    """A chapter's ``cpus=0``: the book's profiles run one job at a time on every CPU (the committed runs' thread
+    count); the smoke profile runs a single-thread job per CPU. A number given wins; a bad executor or profile is
+    named."""
+    monkeypatch.setattr("os.cpu_count", lambda: 4)
+    for profile in ("quick", "wide", "paper"):
+        res = chapter_resources(profile, "local", 0)
+        assert (res.cpus, local_parallelism(res)) == (4, 1)
+    smoke = chapter_resources("smoke", "local", 0)
+    assert (smoke.cpus, local_parallelism(smoke)) == (1, 4)
+    for profile in ("quick", "smoke"):
+        res = chapter_resources(profile, "debug", 2)
+        assert (res.cpus, local_parallelism(res)) == (2, 2)
+    with pytest.raises(ConfigError, match="executor='slurm'.*python -m selcore sweep --executor slurm"):
+        chapter_resources("quick", "slurm", 0)
+    with pytest.raises(ConfigError, match="quik"):
+        chapter_resources("quik", "local", 0)
+
+
 def test_local_sweep_runs_resumes_and_reports(tmp_path, monkeypatch, data_tar, capsys):
     """Two settings of SEL-95 through submitit's local executor: each folder named by its setting, results equal
     to the same run started by hand with the same threads, a rerun submits nothing, and a job that fails for a

@@ -2,14 +2,13 @@
 the sweep machinery, glue the finding and figure, and return the tables."""
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from typing import Any
 
 import pandas as pd
 from IPython.display import display
 
-from ..config import COMMUNICATION, CONTINUAL, ConfigError
+from ..config import COMMUNICATION, CONTINUAL
 from ..paths import default_source
 from ..paths import portable_path
 from ..profiles import parse_seeds
@@ -17,7 +16,8 @@ from ..report import applications as report
 from ..report.stats import format_minutes as minutes
 from ..sweep.plan import Job, plan_sweep
 from ..sweep.status import require_finished, status_table
-from ..sweep.submit import Resources, run_sweep
+from ..sweep.submit import run_sweep
+from .launch import chapter_resources
 from .chapter import glue_figure, glue_value
 from .page import banner, jobs_table, table
 from .params import REPO_ROOT
@@ -94,12 +94,9 @@ def run(profile: str, data: str, results_root: str, seeds: Any, executor: str = 
         cpus: int = 0) -> Applications:
     """Run the data-parallel and Split CIFAR-10 experiments over ``seeds`` (finished jobs skipped, so the committed
     book only reads), glue ``app_*`` and return the tables."""
-    if executor not in ("local", "debug"):
-        raise ConfigError(f"bad parameter executor={executor!r}: a chapter runs 'local' or 'debug' jobs; submit to "
-                          f"Slurm with python -m selcore sweep --executor slurm, then rerun the chapter to read them")
+    res = chapter_resources(profile, executor, cpus)
     data = data or default_source()
     display(banner(profile, data))
-    res = Resources(cpus=cpus or (os.cpu_count() or 1), parallelism=0 if cpus else 1)
     record, jobs = run_sweep(profile, list(COMMUNICATION + CONTINUAL), parse_seeds(seeds, profile), {}, data,
                              results_root=results_root, executor=executor, res=res, name=sweep_name(profile))
     records = [(record, jobs)]

@@ -3,7 +3,6 @@ machinery, measure Selective Backprop's epoch against a dense one in one run, gl
 return the tables."""
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -20,7 +19,8 @@ from ..report import equal_compute as report
 from ..report.stats import epoch_spread_text
 from ..sweep.plan import Job, parse_grid, plan_sweep
 from ..sweep.status import require_finished, status_table
-from ..sweep.submit import Resources, run_sweep
+from ..sweep.submit import run_sweep
+from .launch import chapter_resources
 from .chapter import glue_figure, glue_value
 from .page import banner, csv_link, jobs_table, table
 from .timing import measured_once
@@ -115,12 +115,9 @@ def run(profile: str, data: str, results_root: str, seeds: Any, budgets: str, ex
         cpus: int = 0, bench_images: int = 1000, bench_repeats: int = 3) -> EqualCompute:
     """Run every method's points over ``seeds`` (finished jobs skipped, so the committed book only reads), measure the
     epoch comparison (kept in the profile's results folder), glue ``ec_*`` and return the tables."""
-    if executor not in ("local", "debug"):
-        raise ConfigError(f"bad parameter executor={executor!r}: a chapter runs 'local' or 'debug' jobs; submit to "
-                          f"Slurm with python -m selcore sweep --executor slurm, then rerun the chapter to read them")
+    res = chapter_resources(profile, executor, cpus)
     plan = sweeps(profile, seeds, budgets)
     seed_list = parse_seeds(seeds, profile)
-    res = Resources(cpus=cpus or (os.cpu_count() or 1), parallelism=0 if cpus else 1)
     data = data or default_source()
     display(banner(profile, data))
     records, jobs = [], []

@@ -3,21 +3,21 @@ and the seeds, through the sweep machinery (``selcore.sweep``), then glue its fi
 tables."""
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from typing import Any
 
 import pandas as pd
 from IPython.display import display
 
-from ..config import EXPERIMENT_TITLES, ConfigError
+from ..config import EXPERIMENT_TITLES
 from ..paths import default_source
 from ..paths import portable_path
 from ..profiles import parse_seeds
 from ..report import sweep as report
 from ..sweep.plan import Job, parse_grid
 from ..sweep.status import SweepRecord, require_finished, status_table
-from ..sweep.submit import Resources, run_sweep
+from ..sweep.submit import run_sweep
+from .launch import chapter_resources
 from .chapter import glue_value, glue_figure
 from .page import banner, jobs_table, table
 from .params import REPO_ROOT
@@ -64,14 +64,10 @@ def run(profile: str, data: str, results_root: str, seeds: Any, experiment: str,
         executor: str = "local", cpus: int = 0) -> SweepRuns:
     """Run the sweep ``field=values`` of ``experiment`` over ``seeds`` (jobs already finished are skipped, so the
     committed book only reads), glue ``sweep_*`` (the finding's numbers and ``sweep_fig_finding``) and return the
-    runs. ``cpus`` 0: every CPU of this machine for one job at a time (the thread count of the book's other runs:
-    on a CPU, results depend on it in the last bits)."""
-    if executor not in ("local", "debug"):
-        raise ConfigError(f"bad parameter executor={executor!r}: a chapter runs 'local' or 'debug' jobs; submit to "
-                          f"Slurm with python -m selcore sweep --executor slurm, then rerun the chapter to read them")
+    runs. ``cpus``: threads per job (``launch.chapter_resources``; 0: the profile's choice)."""
+    res = chapter_resources(profile, executor, cpus)
     grid = parse_grid([f"{field}={values}"])
     seed_list = parse_seeds(seeds, profile)
-    res = Resources(cpus=cpus or (os.cpu_count() or 1), parallelism=0 if cpus else 1)
     data = data or default_source()
     display(banner(profile, data))
     record, jobs = run_sweep(profile, [experiment], seed_list, grid, data, results_root=results_root,
