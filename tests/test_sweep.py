@@ -114,7 +114,6 @@ def test_cli_errors_are_one_line(capsys, tmp_path, monkeypatch):
     assert "no sweeps yet" in capsys.readouterr().out
 
 
-@pytest.mark.slow
 def test_a_chapters_jobs_take_the_profiles_threads_unless_told(monkeypatch):
     """A chapter's ``cpus=0``: the book's profiles run one job at a time on every CPU (the committed runs' thread
     count); the smoke profile runs a single-thread job per CPU. A number given wins; a bad executor or profile is
@@ -134,6 +133,7 @@ def test_a_chapters_jobs_take_the_profiles_threads_unless_told(monkeypatch):
         chapter_resources("quik", "local", 0)
 
 
+@pytest.mark.slow
 def test_local_sweep_runs_resumes_and_reports(tmp_path, monkeypatch, data_tar, capsys):
     """Two settings of SEL-95 through submitit's local executor: each folder named by its setting, results equal
     to the same run started by hand with the same threads, a rerun submits nothing, and a job that fails for a
